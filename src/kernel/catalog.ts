@@ -1,0 +1,93 @@
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+
+// Payload schemas of SPEC §3. Money is in integer minor units (cents for USD); payloads may
+// carry more fields than listed, never fewer.
+const Id = Type.String({ minLength: 1 });
+const Quantity = Type.Integer({ minimum: 1 });
+const Minor = Type.Integer({ minimum: 0, description: 'amount in integer minor units of `currency`' });
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
+const Open = { additionalProperties: true } as const;
+
+const Address = Type.Object(
+  { street: Type.String(), city: Type.String(), postalCode: Type.String(), country: Type.String() },
+  Open,
+);
+
+export const OrderPlaced = Type.Object(
+  {
+    orderId: Id,
+    orderNumber: Id,
+    customerId: Id,
+    items: Type.Array(Type.Object({ productId: Id, quantity: Quantity, unitPrice: Minor }, Open), { minItems: 1 }),
+    totalAmount: Minor,
+    currency: Currency,
+    shippingAddress: Address,
+  },
+  Open,
+);
+export const OrderConfirmed = Type.Object({ orderId: Id, totalAmount: Minor, currency: Currency }, Open);
+export const OrderRejected = Type.Object({ orderId: Id, reason: Type.String() }, Open);
+export const OrderPaid = Type.Object({ orderId: Id, paymentId: Id }, Open);
+export const OrderPaymentFailed = Type.Object({ orderId: Id, reason: Type.String() }, Open);
+export const OrderShipped = Type.Object({ orderId: Id, shipmentId: Id, trackingNumber: Id }, Open);
+export const OrderDelivered = Type.Object({ orderId: Id, shipmentId: Id }, Open);
+export const OrderCancelled = Type.Object({ orderId: Id, reason: Type.String(), refundRequired: Type.Boolean() }, Open);
+
+const Line = Type.Object({ productId: Id, quantity: Quantity }, Open);
+export const InventoryReserved = Type.Object({ orderId: Id, reservations: Type.Array(Line) }, Open);
+export const InventoryReservationFailed = Type.Object(
+  {
+    orderId: Id,
+    reason: Type.String(),
+    shortages: Type.Array(Type.Object({ productId: Id, requested: Quantity, available: Type.Integer() }, Open)),
+  },
+  Open,
+);
+export const InventoryReleased = Type.Object({ orderId: Id, items: Type.Array(Line) }, Open);
+export const StockAdjusted = Type.Object(
+  {
+    productId: Id,
+    quantityAdjusted: Type.Integer(),
+    newQuantity: Type.Integer(),
+    reason: Type.String(),
+    orderId: Type.Optional(Id),
+  },
+  Open,
+);
+export const LowStockDetected = Type.Object({ productId: Id, available: Type.Integer(), reorderPoint: Type.Integer() }, Open);
+
+export const PaymentProcessed = Type.Object({ orderId: Id, paymentId: Id, amount: Minor, currency: Currency }, Open);
+export const PaymentFailed = Type.Object({ orderId: Id, reason: Type.String() }, Open);
+export const PaymentRefunded = Type.Object({ orderId: Id, paymentId: Id, amount: Minor }, Open);
+
+export const ShipmentCreated = Type.Object({ orderId: Id, shipmentId: Id, trackingNumber: Id }, Open);
+export const ShipmentDispatched = Type.Object({ shipmentId: Id, orderId: Id, dispatchedAt: Type.String() }, Open);
+export const ShipmentDelivered = Type.Object({ shipmentId: Id, orderId: Id, deliveredAt: Type.String() }, Open);
+
+/** Every event of SPEC §3, version 1, by name. */
+export const eventCatalog = {
+  OrderPlaced,
+  OrderConfirmed,
+  OrderRejected,
+  OrderPaid,
+  OrderPaymentFailed,
+  OrderShipped,
+  OrderDelivered,
+  OrderCancelled,
+  InventoryReserved,
+  InventoryReservationFailed,
+  InventoryReleased,
+  StockAdjusted,
+  LowStockDetected,
+  PaymentProcessed,
+  PaymentFailed,
+  PaymentRefunded,
+  ShipmentCreated,
+  ShipmentDispatched,
+  ShipmentDelivered,
+} satisfies Record<string, TObject>;
+
+/** The name of an event in the catalog. */
+export type EventType = keyof typeof eventCatalog;
+/** The payload type of a catalog event. */
+export type PayloadOf<T extends EventType> = Static<(typeof eventCatalog)[T]>;

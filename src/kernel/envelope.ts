@@ -1,0 +1,67 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** The aggregates that own events. */
+export const AggregateType = Type.Union([
+  Type.Literal('Order'),
+  Type.Literal('Product'),
+  Type.Literal('Payment'),
+  Type.Literal('Shipment'),
+]);
+export type AggregateType = Static<typeof AggregateType>;
+
+/** The envelope every event travels in (SPEC §3); the payload is checked per event type. */
+export const EnvelopeSchema = Type.Object(
+  {
+    /** Unique id of this event; consumers deduplicate on it. */
+    eventId: Type.String({ minLength: 1 }),
+    /** Past-tense name from the catalog, e.g. `OrderPlaced`. */
+    eventType: Type.String({ minLength: 1 }),
+    /** Schema version of the payload, starting at 1. */
+    version: Type.Integer({ minimum: 1 }),
+    /** The kind of aggregate the event belongs to. */
+    aggregateType: Type.String({ minLength: 1 }),
+    /** The aggregate's id; ordering is guaranteed per aggregate. */
+    aggregateId: Type.String({ minLength: 1 }),
+    /** When the fact happened (ISO-8601). */
+    occurredAt: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$' }),
+    /** Event-specific data, validated against the catalog schema. */
+    payload: Type.Object({}, { additionalProperties: true }),
+    /** The order's flow: set when the flow starts and copied to every caused event. */
+    correlationId: Type.String({ minLength: 1 }),
+    /** eventId of the event that caused this one; null for a flow's first event. */
+    causationId: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+    /** The module that emitted the event. */
+    source: Type.String({ minLength: 1 }),
+    /** Global position in the log, assigned on append. */
+    sequence: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** An event as stored and delivered. */
+export interface EventEnvelope<TPayload = Record<string, unknown>> {
+  eventId: string;
+  eventType: string;
+  version: number;
+  aggregateType: string;
+  aggregateId: string;
+  occurredAt: string;
+  payload: TPayload;
+  correlationId: string;
+  causationId: string | null;
+  source: string;
+  sequence?: number;
+}
+
+/** An event as a module states it; the engine fills in ids, time, source and the causal chain. */
+export interface EventDraft<TPayload = Record<string, unknown>> {
+  eventType: string;
+  version?: number;
+  aggregateType: string;
+  aggregateId: string;
+  payload: TPayload;
+  /** Set only where a flow starts (POST /orders); otherwise copied from the causing event. */
+  correlationId?: string;
+  /** Overrides the id (rarely needed: deterministic ids for deduplication). */
+  eventId?: string;
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../../kernel/envelope.js';
+import type { TxContext } from '../log/tx-context.js';
+
+/** What a handler gets besides the event: the transaction (with emit and timers), the attempt and a logger. */
+export interface HandlerContext<DB = unknown> extends TxContext<DB> {
+  /** 1 for the first delivery, 2 for the first retry, … */
+  readonly attempt: number;
+  /** A child logger carrying the event's ids. */
+  readonly log: Logger;
+}
+
+/** Handles one event inside the consumer's transaction; throwing rolls its effects back and schedules a retry. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EventHandler<DB = unknown> = (event: EventEnvelope<any>, ctx: HandlerContext<DB>) => Promise<void>;
+
+/**
+ * A named subscriber. Each consumer has its own checkpoint, inbox and dead letters; it
+ * receives only the event types it has handlers for.
+ */
+export interface Consumer<DB = unknown> {
+  /** Stable name, e.g. `inventory.reservations`; renaming it starts it from the beginning of the log. */
+  readonly name: string;
+  /** The module whose events the handlers emit. */
+  readonly source: string;
+  readonly handlers: Readonly<Record<string, EventHandler<DB>>>;
+}
+
+/** Declares a consumer with handlers typed against the module's own tables. */
+export function defineConsumer<DB>(consumer: Consumer<DB>): Consumer {
+  return consumer as unknown as Consumer;
+}
+
+/** Retry timing: `maxRetries` after the first attempt, exponential from `baseDelayMs`, capped, with jitter. */
+export interface RetryPolicy {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxRetries: 3, baseDelayMs: 200, maxDelayMs: 60_000 };
+
+/**
+ * Delay before retry number `retry` (1-based): base·2^(retry−1), capped, times a jitter factor
+ * in [0.5, 1). Each delay is at least the previous one's upper bound, so delays always grow.
+ */
+export function retryDelay(policy: RetryPolicy, retry: number, random: () => number): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  return Math.round(exponential * (0.5 + random() * 0.5));
+}

@@ -1,0 +1,162 @@
+import { sql, type Transaction } from 'kysely';
+import type { EventEnvelope } from '../../kernel/envelope.js';
+import type { DialectName } from '../storage/database.js';
+
+export type FailureStatus = 'retrying' | 'dead' | 'discarded';
+/** Why a delivery failed: its handler threw, or the event did not match its schema. */
+export type FailureReason = 'handler' | 'schema';
+
+export interface FailedDeliveryRow {
+  id: string;
+  consumer: string;
+  partition: number;
+  event_id: string;
+  sequence: number;
+  event_type: string;
+  aggregate_id: string;
+  status: FailureStatus;
+  reason: FailureReason;
+  attempts: number;
+  last_error: string;
+  /** JSON array of `{ attempt, at, error }`. */
+  history: string;
+  first_failed_at: number;
+  last_failed_at: number;
+  next_attempt_at: number | null;
+  resolved_at: number | null;
+}
+
+export interface DeliveryTables {
+  consumer_checkpoints: { consumer: string; partition: number; position: number; updated_at: number };
+  inbox: { consumer: string; event_id: string; outcome: string; attempts: number; handled_at: number };
+  failed_deliveries: FailedDeliveryRow;
+  parked_deliveries: {
+    consumer: string;
+    event_id: string;
+    partition: number;
+    sequence: number;
+    aggregate_id: string;
+    blocked_by: string;
+    parked_at: number;
+  };
+}
+
+type Trx = Transaction<DeliveryTables>;
+const BLOCKING: FailureStatus[] = ['retrying', 'dead'];
+
+/** The SQL of delivery bookkeeping; every function runs inside the caller's transaction. */
+export function createDeliveryStore(dialect: DialectName) {
+  return {
+    async ensureCheckpoint(trx: Trx, consumer: string, partition: number, now: number): Promise<void> {
+      await trx
+        .insertInto('consumer_checkpoints')
+        .values({ consumer, partition, position: 0, updated_at: now })
+        .onConflict((oc) => oc.columns(['consumer', 'partition']).doNothing())
+        .execute();
+    },
+
+    /** Reads the checkpoint and, on PostgreSQL, locks it: one writer per (consumer, partition) at a time. */
+    async lockCheckpoint(trx: Trx, consumer: string, partition: number): Promise<number | undefined> {
+      let q = trx.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer).where('partition', '=', partition);
+      if (dialect === 'postgres') q = q.forUpdate();
+      const row = await q.executeTakeFirst();
+      return row ? Number(row.position) : undefined;
+    },
+
+    async advanceCheckpoint(trx: Trx, consumer: string, partition: number, position: number, now: number): Promise<void> {
+      await trx
+        .updateTable('consumer_checkpoints')
+        .set({ position, updated_at: now })
+        .where('consumer', '=', consumer)
+        .where('partition', '=', partition)
+        .execute();
+    },
+
+    /** Aggregates with an unresolved failure for this consumer, mapped to the failure's id. */
+    async blockedAggregates(trx: Trx, consumer: string, aggregateIds: string[]): Promise<Map<string, string>> {
+      if (aggregateIds.length === 0) return new Map();
+      const rows = await trx
+        .selectFrom('failed_deliveries')
+        .select(['aggregate_id', 'id'])
+        .where('consumer', '=', consumer)
+        .where('status', 'in', BLOCKING)
+        .where('aggregate_id', 'in', aggregateIds)
+        .execute();
+      return new Map(rows.map((r) => [r.aggregate_id, r.id]));
+    },
+
+    /** Records the event as handled; false when it already was (a duplicate delivery). */
+    async markHandled(trx: Trx, consumer: string, eventId: string, outcome: string, attempts: number, now: number): Promise<boolean> {
+      const rows = await trx
+        .insertInto('inbox')
+        .values({ consumer, event_id: eventId, outcome, attempts, handled_at: now })
+        .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
+        .returning('event_id')
+        .execute();
+      return rows.length === 1;
+    },
+
+    async park(trx: Trx, consumer: string, partition: number, event: EventEnvelope, blockedBy: string, now: number): Promise<void> {
+      await trx
+        .insertInto('parked_deliveries')
+        .values({
+          consumer,
+          event_id: event.eventId,
+          partition,
+          sequence: event.sequence ?? 0,
+          aggregate_id: event.aggregateId,
+          blocked_by: blockedBy,
+          parked_at: now,
+        })
+        .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
+        .execute();
+    },
+
+    async parkedFor(trx: Trx, consumer: string, aggregateId: string) {
+      return trx
+        .selectFrom('parked_deliveries')
+        .selectAll()
+        .where('consumer', '=', consumer)
+        .where('aggregate_id', '=', aggregateId)
+        .orderBy('sequence')
+        .execute();
+    },
+
+    async unpark(trx: Trx, consumer: string, eventId: string): Promise<void> {
+      await trx.deleteFrom('parked_deliveries').where('consumer', '=', consumer).where('event_id', '=', eventId).execute();
+    },
+
+    async repointParked(trx: Trx, consumer: string, aggregateId: string, blockedBy: string): Promise<void> {
+      await trx
+        .updateTable('parked_deliveries')
+        .set({ blocked_by: blockedBy })
+        .where('consumer', '=', consumer)
+        .where('aggregate_id', '=', aggregateId)
+        .execute();
+    },
+
+    async insertFailure(trx: Trx, row: FailedDeliveryRow): Promise<void> {
+      // A dead letter that was discarded and is delivered again replaces the old record.
+      await trx.deleteFrom('failed_deliveries').where('consumer', '=', row.consumer).where('event_id', '=', row.event_id).execute();
+      await trx.insertInto('failed_deliveries').values(row).execute();
+    },
+
+    async failureById(trx: Trx, id: string): Promise<FailedDeliveryRow | undefined> {
+      return trx.selectFrom('failed_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async updateFailure(trx: Trx, id: string, changes: Partial<FailedDeliveryRow>): Promise<void> {
+      await trx.updateTable('failed_deliveries').set(changes).where('id', '=', id).execute();
+    },
+
+    async deleteFailure(trx: Trx, id: string): Promise<void> {
+      await trx.deleteFrom('failed_deliveries').where('id', '=', id).execute();
+    },
+
+    async savepoint(trx: Trx, action: 'savepoint' | 'release savepoint' | 'rollback to savepoint'): Promise<void> {
+      await sql.raw(`${action} handler`).execute(trx);
+    },
+  };
+}
+
+export type DeliveryStore = ReturnType<typeof createDeliveryStore>;

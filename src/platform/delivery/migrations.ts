@@ -1,0 +1,82 @@
+import type { SchemaMigration } from '../storage/migrations.js';
+import { columnTypes } from '../storage/migrations.js';
+
+/** Tables of delivery: checkpoints, inbox, failures (retrying and dead letters), parked events, timers. */
+export const deliveryMigrations: SchemaMigration[] = [
+  {
+    name: 'platform/0002-delivery',
+    async up(db, dialect) {
+      const t = columnTypes(dialect);
+      await db.schema
+        .createTable('consumer_checkpoints')
+        .addColumn('consumer', 'text', (c) => c.notNull())
+        .addColumn('partition', 'integer', (c) => c.notNull())
+        .addColumn('position', t.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', t.bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('consumer_checkpoints_pk', ['consumer', 'partition'])
+        .execute();
+
+      // One row per event a consumer handled (or an operator discarded): the idempotency record.
+      await db.schema
+        .createTable('inbox')
+        .addColumn('consumer', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('handled_at', t.bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('inbox_pk', ['consumer', 'event_id'])
+        .execute();
+      await db.schema.createIndex('inbox_event').on('inbox').column('event_id').execute();
+
+      // A delivery whose handler failed: retrying, then dead (a dead letter), then discarded or re-driven.
+      await db.schema
+        .createTable('failed_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('consumer', 'text', (c) => c.notNull())
+        .addColumn('partition', 'integer', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('sequence', t.bigint, (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('aggregate_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text', (c) => c.notNull())
+        .addColumn('history', 'text', (c) => c.notNull())
+        .addColumn('first_failed_at', t.bigint, (c) => c.notNull())
+        .addColumn('last_failed_at', t.bigint, (c) => c.notNull())
+        .addColumn('next_attempt_at', t.bigint)
+        .addColumn('resolved_at', t.bigint)
+        .execute();
+      await db.schema.createIndex('failed_deliveries_consumer_event').unique().on('failed_deliveries').columns(['consumer', 'event_id']).execute();
+      await db.schema.createIndex('failed_deliveries_blocking').on('failed_deliveries').columns(['consumer', 'aggregate_id', 'status']).execute();
+      await db.schema.createIndex('failed_deliveries_status').on('failed_deliveries').columns(['status', 'first_failed_at']).execute();
+
+      // Events held back because an earlier event of the same aggregate failed for that consumer.
+      await db.schema
+        .createTable('parked_deliveries')
+        .addColumn('consumer', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('partition', 'integer', (c) => c.notNull())
+        .addColumn('sequence', t.bigint, (c) => c.notNull())
+        .addColumn('aggregate_id', 'text', (c) => c.notNull())
+        .addColumn('blocked_by', 'text', (c) => c.notNull())
+        .addColumn('parked_at', t.bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('parked_deliveries_pk', ['consumer', 'event_id'])
+        .execute();
+      await db.schema.createIndex('parked_deliveries_aggregate').on('parked_deliveries').columns(['consumer', 'aggregate_id', 'sequence']).execute();
+
+      await db.schema
+        .createTable('timers')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('due_at', t.bigint, (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('created_at', t.bigint, (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .execute();
+      await db.schema.createIndex('timers_due').on('timers').column('due_at').execute();
+    },
+  },
+];

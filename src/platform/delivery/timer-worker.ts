@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../kernel/clock.js';
+import { describeError } from '../../kernel/errors.js';
+import type { EngineMetrics } from '../observability/metrics.js';
+import type { TimerStore } from './timers.js';
+
+/** Fires one due timer by key, in its own transaction; returns whether it fired. */
+export type TimerHandler = (key: string) => Promise<boolean>;
+
+export interface TimerWorkerDeps {
+  timers: TimerStore;
+  handlers: Readonly<Record<string, TimerHandler>>;
+  clock: Clock;
+  logger: Logger;
+  metrics: EngineMetrics;
+  /** Longest sleep between looks at the table (a timer scheduled by another process is seen by then). */
+  pollMs?: number;
+  batchSize?: number;
+}
+
+/**
+ * Polls the timers table and fires what is due. A handler that throws leaves its timer in
+ * place, moved later with a growing delay, so a timer is never lost.
+ */
+export function createTimerWorker(deps: TimerWorkerDeps) {
+  const { timers, handlers, clock, logger, metrics } = deps;
+  const pollMs = deps.pollMs ?? 250;
+  const batchSize = deps.batchSize ?? 100;
+  let running = false;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  async function fireDue(): Promise<number> {
+    const keys = await timers.dueKeys(clock.now(), batchSize);
+    let fired = 0;
+    for (const key of keys) {
+      if (!running) break;
+      const timer = await timers.get(key);
+      if (!timer) continue;
+      const handler = handlers[timer.kind];
+      try {
+        if (!handler) throw new Error(`no handler for timer kind ${timer.kind}`);
+        if (await handler(key)) {
+          fired++;
+          metrics.timersFired.inc({ kind: timer.kind });
+        }
+      } catch (error) {
+        const delay = Math.min(60_000, 1000 * 2 ** Math.min(timer.attempts, 6));
+        logger.error({ timer: key, kind: timer.kind, attempts: timer.attempts + 1, err: error }, 'timer handler failed; will fire again');
+        await timers.recordFailure(key, describeError(error), clock.now() + delay).catch(() => undefined);
+      }
+    }
+    return keys.length;
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let seen = 0;
+      try {
+        seen = await fireDue();
+      } catch (error) {
+        logger.error({ err: error }, 'timer poll failed');
+      }
+      if (seen >= batchSize) continue;
+      const next = await timers.nextDueAt().catch(() => undefined);
+      const sleep = next === undefined ? pollMs : Math.max(0, Math.min(pollMs, next - clock.now()));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, sleep);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  }
+
+  return {
+    start(): void {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    /** Looks at the table now (after scheduling a timer that is due soon). */
+    poke(): void {
+      wake?.();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}

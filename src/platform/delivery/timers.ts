@@ -1,0 +1,108 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DialectName } from '../storage/database.js';
+
+/** A timer to schedule: `kind` picks the handler, `key` makes it unique (scheduling again moves it). */
+export interface TimerDraft {
+  key: string;
+  kind: string;
+  /** Epoch milliseconds at which it fires. */
+  dueAt: number;
+  payload?: Record<string, unknown>;
+}
+
+/** A timer as stored. */
+export interface Timer extends Required<TimerDraft> {
+  /** Failed firings so far (a firing whose handler throws is tried again later). */
+  attempts: number;
+}
+
+export interface TimerRow {
+  key: string;
+  kind: string;
+  due_at: number;
+  payload: string;
+  attempts: number;
+  created_at: number;
+  last_error: string | null;
+}
+
+export interface TimerTables {
+  timers: TimerRow;
+}
+
+/** Durable timers: rows in the database, so they survive restarts and fire once. */
+export interface TimerStore {
+  schedule(trx: Transaction<unknown>, timer: TimerDraft, now: number): Promise<void>;
+  cancel(trx: Transaction<unknown>, key: string): Promise<void>;
+  /** Keys of timers due at `now`, earliest first. */
+  dueKeys(now: number, limit: number): Promise<string[]>;
+  /** Takes a due timer inside `trx` (deleting it), or undefined when another worker took it or it moved. */
+  claim(trx: Transaction<unknown>, key: string, now: number): Promise<Timer | undefined>;
+  /** Records a failed firing and moves the timer to `retryAt`. */
+  recordFailure(key: string, error: string, retryAt: number): Promise<void>;
+  /** Epoch milliseconds of the earliest pending timer. */
+  nextDueAt(): Promise<number | undefined>;
+  get(key: string): Promise<Timer | undefined>;
+}
+
+export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName): TimerStore {
+  const tx = (trx: Transaction<unknown>) => trx as unknown as Transaction<TimerTables>;
+  return {
+    async schedule(trx, timer, now) {
+      const row = {
+        key: timer.key,
+        kind: timer.kind,
+        due_at: timer.dueAt,
+        payload: JSON.stringify(timer.payload ?? {}),
+        attempts: 0,
+        created_at: now,
+        last_error: null,
+      };
+      await tx(trx)
+        .insertInto('timers')
+        .values(row)
+        .onConflict((oc) => oc.column('key').doUpdateSet({ kind: row.kind, due_at: row.due_at, payload: row.payload, attempts: 0, last_error: null }))
+        .execute();
+    },
+    async cancel(trx, key) {
+      await tx(trx).deleteFrom('timers').where('key', '=', key).execute();
+    },
+    async dueKeys(now, limit) {
+      const rows = await db.selectFrom('timers').select('key').where('due_at', '<=', now).orderBy('due_at').limit(limit).execute();
+      return rows.map((r) => r.key);
+    },
+    async claim(trx, key, now) {
+      let q = tx(trx).selectFrom('timers').selectAll().where('key', '=', key).where('due_at', '<=', now);
+      if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const row = await q.executeTakeFirst();
+      if (!row) return undefined;
+      await tx(trx).deleteFrom('timers').where('key', '=', key).execute();
+      return fromRow(row);
+    },
+    async recordFailure(key, error, retryAt) {
+      await db
+        .updateTable('timers')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 2000), due_at: retryAt }))
+        .where('key', '=', key)
+        .execute();
+    },
+    async nextDueAt() {
+      const row = await db.selectFrom('timers').select(sql<number>`min(due_at)`.as('next')).executeTakeFirst();
+      return row?.next == null ? undefined : Number(row.next);
+    },
+    async get(key) {
+      const row = await db.selectFrom('timers').selectAll().where('key', '=', key).executeTakeFirst();
+      return row ? fromRow(row) : undefined;
+    },
+  };
+}
+
+function fromRow(row: TimerRow): Timer {
+  return {
+    key: row.key,
+    kind: row.kind,
+    dueAt: Number(row.due_at),
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    attempts: Number(row.attempts),
+  };
+}

@@ -1,0 +1,164 @@
+import pino, { type Logger } from 'pino';
+import { systemClock, type Clock, type Random } from '../kernel/clock.js';
+import type { EventEnvelope } from '../kernel/envelope.js';
+import { eventCatalog } from '../kernel/catalog.js';
+import { createEventSchemas, type EventSchemas } from '../kernel/event-schemas.js';
+import { uuidGenerator, type IdGenerator } from '../kernel/ids.js';
+import { defaultRetryPolicy, type Consumer, type RetryPolicy } from './delivery/consumer.js';
+import { createDeadLetters, type DeadLetters } from './delivery/dead-letters.js';
+import { createDispatcher, RETRY_TIMER, type Dispatcher } from './delivery/dispatcher.js';
+import { deliveryMigrations } from './delivery/migrations.js';
+import { createTimerWorker, type TimerHandler } from './delivery/timer-worker.js';
+import { createTimerStore, type Timer, type TimerStore } from './delivery/timers.js';
+import { createEventLog, type EventLog } from './log/event-log.js';
+import { eventLogMigrations } from './log/migrations.js';
+import type { TxContext } from './log/tx-context.js';
+import { createUnitOfWork, type UnitOfWork } from './log/unit-of-work.js';
+import { createEngineMetrics, type EngineMetrics } from './observability/metrics.js';
+import type { Storage } from './storage/database.js';
+import { migrate, type SchemaMigration } from './storage/migrations.js';
+import { createInProcessTransport } from './transport/in-process.js';
+import type { DependencyHealth, Transport } from './transport/transport.js';
+
+/** What a module contributes to the engine: its tables, its consumers and its timer handlers. */
+export interface EngineModule {
+  readonly name: string;
+  readonly migrations: readonly SchemaMigration[];
+  readonly consumers: readonly Consumer[];
+  /** Timer handlers by kind; each runs in the transaction that claims the timer. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>) => Promise<void>>>;
+}
+
+/** Builds the transport once the engine's parts exist (the NATS adapter plugs in here). */
+export type TransportFactory = (parts: { storage: Storage; log: EventLog; dispatcher: Dispatcher; logger: Logger; metrics: EngineMetrics }) => Transport;
+
+export interface EngineOptions {
+  storage: Storage;
+  modules: readonly EngineModule[];
+  schemas?: EventSchemas;
+  transport?: TransportFactory;
+  clock?: Clock;
+  random?: Random;
+  ids?: IdGenerator;
+  logger?: Logger;
+  metrics?: EngineMetrics;
+  retry?: RetryPolicy;
+  /** Events per delivery transaction at most. */
+  batchSize?: number;
+  pollMs?: number;
+  /** Start the timer worker (default true); tests of crash windows turn it off. */
+  timers?: boolean;
+}
+
+/** The running kernel: the outbox API for modules, the event store, dead letters and the delivery loops. */
+export interface Engine {
+  readonly storage: Storage;
+  readonly unitOfWork: UnitOfWork;
+  readonly log: EventLog;
+  readonly deadLetters: DeadLetters;
+  readonly timers: TimerStore;
+  readonly dispatcher: Dispatcher;
+  readonly metrics: EngineMetrics;
+  readonly logger: Logger;
+  readonly transport: Transport;
+  /** Applies every pending migration of the platform and the modules. */
+  migrate(): Promise<string[]>;
+  /** Starts delivery and timers. */
+  start(): Promise<void>;
+  /** Finishes in-flight handlers, commits, stops; the storage stays open (its owner closes it). */
+  stop(): Promise<void>;
+  health(): Promise<{ storage: DependencyHealth; transport: DependencyHealth }>;
+}
+
+export function engineMigrations(modules: readonly EngineModule[]): SchemaMigration[] {
+  return [...eventLogMigrations, ...deliveryMigrations, ...modules.flatMap((m) => m.migrations)];
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const { storage, modules } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const ids = options.ids ?? uuidGenerator;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const metrics = options.metrics ?? createEngineMetrics();
+  const schemas = options.schemas ?? createEventSchemas(eventCatalog);
+  const log = createEventLog(storage.db, storage.dialect);
+  const timers = createTimerStore(storage.db, storage.dialect);
+  const consumers = modules.flatMap((m) => m.consumers);
+  const dispatcher = createDispatcher({
+    db: storage.db,
+    dialect: storage.dialect,
+    log,
+    timers,
+    schemas,
+    consumers,
+    ids,
+    clock,
+    random,
+    retry: options.retry ?? defaultRetryPolicy,
+    logger,
+    metrics,
+  });
+  const transport = (options.transport ?? ((parts) => createInProcessTransport({ ...parts, db: parts.storage.db, batchSize: options.batchSize, pollMs: options.pollMs })))({
+    storage,
+    log,
+    dispatcher,
+    logger,
+    metrics,
+  });
+
+  function committed(appended: EventEnvelope[]): void {
+    for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
+    transport.notify(appended);
+    timerWorker.poke();
+  }
+
+  const unitOfWork = createUnitOfWork({ db: storage.db, log, timers, ids, clock, onCommit: committed });
+  const timerHandlers: Record<string, TimerHandler> = {
+    [RETRY_TIMER]: async (key) => {
+      committed(await dispatcher.retryFailed(key));
+      return true;
+    },
+  };
+  for (const module of modules) {
+    for (const [kind, handle] of Object.entries(module.timers ?? {})) {
+      timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, handle);
+    }
+  }
+  const timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });
+  const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, afterChange: committed });
+  let started = false;
+
+  return {
+    storage,
+    unitOfWork,
+    log,
+    deadLetters,
+    timers,
+    dispatcher,
+    metrics,
+    logger,
+    transport,
+    migrate: () => migrate(storage, engineMigrations(modules)),
+    async start() {
+      if (started) return;
+      started = true;
+      await dispatcher.register();
+      await transport.start();
+      if (options.timers !== false) timerWorker.start();
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await Promise.all([transport.stop(), timerWorker.stop()]);
+    },
+    async health() {
+      const storageHealth = await storage.ping().then(
+        (): DependencyHealth => ({ ok: true, detail: storage.dialect }),
+        (error: unknown): DependencyHealth => ({ ok: false, detail: `${storage.dialect}: ${(error as Error).message}` }),
+      );
+      return { storage: storageHealth, transport: await transport.health() };
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Transaction } from 'kysely';
+import type { Clock } from '../../kernel/clock.js';
+import type { EventDraft, EventEnvelope } from '../../kernel/envelope.js';
+import type { IdGenerator } from '../../kernel/ids.js';
+import type { TimerDraft, TimerStore } from '../delivery/timers.js';
+
+/**
+ * What code running inside a transaction may do: change its module's tables through `db`,
+ * emit events and schedule timers. Events and timers commit with the state change, or not at all.
+ */
+export interface TxContext<DB = unknown> {
+  /** The open transaction; a module queries its own tables through it. */
+  readonly db: Transaction<DB>;
+  /** Queues an event for the log; it is appended when the transaction commits. */
+  emit(draft: EventDraft): EventEnvelope;
+  /** Schedules (or moves) a durable timer, keyed by `key`. */
+  schedule(timer: TimerDraft): Promise<void>;
+  /** Cancels a timer that has not fired; unknown keys are ignored. */
+  cancelTimer(key: string): Promise<void>;
+  /** Milliseconds since the epoch, from the injected clock, fixed for this transaction. */
+  readonly now: number;
+}
+
+export interface TxContextOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  trx: Transaction<any>;
+  /** Events emitted so far in this transaction; emit pushes to it. */
+  pending: EventEnvelope[];
+  /** The module emitting. */
+  source: string;
+  /** The event being handled, whose correlation id and event id the emitted events carry. */
+  cause?: EventEnvelope;
+  timers: TimerStore;
+  ids: IdGenerator;
+  clock: Clock;
+}
+
+export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
+  const { trx, pending, source, cause, timers, ids, clock } = options;
+  const now = clock.now();
+  return {
+    db: trx as Transaction<DB>,
+    now,
+    emit(draft) {
+      const envelope = buildEnvelope(draft, { source, cause, ids, at: now });
+      pending.push(envelope);
+      return envelope;
+    },
+    schedule: (timer) => timers.schedule(trx, timer, now),
+    cancelTimer: (key) => timers.cancel(trx, key),
+  };
+}
+
+/** Completes a draft into a full envelope. */
+export function buildEnvelope(
+  draft: EventDraft,
+  context: { source: string; cause?: EventEnvelope | undefined; ids: IdGenerator; at: number },
+): EventEnvelope {
+  const eventId = draft.eventId ?? context.ids.next();
+  return {
+    eventId,
+    eventType: draft.eventType,
+    version: draft.version ?? 1,
+    aggregateType: draft.aggregateType,
+    aggregateId: draft.aggregateId,
+    occurredAt: new Date(context.at).toISOString(),
+    payload: draft.payload as Record<string, unknown>,
+    correlationId: draft.correlationId ?? context.cause?.correlationId ?? eventId,
+    causationId: context.cause?.eventId ?? null,
+    source: context.source,
+  };
+}

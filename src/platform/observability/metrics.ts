@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The engine's Prometheus series (SPEC §6); modules add their own to the same registry. */
+export interface EngineMetrics {
+  readonly registry: Registry;
+  eventsAppended: Counter<'event_type'>;
+  eventsDelivered: Counter<'event_type' | 'consumer' | 'outcome'>;
+  eventsFailed: Counter<'event_type' | 'consumer'>;
+  eventsDeadLettered: Counter<'event_type' | 'consumer'>;
+  handlerDuration: Histogram<'consumer' | 'event_type'>;
+  consumerLag: Gauge<'consumer'>;
+  outboxBacklog: Gauge;
+  deadLettersOpen: Gauge;
+  timersFired: Counter<'kind'>;
+}
+
+export function createEngineMetrics(registry = new Registry()): EngineMetrics {
+  const r = [registry];
+  return {
+    registry,
+    eventsAppended: new Counter({ name: 'orderflow_events_appended_total', help: 'Events appended to the log', labelNames: ['event_type'], registers: r }),
+    eventsDelivered: new Counter({
+      name: 'orderflow_events_delivered_total',
+      help: 'Events delivered to a consumer, by outcome (handled, duplicate, parked, ignored)',
+      labelNames: ['event_type', 'consumer', 'outcome'],
+      registers: r,
+    }),
+    eventsFailed: new Counter({ name: 'orderflow_events_failed_total', help: 'Handler failures (each attempt)', labelNames: ['event_type', 'consumer'], registers: r }),
+    eventsDeadLettered: new Counter({ name: 'orderflow_events_dead_lettered_total', help: 'Deliveries moved to the dead letters', labelNames: ['event_type', 'consumer'], registers: r }),
+    handlerDuration: new Histogram({
+      name: 'orderflow_handler_duration_seconds',
+      help: 'Time a handler took, inside its transaction',
+      labelNames: ['consumer', 'event_type'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
+    consumerLag: new Gauge({ name: 'orderflow_consumer_lag_events', help: 'Events in the log not yet read by a consumer', labelNames: ['consumer'], registers: r }),
+    outboxBacklog: new Gauge({ name: 'orderflow_outbox_backlog_events', help: 'Committed events not yet published to the broker', registers: r }),
+    deadLettersOpen: new Gauge({ name: 'orderflow_dead_letters_open', help: 'Dead letters waiting for re-drive or discard', registers: r }),
+    timersFired: new Counter({ name: 'orderflow_timers_fired_total', help: 'Durable timers fired', labelNames: ['kind'], registers: r }),
+  };
+}

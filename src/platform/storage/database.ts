@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { AppError } from '../../kernel/errors.js';
+
+/** The two databases orderflow runs on. */
+export type DialectName = 'sqlite' | 'postgres';
+
+/** Where the data lives, parsed from `DATABASE_URL`. */
+export type DatabaseLocation =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; connectionString: string };
+
+/** An open database: the Kysely instance every module queries through, and its dialect. */
+export interface Storage {
+  // Each module types its own tables on top (see `tablesOf`); the platform cannot know them all.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  readonly dialect: DialectName;
+  /** A description without credentials, for logs. */
+  readonly description: string;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** SQLite `synchronous` pragma: FULL (durable, default) or NORMAL (may lose the last commits on an OS crash). */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+  /** PostgreSQL: milliseconds to wait for a connection before failing. */
+  connectTimeoutMs?: number;
+}
+
+/** Parses `sqlite:<path>`, `sqlite::memory:` or `postgres://…`; anything else is refused. */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (!path) throw new AppError('validation', 'BAD_DATABASE_URL', 'DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/orderflow.db');
+    return { dialect: 'sqlite', path };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', connectionString: url };
+  throw new AppError('validation', 'BAD_DATABASE_URL', 'DATABASE_URL must be sqlite:<path> or postgres://…');
+}
+
+/** Opens the database named by `url` with durable settings. */
+export async function openStorage(url: string, options: StorageOptions = {}): Promise<Storage> {
+  const location = parseDatabaseUrl(url);
+  return location.dialect === 'sqlite' ? openSqlite(location.path, options) : openPostgres(location.connectionString, options);
+}
+
+function openSqlite(path: string, options: StorageOptions): Storage {
+  const inMemory = path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const database = new SqliteDatabase(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `sqlite:${path}`,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(connectionString: string, options: StorageOptions): Storage {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
+    types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    description: redact(connectionString),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function redact(connectionString: string): string {
+  try {
+    const parsed = new URL(connectionString);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

@@ -1,0 +1,112 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../../kernel/envelope.js';
+import type { Consumer } from '../delivery/consumer.js';
+import type { DeliveryTables } from '../delivery/delivery-store.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { EventLog } from '../log/event-log.js';
+import type { EngineMetrics } from '../observability/metrics.js';
+import type { Transport } from './transport.js';
+
+export interface InProcessTransportDeps {
+  db: Kysely<DeliveryTables>;
+  log: EventLog;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  metrics: EngineMetrics;
+  /** Events handled per transaction at most (group commit). */
+  batchSize?: number;
+  /** Longest wait before looking at the log again when nothing woke the consumer. */
+  pollMs?: number;
+}
+
+/**
+ * Feeds each consumer from the durable log: it reads events after the consumer's checkpoint
+ * and hands them to the dispatcher in batches, which moves the checkpoint in the same
+ * transaction. A commit in this process wakes the consumers at once; other writers are seen
+ * within `pollMs`.
+ */
+export function createInProcessTransport(deps: InProcessTransportDeps): Transport {
+  const { db, log, dispatcher, logger, metrics } = deps;
+  const batchSize = deps.batchSize ?? 256;
+  const pollMs = deps.pollMs ?? 200;
+  // One signal per consumer: `dirty` remembers a commit that happened while the consumer was busy.
+  const signals = new Map<string, { dirty: boolean; wake: (() => void) | undefined }>();
+  const loops: Promise<void>[] = [];
+  let running = false;
+  let knownHead = 0;
+
+  async function checkpoint(consumer: string): Promise<number> {
+    const row = await db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer).where('partition', '=', 0).executeTakeFirst();
+    return Number(row?.position ?? 0);
+  }
+
+  function sleep(signal: { dirty: boolean; wake: (() => void) | undefined }, ms: number): Promise<void> {
+    if (signal.dirty || !running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.wake = undefined;
+        resolve();
+      }
+      signal.wake = done;
+    });
+  }
+
+  async function consume(consumer: Consumer): Promise<void> {
+    const types = Object.keys(consumer.handlers);
+    let position = await checkpoint(consumer.name);
+    let failures = 0;
+    const signal = { dirty: false, wake: undefined as (() => void) | undefined };
+    signals.set(consumer.name, signal);
+    while (running) {
+      signal.dirty = false;
+      try {
+        const events: EventEnvelope[] = await log.readAfter(position, { types, limit: batchSize });
+        if (events.length === 0) {
+          metrics.consumerLag.set({ consumer: consumer.name }, 0);
+          await sleep(signal, pollMs);
+          continue;
+        }
+        const result = await dispatcher.deliver(consumer.name, events, { expectedPosition: position });
+        position = result.stale ? await checkpoint(consumer.name) : events[events.length - 1]!.sequence!;
+        if (result.appended.length > 0) notify(result.appended);
+        metrics.consumerLag.set({ consumer: consumer.name }, Math.max(0, knownHead - position));
+        failures = 0;
+      } catch (error) {
+        failures++;
+        logger.error({ consumer: consumer.name, err: error }, 'delivery batch failed; retrying');
+        signal.dirty = false;
+        await sleep(signal, Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        position = await checkpoint(consumer.name).catch(() => position);
+      }
+    }
+  }
+
+  function notify(appended: readonly EventEnvelope[]): void {
+    const last = appended[appended.length - 1]?.sequence;
+    if (last !== undefined && last > knownHead) knownHead = last;
+    for (const signal of signals.values()) {
+      signal.dirty = true;
+      signal.wake?.();
+    }
+  }
+
+  return {
+    name: 'in-process',
+    async start() {
+      if (running) return;
+      running = true;
+      knownHead = await log.head();
+      for (const consumer of dispatcher.consumers()) loops.push(consume(consumer));
+    },
+    notify,
+    async stop() {
+      running = false;
+      for (const signal of signals.values()) signal.wake?.();
+      await Promise.all(loops.splice(0));
+    },
+    health: async () => ({ ok: true, detail: 'in-process' }),
+  };
+}
