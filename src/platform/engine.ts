@@ -84,7 +84,10 @@ export function createEngine(options: EngineOptions): Engine {
   const metrics = options.metrics ?? createEngineMetrics();
   const schemas = options.schemas ?? createEventSchemas(eventCatalog);
   const log = createEventLog(storage.db, storage.dialect);
-  const timers = createTimerStore(storage.db, storage.dialect);
+  // Assigned below; the timer store calls it only once the engine runs.
+  // eslint-disable-next-line prefer-const
+  let timerWorker: ReturnType<typeof createTimerWorker> | undefined;
+  const timers = createTimerStore(storage.db, storage.dialect, (dueAt) => timerWorker?.hint(dueAt));
   const consumers = modules.flatMap((m) => m.consumers);
   const dispatcher = createDispatcher({
     db: storage.db,
@@ -111,7 +114,7 @@ export function createEngine(options: EngineOptions): Engine {
   function committed(appended: EventEnvelope[]): void {
     for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
     transport.notify(appended);
-    timerWorker.poke();
+    timerWorker?.poke();
   }
 
   const unitOfWork = createUnitOfWork({ db: storage.db, log, timers, ids, clock, onCommit: committed });
@@ -126,7 +129,7 @@ export function createEngine(options: EngineOptions): Engine {
       timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, handle);
     }
   }
-  const timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });
+  timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });
   const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, afterChange: committed });
   let started = false;
 
@@ -146,12 +149,12 @@ export function createEngine(options: EngineOptions): Engine {
       started = true;
       await dispatcher.register();
       await transport.start();
-      if (options.timers !== false) timerWorker.start();
+      if (options.timers !== false) timerWorker?.start();
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([transport.stop(), timerWorker.stop()]);
+      await Promise.all([transport.stop(), timerWorker?.stop()]);
     },
     async health() {
       const storageHealth = await storage.ping().then(

@@ -17,7 +17,8 @@ export interface DeadLetter {
   reason: 'handler' | 'schema';
   attempts: number;
   error: string;
-  history: { attempt: number; at: number; error: string }[];
+  /** Every attempt: when it ran (epoch ms), its error, and when the next one was scheduled. */
+  history: { attempt: number; at: number; error: string; retryAt: number | null }[];
   firstFailedAt: string;
   lastFailedAt: string;
   nextAttemptAt: string | null;

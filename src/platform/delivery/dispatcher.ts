@@ -116,7 +116,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       reason: failed.permanent ? 'schema' : 'handler',
       attempts: 1,
       last_error: failed.error,
-      history: JSON.stringify([{ attempt: 1, at: work.now, error: failed.error }]),
+      history: JSON.stringify([{ attempt: 1, at: work.now, error: failed.error, retryAt: nextAt }]),
       first_failed_at: work.now,
       last_failed_at: work.now,
       next_attempt_at: nextAt,
@@ -235,9 +235,9 @@ export function createDispatcher(deps: DispatcherDeps) {
           await releaseParked(work, consumer, partition, event.aggregateId);
           return;
         }
-        const history = [...(JSON.parse(failure.history) as unknown[]), { attempt: attemptNo, at: work.now, error: result.error }];
         const dead = result.permanent || attemptNo > retry.maxRetries;
         const nextAt = dead ? null : work.now + retryDelay(retry, attemptNo, random);
+        const history = [...(JSON.parse(failure.history) as unknown[]), { attempt: attemptNo, at: work.now, error: result.error, retryAt: nextAt }];
         await store.updateFailure(work.trx, failure.id, {
           status: dead ? 'dead' : 'retrying',
           attempts: attemptNo,

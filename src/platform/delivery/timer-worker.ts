@@ -29,6 +29,8 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
   let running = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
+  // The earliest due time heard of since the last look; it may not be committed yet.
+  let hintedDueAt = Number.POSITIVE_INFINITY;
 
   async function fireDue(): Promise<number> {
     const keys = await timers.dueKeys(clock.now(), batchSize);
@@ -62,8 +64,9 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
         logger.error({ err: error }, 'timer poll failed');
       }
       if (seen >= batchSize) continue;
-      const next = await timers.nextDueAt().catch(() => undefined);
-      const sleep = next === undefined ? pollMs : Math.max(0, Math.min(pollMs, next - clock.now()));
+      const next = Math.min(hintedDueAt, (await timers.nextDueAt().catch(() => undefined)) ?? Number.POSITIVE_INFINITY);
+      hintedDueAt = Number.POSITIVE_INFINITY;
+      const sleep = Math.max(0, Math.min(pollMs, next - clock.now()));
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, sleep);
         wake = () => {
@@ -81,8 +84,13 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
       running = true;
       loop = run();
     },
-    /** Looks at the table now (after scheduling a timer that is due soon). */
+    /** Looks at the table now (after a commit that scheduled a timer). */
     poke(): void {
+      wake?.();
+    },
+    /** A timer due at `dueAt` is being scheduled: wake by then. */
+    hint(dueAt: number): void {
+      if (dueAt < hintedDueAt) hintedDueAt = dueAt;
       wake?.();
     },
     async stop(): Promise<void> {

@@ -45,7 +45,11 @@ export interface TimerStore {
   get(key: string): Promise<Timer | undefined>;
 }
 
-export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName): TimerStore {
+/**
+ * `onScheduled` hears every due time written (before its commit), so the worker can wake
+ * then instead of at its next poll.
+ */
+export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, onScheduled?: (dueAt: number) => void): TimerStore {
   const tx = (trx: Transaction<unknown>) => trx as unknown as Transaction<TimerTables>;
   return {
     async schedule(trx, timer, now) {
@@ -63,6 +67,7 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName):
         .values(row)
         .onConflict((oc) => oc.column('key').doUpdateSet({ kind: row.kind, due_at: row.due_at, payload: row.payload, attempts: 0, last_error: null }))
         .execute();
+      onScheduled?.(timer.dueAt);
     },
     async cancel(trx, key) {
       await tx(trx).deleteFrom('timers').where('key', '=', key).execute();

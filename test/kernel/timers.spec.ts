@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.js';
+import { eventually } from '../support/kernel-test-module.js';
+import { createKernelHarness, type KernelHarness } from './harness.js';
+
+describe.each(dialects)('durable timers on %s', (dialect) => {
+  let h: KernelHarness;
+  beforeEach(async () => {
+    h = await createKernelHarness(dialect);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const fired = async () => h.db.selectFrom('test_fired').selectAll().execute();
+
+  it('fires a timer once, also when several engines on the database poll for it', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      await tx.schedule({ key: 't-1', kind: 'test.fire', dueAt: tx.now + 150 });
+      await tx.schedule({ key: 't-moved', kind: 'test.fire', dueAt: tx.now + 100 });
+      await tx.schedule({ key: 't-cancelled', kind: 'test.fire', dueAt: tx.now + 100 });
+    });
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      await tx.schedule({ key: 't-moved', kind: 'test.fire', dueAt: tx.now + 60_000 });
+      await tx.cancelTimer('t-cancelled');
+    });
+    const { createEngine } = await import('../../src/platform/engine.js');
+    const { createTestModule, testSchemas } = await import('../support/kernel-test-module.js');
+    const rival = createEngine({ storage: h.storage, modules: [createTestModule()], schemas: testSchemas, pollMs: 10 });
+    await Promise.all([h.engine.start(), rival.start()]);
+    await eventually(async () => (await fired()).length >= 1, 'the timer');
+    await new Promise((r) => setTimeout(r, 400));
+    await rival.stop();
+    expect((await fired()).map((f) => f.key)).toEqual(['t-1']);
+    expect(await h.engine.timers.get('t-moved')).toBeDefined();
+  });
+
+  it('a timer that fails is kept and fires again later', async () => {
+    let failures = 0;
+    const engine = await h.restart({
+      modules: [
+        {
+          name: 'flaky',
+          migrations: [],
+          consumers: [],
+          timers: {
+            async 'test.fire'(timer, tx) {
+              if (failures++ === 0) throw new Error('not yet');
+              await tx.db.insertInto('test_fired').values({ key: timer.key, fired_at: tx.now }).execute();
+            },
+          },
+        },
+      ],
+    });
+    await engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'flaky', kind: 'test.fire', dueAt: tx.now }));
+    await engine.start();
+    await eventually(async () => (await engine.timers.get('flaky'))?.attempts === 1, 'the failed firing');
+    // The retry comes after a back-off of a second.
+    await eventually(async () => (await fired()).length === 1, 'the second firing', 5000);
+    expect(failures).toBe(2);
+  });
+});
