@@ -31,8 +31,8 @@ const quick = process.argv.includes('--quick');
 const settings = {
   rawMs: quick ? 1_000 : 3_000,
   chains: 200,
-  chainUntil: quick ? 10 : 40,
-  timeoutMs: quick ? 10_000 : 20_000,
+  chainUntil: quick ? 10 : 80,
+  timeoutMs: quick ? 10_000 : 25_000,
   batchSize: 256,
   pollMs: 50,
 };

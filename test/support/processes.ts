@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** A child process running a TypeScript entry point through tsx, with its JSON stdout lines. */
+export interface Child {
+  process: ChildProcess;
+  /** Resolves with the first stdout JSON line that has `key`. */
+  waitFor(key: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Sends `signal` and resolves with how the process ended. */
+  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+export function spawnTs(entry: string | URL, env: Record<string, string>): Child {
+  const path = entry instanceof URL ? fileURLToPath(entry) : entry;
+  const child = spawn(process.execPath, ['--import', 'tsx', path], {
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { key: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let errors = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    lines.push(line);
+    for (const w of waiters.filter((w) => w.key in line)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    process: child,
+    exited,
+    stderr: () => errors,
+    waitFor(key, timeoutMs = 30_000) {
+      const seen = lines.find((l) => key in l);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`child never printed ${key}; stderr:\n${errors}`)), timeoutMs);
+        exited.then(({ code, signal }) => reject(new Error(`child exited (${code ?? signal}) before printing ${key}; stderr:\n${errors}`)));
+        waiters.push({ key, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      });
+    },
+    async kill(signal) {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
