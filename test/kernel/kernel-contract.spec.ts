@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.js';
-import { counterEvent, eventually } from '../support/kernel-test-module.js';
+import { counterEvent, eventually, type TestTables } from '../support/kernel-test-module.js';
 import { createKernelHarness, type KernelHarness } from './harness.js';
 
 describe.each(dialects)('kernel contract on %s', (dialect) => {
@@ -17,12 +17,12 @@ describe.each(dialects)('kernel contract on %s', (dialect) => {
     Object.fromEntries((await h.db.selectFrom('test_totals').selectAll().orderBy('aggregate_id').execute()).map((r) => [r.aggregate_id, [Number(r.total), Number(r.handled)]]));
 
   it('commits a state change and its events together, and neither when the transaction throws', async () => {
-    await h.engine.unitOfWork.run<void, typeof h.db extends import('kysely').Kysely<infer T> ? T : never>('test', async (tx) => {
+    await h.engine.unitOfWork.run<void, TestTables>('test', async (tx) => {
       await tx.db.insertInto('test_totals').values({ aggregate_id: 'kept', total: 1, handled: 0 }).execute();
       tx.emit(counterEvent('kept', 1));
     });
     await expect(
-      h.engine.unitOfWork.run<void, typeof h.db extends import('kysely').Kysely<infer T> ? T : never>('test', async (tx) => {
+      h.engine.unitOfWork.run<void, TestTables>('test', async (tx) => {
         await tx.db.insertInto('test_totals').values({ aggregate_id: 'lost', total: 1, handled: 0 }).execute();
         tx.emit(counterEvent('lost', 1));
         await tx.schedule({ key: 'lost-timer', kind: 'test.fire', dueAt: tx.now });

@@ -34,7 +34,6 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
 
   async function fireDue(): Promise<number> {
     const keys = await timers.dueKeys(clock.now(), batchSize);
-    let fired = 0;
     for (const key of keys) {
       if (!running) break;
       const timer = await timers.get(key);
@@ -42,10 +41,7 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
       const handler = handlers[timer.kind];
       try {
         if (!handler) throw new Error(`no handler for timer kind ${timer.kind}`);
-        if (await handler(key)) {
-          fired++;
-          metrics.timersFired.inc({ kind: timer.kind });
-        }
+        if (await handler(key)) metrics.timersFired.inc({ kind: timer.kind });
       } catch (error) {
         const delay = Math.min(60_000, 1000 * 2 ** Math.min(timer.attempts, 6));
         logger.error({ timer: key, kind: timer.kind, attempts: timer.attempts + 1, err: error }, 'timer handler failed; will fire again');

@@ -1,0 +1,68 @@
+import { AppError } from './kernel/errors.js';
+
+/** The modules a process can run (SPEC §1). */
+export const moduleNames = ['orders', 'inventory', 'payments', 'shipments', 'http'] as const;
+export type ModuleName = (typeof moduleNames)[number];
+
+/** Validated, frozen configuration; the only place that reads `process.env`. */
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  natsUrl: string | undefined;
+  modules: readonly ModuleName[];
+  jwtSecret: string | undefined;
+  sagaTimeoutMs: number;
+  paymentSuccessRate: number;
+  paymentLatencyMs: number;
+  /** POST /orders per caller per minute; 0 turns the limit off. */
+  orderRateLimit: number;
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  delivery: { maxRetries: number; retryBaseMs: number; batchSize: number };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and checks every variable; a bad value stops start-up with a message naming it. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = <T>(name: string, fallback: T, parse: (raw: string) => T | undefined, accepts: string): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = parse(raw.trim());
+    const shown = name === 'JWT_SECRET' ? '(hidden)' : JSON.stringify(raw);
+    if (value === undefined) problems.push(`${name}=${shown} is invalid: expected ${accepts}`);
+    return value ?? fallback;
+  };
+  const integer = (min: number, max: number) => (raw: string) => {
+    const n = Number(raw);
+    return /^-?\d+$/.test(raw) && n >= min && n <= max ? n : undefined;
+  };
+  const oneOf = <T extends string>(values: readonly T[]) => (raw: string) => values.find((v) => v.toLowerCase() === raw.toLowerCase());
+
+  const config: Config = {
+    port: read('PORT', 3000, integer(0, 65535), 'a port number 0..65535'),
+    databaseUrl: read('DATABASE_URL', 'sqlite:./data/orderflow.db', (raw) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(raw) ? raw : undefined), 'sqlite:<path> or postgres://user@host:port/db'),
+    natsUrl: read<string | undefined>('NATS_URL', undefined, (raw) => (/^(nats|tls):\/\/.+/.test(raw) ? raw : undefined), 'nats://host:port'),
+    modules: read<readonly ModuleName[]>('MODULES', moduleNames, (raw) => {
+      const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return names.length > 0 && names.every((n) => (moduleNames as readonly string[]).includes(n)) ? (names as ModuleName[]) : undefined;
+    }, `a comma-separated list of ${moduleNames.join(', ')}`),
+    jwtSecret: read<string | undefined>('JWT_SECRET', undefined, (raw) => (raw.length >= 32 ? raw : undefined), 'at least 32 characters'),
+    sagaTimeoutMs: read('SAGA_TIMEOUT_MS', 30_000, integer(1, 7 * 24 * 3600 * 1000), 'milliseconds, a positive integer'),
+    paymentSuccessRate: read('PAYMENT_SUCCESS_RATE', 0.9, (raw) => (/^\d*\.?\d+$/.test(raw) && Number(raw) <= 1 ? Number(raw) : undefined), 'a number from 0 to 1'),
+    paymentLatencyMs: read('PAYMENT_LATENCY_MS', 0, integer(0, 60_000), 'milliseconds, 0..60000'),
+    orderRateLimit: read('ORDER_RATE_LIMIT', 600, integer(0, 1_000_000), 'requests per minute, 0 to turn off'),
+    sqliteSynchronous: read('SQLITE_SYNCHRONOUS', 'FULL' as const, oneOf(['FULL', 'NORMAL'] as const), 'FULL or NORMAL'),
+    logLevel: read('LOG_LEVEL', 'info' as const, oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), 'fatal, error, warn, info, debug, trace or silent'),
+    delivery: {
+      maxRetries: read('DELIVERY_MAX_RETRIES', 3, integer(0, 100), 'an integer 0..100'),
+      retryBaseMs: read('DELIVERY_RETRY_BASE_MS', 200, integer(1, 600_000), 'milliseconds, a positive integer'),
+      batchSize: read('DELIVERY_BATCH_SIZE', 256, integer(1, 10_000), 'an integer 1..10000'),
+    },
+  };
+  if (problems.length > 0) {
+    throw new AppError('validation', 'BAD_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseUrl: 'sqlite:./data/orderflow.db',
+      natsUrl: undefined,
+      modules: ['orders', 'inventory', 'payments', 'shipments', 'http'],
+      sagaTimeoutMs: 30000,
+      paymentSuccessRate: 0.9,
+      paymentLatencyMs: 0,
+      orderRateLimit: 600,
+      sqliteSynchronous: 'FULL',
+      logLevel: 'info',
+      delivery: { maxRetries: 3, retryBaseMs: 200, batchSize: 256 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads valid values', () => {
+    const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://postgres@127.0.0.1/test', MODULES: 'orders,http', SQLITE_SYNCHRONOUS: 'normal', ORDER_RATE_LIMIT: '0' });
+    expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgres://postgres@127.0.0.1/test', modules: ['orders', 'http'], sqliteSynchronous: 'NORMAL', orderRateLimit: 0 });
+  });
+
+  it('refuses bad values, naming each variable and what it accepts', () => {
+    expect(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', MODULES: 'orders,billing', PAYMENT_SUCCESS_RATE: '1.5', JWT_SECRET: 'short' })).toThrowError(
+      /PORT="eighty" is invalid: expected a port number[\s\S]*DATABASE_URL="mysql:\/\/x" is invalid: expected sqlite:<path> or postgres[\s\S]*MODULES="orders,billing"[\s\S]*JWT_SECRET=\(hidden\) is invalid: expected at least 32 characters[\s\S]*PAYMENT_SUCCESS_RATE="1.5"/,
+    );
+  });
+});
