@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock, type Random } from '../kernel/clock.js';
 import type { EventEnvelope } from '../kernel/envelope.js';
@@ -28,6 +29,21 @@ export interface EngineModule {
   /** Timer handlers by kind; each runs in the transaction that claims the timer. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>) => Promise<void>>>;
+}
+
+/**
+ * What a module's commands and queries run against once the engine exists: the outbox API,
+ * the database (each module reads only its own tables), time, ids and the metrics registry.
+ */
+export interface ModuleRuntime {
+  readonly unitOfWork: UnitOfWork;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  readonly dialect: Storage['dialect'];
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+  readonly metrics: EngineMetrics;
 }
 
 /** Builds the transport once the engine's parts exist (the NATS adapter plugs in here). */
@@ -62,6 +78,8 @@ export interface Engine {
   readonly metrics: EngineMetrics;
   readonly logger: Logger;
   readonly transport: Transport;
+  /** Handed to modules so their commands and queries can run. */
+  readonly runtime: ModuleRuntime;
   /** Applies every pending migration of the platform and the modules. */
   migrate(): Promise<string[]>;
   /** Starts delivery and timers. */
@@ -143,6 +161,7 @@ export function createEngine(options: EngineOptions): Engine {
     metrics,
     logger,
     transport,
+    runtime: { unitOfWork, db: storage.db, dialect: storage.dialect, clock, ids, logger, metrics },
     migrate: () => migrate(storage, engineMigrations(modules)),
     async start() {
       if (started) return;
