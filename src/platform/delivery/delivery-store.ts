@@ -96,6 +96,18 @@ export function createDeliveryStore(dialect: DialectName) {
       return rows.length === 1;
     },
 
+    /** Records several events as handled in one statement; returns the ids that were new. */
+    async markHandledMany(trx: Trx, consumer: string, eventIds: string[], now: number): Promise<Set<string>> {
+      if (eventIds.length === 0) return new Set();
+      const rows = await trx
+        .insertInto('inbox')
+        .values(eventIds.map((eventId) => ({ consumer, event_id: eventId, outcome: 'handled', attempts: 1, handled_at: now })))
+        .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
+        .returning('event_id')
+        .execute();
+      return new Set(rows.map((r) => r.event_id));
+    },
+
     async park(trx: Trx, consumer: string, partition: number, event: EventEnvelope, blockedBy: string, now: number): Promise<void> {
       await trx
         .insertInto('parked_deliveries')

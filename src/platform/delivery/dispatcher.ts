@@ -9,7 +9,7 @@ import type { EventLog, EventLogTables } from '../log/event-log.js';
 import { createTxContext } from '../log/tx-context.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { DialectName } from '../storage/database.js';
-import { retryDelay, type Consumer, type RetryPolicy } from './consumer.js';
+import { retryDelay, type Consumer, type HandlerContext, type RetryPolicy } from './consumer.js';
 import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from './delivery-store.js';
 import type { TimerStore } from './timers.js';
 
@@ -42,6 +42,13 @@ export interface BatchResult {
 }
 
 type Trx = Transaction<DeliveryTables>;
+
+/** Thrown out of the fast path to roll its transaction back; the batch is then run carefully. */
+class FastPathAborted extends Error {
+  constructor(readonly original: unknown) {
+    super('a handler failed in the fast path');
+  }
+}
 type Attempt = { kind: 'handled' | 'duplicate' | 'ignored' } | { kind: 'failed'; error: string; permanent: boolean };
 
 /** The part of a write that happens inside one transaction: its emitted events, in order. */
@@ -67,6 +74,12 @@ export function createDispatcher(deps: DispatcherDeps) {
     return consumer;
   }
 
+  function handlerContext(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number): HandlerContext {
+    const tx = createTxContext({ trx: work.trx, pending: work.pending, source: consumer.source, cause: event, timers, ids, clock });
+    const log = logger.child({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, correlationId: event.correlationId, aggregateId: event.aggregateId });
+    return { ...tx, attempt: attemptNo, log };
+  }
+
   /** Runs one handler under a savepoint, so its failure undoes only its own writes. */
   async function attempt(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number): Promise<Attempt> {
     const check = schemas.check(event);
@@ -82,9 +95,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         await store.savepoint(trx, 'release savepoint');
         return { kind: 'duplicate' };
       }
-      const tx = createTxContext({ trx, pending, source: consumer.source, cause: event, timers, ids, clock });
-      const eventLog = logger.child({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, correlationId: event.correlationId, aggregateId: event.aggregateId });
-      await handler(event, { ...tx, attempt: attemptNo, log: eventLog });
+      await handler(event, handlerContext(work, consumer, event, attemptNo));
       await store.savepoint(trx, 'release savepoint');
       return { kind: 'handled' };
     } catch (error) {
@@ -142,6 +153,69 @@ export function createDispatcher(deps: DispatcherDeps) {
     }, dueAt);
   }
 
+  /**
+   * The common case, in as few statements as possible: one inbox insert for the batch and no
+   * savepoints. A handler that throws aborts the whole transaction (FastPathAborted), and the
+   * batch is run again event by event under savepoints.
+   */
+  async function deliverFast(work: Work, consumer: Consumer, partition: number, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = new Array(events.length);
+    const runnable: number[] = [];
+    for (const [i, event] of events.entries()) {
+      const blocker = blocked.get(event.aggregateId);
+      const check = blocker ? undefined : schemas.check(event);
+      if (blocker) {
+        await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
+        outcomes[i] = 'parked';
+      } else if (check && !check.ok) {
+        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, { error: `schema: ${check.reason}`, permanent: true }));
+        outcomes[i] = 'dead';
+      } else runnable.push(i);
+    }
+    const fresh = await store.markHandledMany(work.trx, consumer.name, runnable.map((i) => events[i]!.eventId), work.now);
+    for (const i of runnable) {
+      const event = events[i]!;
+      if (!fresh.has(event.eventId)) {
+        outcomes[i] = 'duplicate';
+        continue;
+      }
+      const handler = consumer.handlers[event.eventType];
+      if (!handler) {
+        outcomes[i] = 'ignored';
+        continue;
+      }
+      const started = performance.now();
+      try {
+        await handler(event, handlerContext(work, consumer, event, 1));
+      } catch (error) {
+        throw new FastPathAborted(error);
+      } finally {
+        metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, (performance.now() - started) / 1000);
+      }
+      outcomes[i] = 'handled';
+    }
+    return outcomes;
+  }
+
+  /** Each event under its own savepoint: a failing handler undoes only its own writes. */
+  async function deliverCarefully(work: Work, consumer: Consumer, partition: number, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = [];
+    for (const event of events) {
+      const blocker = blocked.get(event.aggregateId);
+      if (blocker) {
+        await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
+        outcomes.push('parked');
+        continue;
+      }
+      const result = await attempt(work, consumer, event, 1);
+      if (result.kind === 'failed') {
+        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, result));
+        outcomes.push(result.permanent ? 'dead' : 'failed');
+      } else outcomes.push(result.kind);
+    }
+    return outcomes;
+  }
+
   /** Delivers the parked events of an aggregate in order, until one fails and blocks the rest again. */
   async function releaseParked(work: Work, consumer: Consumer, partition: number, aggregateId: string): Promise<void> {
     for (const parked of await store.parkedFor(work.trx, consumer.name, aggregateId)) {
@@ -189,27 +263,23 @@ export function createDispatcher(deps: DispatcherDeps) {
       const consumer = consumerNamed(consumerName);
       const partition = options.partition ?? 0;
       if (events.length === 0) return { stale: false, outcomes: [], appended: [] };
-      const { value, appended } = await inTransaction(consumer.name, partition, async (work, position) => {
-        if (options.expectedPosition !== undefined && position !== options.expectedPosition) return undefined;
-        const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(events.map((e) => e.aggregateId))]);
-        const outcomes: DeliveryOutcome[] = [];
-        for (const event of events) {
-          const blocker = blocked.get(event.aggregateId);
-          if (blocker) {
-            await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
-            outcomes.push('parked');
-            continue;
-          }
-          const result = await attempt(work, consumer, event, 1);
-          if (result.kind === 'failed') {
-            blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, result));
-            outcomes.push(result.permanent ? 'dead' : 'failed');
-          } else outcomes.push(result.kind);
-        }
-        const last = events[events.length - 1]!.sequence;
-        if (options.expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
-        return outcomes;
-      });
+      const run = (fast: boolean) =>
+        inTransaction(consumer.name, partition, async (work, position) => {
+          if (options.expectedPosition !== undefined && position !== options.expectedPosition) return undefined;
+          const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(events.map((e) => e.aggregateId))]);
+          const outcomes = fast ? await deliverFast(work, consumer, partition, events, blocked) : await deliverCarefully(work, consumer, partition, events, blocked);
+          const last = events[events.length - 1]!.sequence;
+          if (options.expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
+          return outcomes;
+        });
+      let result: Awaited<ReturnType<typeof run>>;
+      try {
+        result = await run(true);
+      } catch (error) {
+        if (!(error instanceof FastPathAborted)) throw error;
+        result = await run(false);
+      }
+      const { value, appended } = result;
       if (!value) return { stale: true, outcomes: [], appended: [] };
       events.forEach((e, i) => metrics.eventsDelivered.inc({ event_type: e.eventType, consumer: consumer.name, outcome: value[i]! }));
       return { stale: false, outcomes: value, appended };

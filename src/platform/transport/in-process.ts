@@ -74,6 +74,9 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         if (result.appended.length > 0) notify(result.appended);
         metrics.consumerLag.set({ consumer: consumer.name }, Math.max(0, knownHead - position));
         failures = 0;
+        // better-sqlite3 answers synchronously: without a macrotask turn, a backlog would
+        // starve timers, HTTP requests and signals until it is drained.
+        await new Promise((resolve) => setImmediate(resolve));
       } catch (error) {
         failures++;
         logger.error({ consumer: consumer.name, err: error }, 'delivery batch failed; retrying');
