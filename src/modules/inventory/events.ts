@@ -1,0 +1,98 @@
+import type { EventDraft } from '../../kernel/envelope.js';
+import type { ReservationLine, Shortage } from './domain/reservations.js';
+
+/**
+ * The events the inventory module publishes (SPEC §3). Order-scoped events belong to the
+ * Order aggregate (aggregateId = orderId); stock events to the Product (aggregateId = productId).
+ */
+
+/** Every line of an order was reserved. */
+export interface InventoryReservedPayload {
+  /** The order the stock is held for. */
+  orderId: string;
+  /** The units held, one line per product (lines of the same product are merged), by productId. */
+  reservations: ReservationLine[];
+}
+
+/** The order could not be reserved; nothing was held. */
+export interface InventoryReservationFailedPayload {
+  /** The order that was refused. */
+  orderId: string;
+  /** `insufficient_stock`, or `unknown_product` when any line names a product the catalog lacks. */
+  reason: 'insufficient_stock' | 'unknown_product';
+  /** Every line that could not be served; `available` is 0 for unknown products. Each carries its own `reason`. */
+  shortages: Shortage[];
+}
+
+/** A held reservation was given back (payment failed or order cancelled). */
+export interface InventoryReleasedPayload {
+  /** The order whose reservation was released. */
+  orderId: string;
+  /** The units returned to available stock. */
+  items: ReservationLine[];
+}
+
+/** Why stock moved, machine-readable (the `reason` text is for people). */
+export type StockMovement = 'initial' | 'adjustment' | 'reservation' | 'release' | 'shipment';
+
+/** A product's stock moved: emitted on every change of available, and on shipment. */
+export interface StockAdjustedPayload {
+  /** The product whose stock moved. */
+  productId: string;
+  /** Change of the available quantity (negative when units were reserved or removed; 0 on shipment). */
+  quantityAdjusted: number;
+  /** Available quantity after the change (onHand − reserved). */
+  newQuantity: number;
+  /** Units on hand after the change. */
+  onHand: number;
+  /** Units reserved for orders after the change. */
+  reserved: number;
+  /** Human-readable cause, e.g. `initial stock`, an admin's restock reason, `order ORD-1 reserved`. */
+  reason: string;
+  /** What kind of movement this was. */
+  movement: StockMovement;
+  /** The order that caused the movement, for reservation, release and shipment. */
+  orderId?: string;
+}
+
+/** A product's available quantity fell to or below its reorder point; one alert is open per product. */
+export interface LowStockDetectedPayload {
+  /** The product running low. */
+  productId: string;
+  /** Available quantity when the alert opened. */
+  available: number;
+  /** The product's reorder point. */
+  reorderPoint: number;
+  /** The id of the alert this opened (see listAlerts). */
+  alertId: string;
+  /** Human-readable description of the alert. */
+  message: string;
+}
+
+/** The names of the events inventory publishes. */
+export const inventoryEventTypes = ['InventoryReserved', 'InventoryReservationFailed', 'InventoryReleased', 'StockAdjusted', 'LowStockDetected'] as const;
+
+/** The draft of an InventoryReserved event (aggregate: the Order). */
+export function inventoryReserved(payload: InventoryReservedPayload): EventDraft {
+  return { eventType: 'InventoryReserved', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+}
+
+/** The draft of an InventoryReservationFailed event (aggregate: the Order). */
+export function inventoryReservationFailed(payload: InventoryReservationFailedPayload): EventDraft {
+  return { eventType: 'InventoryReservationFailed', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+}
+
+/** The draft of an InventoryReleased event (aggregate: the Order). */
+export function inventoryReleased(payload: InventoryReleasedPayload): EventDraft {
+  return { eventType: 'InventoryReleased', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+}
+
+/** The draft of a StockAdjusted event (aggregate: the Product). */
+export function stockAdjusted(payload: StockAdjustedPayload): EventDraft {
+  return { eventType: 'StockAdjusted', aggregateType: 'Product', aggregateId: payload.productId, payload: { ...payload } };
+}
+
+/** The draft of a LowStockDetected event (aggregate: the Product). */
+export function lowStockDetected(payload: LowStockDetectedPayload): EventDraft {
+  return { eventType: 'LowStockDetected', aggregateType: 'Product', aggregateId: payload.productId, payload: { ...payload } };
+}

@@ -1,0 +1,41 @@
+import type { PayloadOf } from '../../../kernel/catalog.js';
+import type { EventEnvelope } from '../../../kernel/envelope.js';
+import type { IdGenerator } from '../../../kernel/ids.js';
+import type { HandlerContext } from '../../../platform/delivery/consumer.js';
+import { decideEnd } from '../domain/reservations.js';
+import { shipUnits } from '../storage/product-repository.js';
+import { findReservation, transitionReservation } from '../storage/reservation-repository.js';
+import type { InventoryTables } from '../storage/tables.js';
+import { recordStockChange } from './record-stock-change.js';
+
+/**
+ * ShipmentCreated → the order's reserved units leave the warehouse (on hand and reserved both
+ * drop; available is unchanged, StockAdjusted still records the movement). If the reservation
+ * was released meanwhile (order cancelled), nothing moves.
+ */
+export function shipReservedStock(ids: IdGenerator) {
+  return async (event: EventEnvelope<PayloadOf<'ShipmentCreated'>>, ctx: HandlerContext<InventoryTables>): Promise<void> => {
+    const { orderId, shipmentId } = event.payload;
+    const reservation = await findReservation(ctx.db, orderId);
+    const decision = decideEnd(reservation?.status, 'ship');
+    if (decision.kind === 'ignore' || !reservation) {
+      ctx.log.info({ orderId, shipmentId, why: decision.kind === 'ignore' ? decision.why : 'none' }, 'ShipmentCreated: no held stock to ship; ignored');
+      return;
+    }
+    if (!(await transitionReservation(ctx.db, orderId, 'reserved', decision.next, ctx.now))) {
+      ctx.log.info({ orderId, shipmentId }, 'ShipmentCreated: reservation changed meanwhile; ignored');
+      return;
+    }
+    for (const line of reservation.lines) {
+      const level = await shipUnits(ctx.db, line.productId, line.quantity, ctx.now);
+      await recordStockChange(ctx, ids, {
+        productId: line.productId,
+        level,
+        quantityAdjusted: 0,
+        reason: `order ${orderId} shipped (shipment ${shipmentId})`,
+        movement: 'shipment',
+        orderId,
+      });
+    }
+  };
+}

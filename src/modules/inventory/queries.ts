@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import { AppError } from '../../kernel/errors.js';
+import type { AlertView, InventoryLevel, ProductPage, ProductView, ReservationView, StockLedgerEntry } from './api.js';
+import { priceItems, type CatalogEntry, type Quote, type QuoteItem } from './domain/products.js';
+import { listAlertRows } from './storage/alert-repository.js';
+import { allProducts, findProduct, findProductsByIds, listProductRows, stockLevelOf } from './storage/product-repository.js';
+import { findReservation, openReservedByProduct } from './storage/reservation-repository.js';
+import type { InventoryTables } from './storage/tables.js';
+import { toAlertView, toInventoryLevel, toProductView } from './views.js';
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 200;
+
+/** The read side: queries over the module's own tables. */
+export function createInventoryQueries(db: Kysely<InventoryTables>) {
+  return {
+    async getProduct(productId: string): Promise<ProductView | undefined> {
+      const row = await findProduct(db, productId);
+      return row && toProductView(row);
+    },
+
+    async listProducts(options: { limit?: number; cursor?: string | null } = {}): Promise<ProductPage> {
+      const limit = pageSize(options.limit);
+      const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+      const rows = await listProductRows(db, after, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { products: page.map(toProductView), nextCursor: rows.length > limit && last ? encodeCursor(last.product_id) : null };
+    },
+
+    async getInventory(productId: string): Promise<InventoryLevel | undefined> {
+      const level = await stockLevelOf(db, productId);
+      return level && toInventoryLevel(productId, level);
+    },
+
+    async listAlerts(options: { resolved?: boolean } = {}): Promise<AlertView[]> {
+      return (await listAlertRows(db, options.resolved === true)).map(toAlertView);
+    },
+
+    async quote(items: readonly QuoteItem[]): Promise<Quote> {
+      const ids = Array.isArray(items) ? [...new Set(items.map((i) => i.productId))] : [];
+      const rows = await findProductsByIds(db, ids);
+      const catalog = new Map<string, CatalogEntry>(rows.map((r) => [r.product_id, { productId: r.product_id, name: r.name, price: r.price, currency: r.currency }]));
+      return priceItems(items, catalog);
+    },
+
+    reservationOf: (orderId: string): Promise<ReservationView | undefined> => findReservation(db, orderId),
+
+    async stockLedger(): Promise<StockLedgerEntry[]> {
+      const [products, open] = await Promise.all([allProducts(db), openReservedByProduct(db)]);
+      return products.map((p) => ({
+        productId: p.product_id,
+        onHand: p.on_hand,
+        reserved: p.reserved,
+        initialStock: p.initial_stock,
+        restocked: p.restocked,
+        shipped: p.shipped,
+        openReservations: open.get(p.product_id) ?? 0,
+      }));
+    },
+  };
+}
+
+function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new AppError('validation', 'BAD_LIMIT', `limit must be an integer between 1 and ${MAX_PAGE}`);
+  }
+  return limit;
+}
+
+function encodeCursor(productId: string): string {
+  return Buffer.from(productId, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const productId = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (productId === '' || encodeCursor(productId) !== cursor) throw new AppError('validation', 'BAD_CURSOR', 'cursor is not one this API returned');
+  return productId;
+}

@@ -1,0 +1,64 @@
+import { sql } from 'kysely';
+import { columnTypes, type SchemaMigration } from '../../../platform/storage/migrations.js';
+
+/** The inventory module's tables. */
+export const inventoryMigrations: readonly SchemaMigration[] = [
+  {
+    name: 'inventory/0001-tables',
+    async up(db, dialect) {
+      const { bigint } = columnTypes(dialect);
+      // Byte order for ids on both databases, so listings and lock order agree with JavaScript's sort.
+      const bytewise = dialect === 'postgres' ? sql`collate "C"` : sql``;
+      await db.schema
+        .createTable('inventory_products')
+        .addColumn('product_id', 'text', (c) => c.modifyFront(bytewise).primaryKey())
+        .addColumn('sku', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('price', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('on_hand', bigint, (c) => c.notNull())
+        .addColumn('reserved', bigint, (c) => c.notNull())
+        .addColumn('reorder_point', bigint, (c) => c.notNull())
+        .addColumn('initial_stock', bigint, (c) => c.notNull())
+        .addColumn('restocked', bigint, (c) => c.notNull())
+        .addColumn('shipped', bigint, (c) => c.notNull())
+        .addColumn('created_at', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        // The last line of defence against overselling: the database refuses it whatever the code does.
+        .addCheckConstraint('inventory_products_stock_check', sql`reserved >= 0 and reserved <= on_hand`)
+        .execute();
+      await db.schema
+        .createTable('inventory_reservations')
+        .addColumn('order_id', 'text', (c) => c.primaryKey())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('inventory_reservation_lines')
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('product_id', 'text', (c) => c.notNull())
+        .addColumn('quantity', bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('inventory_reservation_lines_pk', ['order_id', 'product_id'])
+        .execute();
+      await db.schema
+        .createTable('inventory_alerts')
+        .addColumn('alert_id', 'text', (c) => c.primaryKey())
+        .addColumn('product_id', 'text', (c) => c.notNull())
+        .addColumn('available', bigint, (c) => c.notNull())
+        .addColumn('reorder_point', bigint, (c) => c.notNull())
+        .addColumn('opened_at', bigint, (c) => c.notNull())
+        .addColumn('resolved_at', bigint)
+        .execute();
+      await db.schema
+        .createIndex('inventory_alerts_one_open')
+        .on('inventory_alerts')
+        .column('product_id')
+        .unique()
+        .where(sql<boolean>`resolved_at is null`)
+        .execute();
+      await db.schema.createIndex('inventory_alerts_opened').on('inventory_alerts').columns(['opened_at', 'alert_id']).execute();
+    },
+  },
+];
