@@ -64,4 +64,6 @@ export interface EventDraft<TPayload = Record<string, unknown>> {
   correlationId?: string;
   /** Overrides the id (rarely needed: deterministic ids for deduplication). */
   eventId?: string;
+  /** The event that caused this one, where the engine cannot know it (a timer acting on an earlier event). */
+  causationId?: string | null;
 }

@@ -66,7 +66,7 @@ export function buildEnvelope(
     occurredAt: new Date(context.at).toISOString(),
     payload: draft.payload as Record<string, unknown>,
     correlationId: draft.correlationId ?? context.cause?.correlationId ?? eventId,
-    causationId: context.cause?.eventId ?? null,
+    causationId: draft.causationId !== undefined ? draft.causationId : (context.cause?.eventId ?? null),
     source: context.source,
   };
 }

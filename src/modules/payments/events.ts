@@ -1,0 +1,47 @@
+import type { EventDraft } from '../../kernel/envelope.js';
+
+/** PaymentProcessed: the gateway charged the order. */
+export type PaymentProcessedPayload = {
+  /** The order paid for. */
+  orderId: string;
+  /** The payment record. */
+  paymentId: string;
+  /** Charged amount in integer minor units of `currency`. */
+  amount: number;
+  /** ISO 4217 code. */
+  currency: string;
+};
+
+/** PaymentFailed: the gateway declined the charge. */
+export type PaymentFailedPayload = {
+  orderId: string;
+  /** The gateway's decline reason, e.g. `card_declined`, `insufficient_funds`. */
+  reason: string;
+  /** The payment record (extra field; the envelope's aggregateId too). */
+  paymentId: string;
+};
+
+/** PaymentRefunded: a charged payment was refunded in full (the order was cancelled). */
+export type PaymentRefundedPayload = {
+  orderId: string;
+  paymentId: string;
+  /** Refunded amount in integer minor units of `currency`. */
+  amount: number;
+  /** ISO 4217 code (extra field). */
+  currency: string;
+};
+
+/** The events the payments module publishes, by type. */
+export type PaymentEvents = {
+  PaymentProcessed: PaymentProcessedPayload;
+  PaymentFailed: PaymentFailedPayload;
+  PaymentRefunded: PaymentRefundedPayload;
+};
+
+/**
+ * A draft of a payments event on the Payment aggregate. The correlation id is passed
+ * explicitly, because events caused by a gateway-answer timer have no causing event.
+ */
+export function paymentEvent<T extends keyof PaymentEvents>(eventType: T, payload: PaymentEvents[T], correlationId: string): EventDraft<PaymentEvents[T]> {
+  return { eventType, aggregateType: 'Payment', aggregateId: payload.paymentId, payload, correlationId };
+}
