@@ -1,0 +1,139 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Address, CancelledBy, SourceChannel } from './events.js';
+import type { OrderStatus } from './domain/order-status.js';
+import type { SagaState, SagaStepName, CompensationName } from './domain/saga.js';
+
+// Limits of an order (SPEC §4).
+export const MAX_LINES = 100;
+export const MAX_QUANTITY = 1000;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const Minor = Type.Integer({ minimum: 0, description: 'integer minor units of the currency' });
+
+/** A postal address; every field is required and non-empty. */
+export const AddressSchema = Type.Object(
+  { street: Text(200), city: Text(100), postalCode: Text(20), country: Text(100) },
+  { additionalProperties: false },
+);
+
+/** One requested line; `unitPrice`, when sent, is checked against the catalog. */
+export const PlaceOrderLineSchema = Type.Object(
+  {
+    productId: Text(200),
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
+    unitPrice: Type.Optional(Minor),
+  },
+  { additionalProperties: false },
+);
+
+/** The input of placeOrder, amounts in minor units (the HTTP layer converts decimals). */
+export const PlaceOrderInputSchema = Type.Object(
+  {
+    customerId: Text(200),
+    items: Type.Array(PlaceOrderLineSchema, { minItems: 1, maxItems: MAX_LINES }),
+    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+    totalAmount: Type.Optional(Minor),
+    shippingAddress: AddressSchema,
+    billingAddress: Type.Optional(AddressSchema),
+    paymentMethod: Type.Optional(Type.Object({ token: Type.Optional(Text(200)) }, { additionalProperties: false })),
+    sourceChannel: Type.Optional(Type.Union([Type.Literal('web'), Type.Literal('mobile'), Type.Literal('chat'), Type.Literal('admin')])),
+  },
+  { additionalProperties: false },
+);
+
+/** What placeOrder takes. */
+export type PlaceOrderInput = Static<typeof PlaceOrderInputSchema>;
+
+/** The input of cancelOrder. */
+export const CancelOrderInputSchema = Type.Object(
+  {
+    reason: Type.Optional(Text(500)),
+    by: Type.Union([Type.Literal('customer'), Type.Literal('admin'), Type.Literal('system')]),
+  },
+  { additionalProperties: false },
+);
+export type CancelOrderInput = Static<typeof CancelOrderInputSchema>;
+
+/** Prices products; implemented by the inventory module. Throws AppError validation UNKNOWN_PRODUCT / MIXED_CURRENCY. */
+export interface CatalogPort {
+  quote(items: { productId: string; quantity: number }[]): Promise<{
+    currency: string;
+    lines: { productId: string; name: string; quantity: number; unitPrice: number }[];
+  }>;
+}
+
+/** An order as queries return it. Amounts in minor units, times ISO-8601. */
+export interface OrderView {
+  orderId: string;
+  orderNumber: string;
+  customerId: string;
+  status: OrderStatus;
+  items: { productId: string; name: string; quantity: number; unitPrice: number }[];
+  totalAmount: number;
+  currency: string;
+  shippingAddress: Address;
+  billingAddress: Address | null;
+  sourceChannel: SourceChannel | null;
+  /** Whether a card token was given; the token itself is never shown. */
+  paymentMethod: { type: 'card' | 'none' };
+  correlationId: string;
+  sagaId: string;
+  cancellationReason: string | null;
+  cancelledBy: CancelledBy | null;
+  rejectionReason: string | null;
+  paymentFailureReason: string | null;
+  paymentId: string | null;
+  shipmentId: string | null;
+  trackingNumber: string | null;
+  dispatchedAt: string | null;
+  deliveredAt: string | null;
+  statusHistory: { status: OrderStatus; at: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A saga as queries return it; times ISO-8601. */
+export interface SagaView {
+  sagaId: string;
+  orderId: string;
+  state: SagaState;
+  steps: { name: SagaStepName; status: 'done' | 'failed' | 'compensated'; at: string; detail?: string }[];
+  compensations: { name: CompensationName; at: string; detail: string }[];
+  /** Compensations still awaited. */
+  pendingCompensations: CompensationName[];
+  deadline: string;
+  startedAt: string;
+  /** When the saga left STARTED (paid, rejected, failed, cancelled or timed out). */
+  completedAt: string | null;
+  /** completedAt − startedAt in milliseconds, for the saga-duration metric. */
+  durationMs: number | null;
+}
+
+/** Filters of listOrders; newest first. */
+export interface ListOrdersQuery {
+  status?: OrderStatus;
+  customerId?: string;
+  /** 1..200, default 50; larger values are capped at 200. */
+  limit?: number;
+  /** nextCursor of the previous page. */
+  cursor?: string;
+}
+
+export interface OrderPage {
+  orders: OrderView[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** The commands and queries of the orders module. */
+export interface OrdersApi {
+  placeOrder(input: PlaceOrderInput): Promise<OrderView>;
+  cancelOrder(orderId: string, input: CancelOrderInput): Promise<OrderView>;
+  getOrder(orderId: string): Promise<OrderView | undefined>;
+  listOrders(query?: ListOrdersQuery): Promise<OrderPage>;
+  getSaga(sagaId: string): Promise<SagaView | undefined>;
+  getSagaForOrder(orderId: string): Promise<SagaView | undefined>;
+  countByStatus(): Promise<Record<OrderStatus, number>>;
+}

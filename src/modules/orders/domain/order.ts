@@ -1,0 +1,142 @@
+import type { Address, CancelledBy, OrderEventPayloads, OrderEventType, SourceChannel } from '../events.js';
+import { nextStatus, type OrderStatus, type OrderTrigger } from './order-status.js';
+
+/** A priced line of an order. */
+export interface OrderLine {
+  productId: string;
+  /** Catalog name at placement. */
+  name: string;
+  quantity: number;
+  /** Minor units. */
+  unitPrice: number;
+}
+
+/** The order aggregate. Times are epoch milliseconds. */
+export interface Order {
+  orderId: string;
+  orderNumber: string;
+  customerId: string;
+  status: OrderStatus;
+  items: OrderLine[];
+  totalAmount: number;
+  currency: string;
+  shippingAddress: Address;
+  billingAddress: Address | null;
+  sourceChannel: SourceChannel | null;
+  paymentToken: string | null;
+  correlationId: string;
+  sagaId: string;
+  cancellationReason: string | null;
+  cancelledBy: CancelledBy | null;
+  rejectionReason: string | null;
+  paymentFailureReason: string | null;
+  paymentId: string | null;
+  shipmentId: string | null;
+  trackingNumber: string | null;
+  dispatchedAt: number | null;
+  deliveredAt: number | null;
+  statusHistory: { status: OrderStatus; at: number }[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What can happen to a placed order: the outcomes other modules report, and cancellation. */
+export type OrderCommand =
+  | { type: 'ConfirmReservation' }
+  | { type: 'RejectReservation'; reason: string }
+  | { type: 'RecordPayment'; paymentId: string }
+  | { type: 'FailPayment'; reason: string }
+  | { type: 'RecordShipment'; shipmentId: string; trackingNumber: string }
+  | { type: 'RecordDispatch'; shipmentId: string; dispatchedAt: number }
+  | { type: 'RecordDelivery'; shipmentId: string; deliveredAt: number }
+  | { type: 'Cancel'; reason: string; by: CancelledBy }
+  | { type: 'TimeOut' };
+
+/** An event the order publishes, with its typed payload. */
+export type OrderEvent = { [K in OrderEventType]: { type: K; payload: OrderEventPayloads[K] } }[OrderEventType];
+
+/** Accepted: the next state and the events to publish; or refused with a reason. */
+export type OrderDecision =
+  | { ok: true; order: Order; events: OrderEvent[] }
+  | { ok: false; code: 'TRANSITION_REFUSED' | 'SHIPMENT_MISMATCH'; message: string };
+
+/** The reason recorded when a cancel gives none. */
+export function defaultCancelReason(by: CancelledBy): string {
+  return `cancelled by ${by}`;
+}
+
+/** The reason of a cancellation by the saga deadline. */
+export const TIMEOUT_REASON = 'timeout';
+
+/** Decides what `command` does to `order` at `at` (epoch ms). Pure. */
+export function decideOrder(order: Order, command: OrderCommand, at: number): OrderDecision {
+  switch (command.type) {
+    case 'ConfirmReservation':
+      return move(order, 'confirm', at, {}, () => [{ type: 'OrderConfirmed', payload: confirmedPayload(order) }]);
+    case 'RejectReservation':
+      return move(order, 'reject', at, { rejectionReason: command.reason }, () => [
+        { type: 'OrderRejected', payload: { orderId: order.orderId, reason: command.reason } },
+      ]);
+    case 'RecordPayment':
+      return move(order, 'pay', at, { paymentId: command.paymentId }, () => [{ type: 'OrderPaid', payload: paidPayload(order, command.paymentId) }]);
+    case 'FailPayment':
+      return move(order, 'failPayment', at, { paymentFailureReason: command.reason }, () => [
+        { type: 'OrderPaymentFailed', payload: { orderId: order.orderId, reason: command.reason } },
+      ]);
+    case 'RecordShipment': {
+      const { shipmentId, trackingNumber } = command;
+      return move(order, 'ship', at, { shipmentId, trackingNumber }, () => [{ type: 'OrderShipped', payload: { orderId: order.orderId, shipmentId, trackingNumber } }]);
+    }
+    case 'RecordDispatch':
+      return recordDispatch(order, command, at);
+    case 'RecordDelivery':
+      if (order.shipmentId !== null && order.shipmentId !== command.shipmentId) return shipmentMismatch(order, command.shipmentId);
+      return move(order, 'deliver', at, { deliveredAt: command.deliveredAt }, () => [
+        { type: 'OrderDelivered', payload: { orderId: order.orderId, shipmentId: command.shipmentId } },
+      ]);
+    case 'Cancel':
+      return cancel(order, 'cancel', command.reason, command.by, at);
+    case 'TimeOut':
+      return cancel(order, 'timeOut', TIMEOUT_REASON, 'system', at);
+  }
+}
+
+function move(order: Order, trigger: OrderTrigger, at: number, patch: Partial<Order>, events: () => OrderEvent[]): OrderDecision {
+  const to = nextStatus(order.status, trigger);
+  if (!to) return { ok: false, code: 'TRANSITION_REFUSED', message: `order ${order.orderId} is ${order.status}: ${trigger} does not apply` };
+  const next: Order = { ...order, ...patch, status: to, statusHistory: [...order.statusHistory, { status: to, at }], updatedAt: at };
+  return { ok: true, order: next, events: events() };
+}
+
+function cancel(order: Order, trigger: 'cancel' | 'timeOut', reason: string, by: CancelledBy, at: number): OrderDecision {
+  const refundRequired = order.status === 'PAID';
+  return move(order, trigger, at, { cancellationReason: reason, cancelledBy: by }, () => [
+    { type: 'OrderCancelled', payload: { orderId: order.orderId, reason, refundRequired, cancelledBy: by } },
+  ]);
+}
+
+// Dispatch changes no status; it is recorded only on a SHIPPED order with the same shipment.
+function recordDispatch(order: Order, command: { shipmentId: string; dispatchedAt: number }, at: number): OrderDecision {
+  if (order.status !== 'SHIPPED') return { ok: false, code: 'TRANSITION_REFUSED', message: `order ${order.orderId} is ${order.status}: dispatch does not apply` };
+  if (order.shipmentId !== command.shipmentId) return shipmentMismatch(order, command.shipmentId);
+  if (order.dispatchedAt !== null) return { ok: false, code: 'TRANSITION_REFUSED', message: `order ${order.orderId} was already dispatched` };
+  return { ok: true, order: { ...order, dispatchedAt: command.dispatchedAt, updatedAt: at }, events: [] };
+}
+
+function shipmentMismatch(order: Order, shipmentId: string): OrderDecision {
+  return { ok: false, code: 'SHIPMENT_MISMATCH', message: `order ${order.orderId} ships as ${order.shipmentId ?? 'nothing'}, not ${shipmentId}` };
+}
+
+function confirmedPayload(order: Order): OrderEventPayloads['OrderConfirmed'] {
+  return { orderId: order.orderId, totalAmount: order.totalAmount, currency: order.currency, customerId: order.customerId, paymentToken: order.paymentToken };
+}
+
+function paidPayload(order: Order, paymentId: string): OrderEventPayloads['OrderPaid'] {
+  return {
+    orderId: order.orderId,
+    paymentId,
+    items: order.items.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+    shippingAddress: order.shippingAddress,
+    customerId: order.customerId,
+  };
+}

@@ -1,0 +1,138 @@
+import type { PayloadOf } from '../../kernel/catalog.js';
+
+// The events the orders module publishes (SPEC §3). Every one has aggregateType 'Order' and
+// aggregateId = orderId, and carries the order's correlationId. Amounts are integer minor
+// units of `currency`. Fields beyond the catalog minimum are marked "added".
+
+/** A postal address as the customer gave it. */
+export interface Address {
+  street: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+/** The channel an order came in through. */
+export type SourceChannel = 'web' | 'mobile' | 'chat' | 'admin';
+
+/** Who cancelled an order: the customer, an admin, or the system (saga timeout). */
+export type CancelledBy = 'customer' | 'admin' | 'system';
+
+/** A line of an order as published: prices come from the catalog, never from the client. */
+export interface OrderPlacedLine {
+  productId: string;
+  /** Units ordered, 1..1000. */
+  quantity: number;
+  /** Catalog price of one unit at placement, minor units. */
+  unitPrice: number;
+}
+
+/** An order was accepted and is PENDING: inventory should reserve its lines. */
+export interface OrderPlacedPayload {
+  orderId: string;
+  /** Human-readable number, `ORD-YYYY-NNNNNN`, unique. */
+  orderNumber: string;
+  customerId: string;
+  /** One line per product (duplicates are refused at placement). */
+  items: OrderPlacedLine[];
+  /** Sum of quantity × unitPrice, minor units. */
+  totalAmount: number;
+  /** ISO 4217 code of every amount of the order. */
+  currency: string;
+  shippingAddress: Address;
+  /** Added: where the order came from, null when not said. */
+  sourceChannel: SourceChannel | null;
+  /** Added: the order's saga record. */
+  sagaId: string;
+}
+
+/** Inventory reserved every line: payments should charge the order. */
+export interface OrderConfirmedPayload {
+  orderId: string;
+  /** What to charge, minor units. */
+  totalAmount: number;
+  currency: string;
+  /** Added: the customer being charged. */
+  customerId: string;
+  /** Added: the payment-method token the customer gave (`tok_visa`…), null when none. */
+  paymentToken: string | null;
+}
+
+/** Inventory could not reserve the order: it is REJECTED (terminal). */
+export interface OrderRejectedPayload {
+  orderId: string;
+  /** Why, as inventory said it. */
+  reason: string;
+}
+
+/** The order was charged: shipments should create a shipment. */
+export interface OrderPaidPayload {
+  orderId: string;
+  /** The payment that settled the order. */
+  paymentId: string;
+  /** Added: what to ship. */
+  items: { productId: string; quantity: number }[];
+  /** Added: where to ship it. */
+  shippingAddress: Address;
+  /** Added: whose order it is. */
+  customerId: string;
+}
+
+/** The charge failed: the order is PAYMENT_FAILED (terminal) and its stock should be released. */
+export interface OrderPaymentFailedPayload {
+  orderId: string;
+  /** Why, as payments said it. */
+  reason: string;
+}
+
+/** A shipment exists for the order: it is SHIPPED. */
+export interface OrderShippedPayload {
+  orderId: string;
+  shipmentId: string;
+  trackingNumber: string;
+}
+
+/** The shipment was delivered: the order is DELIVERED (terminal). */
+export interface OrderDeliveredPayload {
+  orderId: string;
+  shipmentId: string;
+}
+
+/** The order was cancelled (terminal): stock should be released, a paid order refunded. */
+export interface OrderCancelledPayload {
+  orderId: string;
+  /** Free text; exactly `timeout` when the saga deadline passed. */
+  reason: string;
+  /** True when the order had been paid, so payments must refund it. */
+  refundRequired: boolean;
+  /** Added: who cancelled it. */
+  cancelledBy: CancelledBy;
+}
+
+/** Payload type of each event the orders module publishes, by event type. */
+export interface OrderEventPayloads {
+  OrderPlaced: OrderPlacedPayload;
+  OrderConfirmed: OrderConfirmedPayload;
+  OrderRejected: OrderRejectedPayload;
+  OrderPaid: OrderPaidPayload;
+  OrderPaymentFailed: OrderPaymentFailedPayload;
+  OrderShipped: OrderShippedPayload;
+  OrderDelivered: OrderDeliveredPayload;
+  OrderCancelled: OrderCancelledPayload;
+}
+
+/** The event types the orders module publishes. */
+export type OrderEventType = keyof OrderEventPayloads;
+
+// Compile-time proof that each payload satisfies the catalog schema it is validated against.
+type Satisfies<T extends U, U> = T;
+export type _CatalogCheck = [
+  Satisfies<OrderPlacedPayload, PayloadOf<'OrderPlaced'>>,
+  Satisfies<OrderConfirmedPayload, PayloadOf<'OrderConfirmed'>>,
+  Satisfies<OrderRejectedPayload, PayloadOf<'OrderRejected'>>,
+  Satisfies<OrderPaidPayload, PayloadOf<'OrderPaid'>>,
+  Satisfies<OrderPaymentFailedPayload, PayloadOf<'OrderPaymentFailed'>>,
+  Satisfies<OrderShippedPayload, PayloadOf<'OrderShipped'>>,
+  Satisfies<OrderDeliveredPayload, PayloadOf<'OrderDelivered'>>,
+  Satisfies<OrderCancelledPayload, PayloadOf<'OrderCancelled'>>,
+];

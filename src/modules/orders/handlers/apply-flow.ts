@@ -1,0 +1,39 @@
+import type { EventEnvelope } from '../../../kernel/envelope.js';
+import { AppError } from '../../../kernel/errors.js';
+import type { HandlerContext } from '../../../platform/delivery/consumer.js';
+import type { TxContext } from '../../../platform/log/tx-context.js';
+import { runOrderFlow, type FlowCommand, type FlowOutcome } from '../domain/order-flow.js';
+import { lockOrderFlow, saveOrderFlow } from '../storage/order-store.js';
+import type { OrdersTables } from '../storage/tables.js';
+import { emitOrderEvents } from './order-events.js';
+import { sagaTimerKey } from './saga-timer.js';
+
+/**
+ * Loads the order and its saga (locked), decides `command`, writes what changed, cancels the
+ * saga timer once the saga no longer needs it, and emits the order's events — all in `tx`.
+ * Undefined when the order does not exist.
+ */
+export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, command: FlowCommand): Promise<FlowOutcome | undefined> {
+  const before = await lockOrderFlow(tx.db, orderId);
+  if (!before) return undefined;
+  const outcome = runOrderFlow(before, command, tx.now);
+  await saveOrderFlow(tx.db, before, outcome);
+  if (outcome.sagaSettled) await tx.cancelTimer(sagaTimerKey(orderId));
+  emitOrderEvents(tx, outcome.order, outcome.events);
+  return outcome;
+}
+
+/**
+ * What every event handler of the module does: apply the command to the order the event
+ * names. An event the status machine refuses (late, or no longer applicable) is logged and
+ * ignored; an event about an order this module never placed is a real fault (retried, then
+ * dead-lettered).
+ */
+export async function handleOrderEvent(event: EventEnvelope, ctx: HandlerContext<OrdersTables>, orderId: string, command: FlowCommand): Promise<void> {
+  const outcome = await applyFlow(ctx, orderId, command);
+  if (!outcome) throw new AppError('not_found', 'ORDER_NOT_FOUND', `${event.eventType} ${event.eventId} names order ${orderId}, which does not exist`);
+  if (outcome.refused) {
+    ctx.log.info({ orderId, status: outcome.order.status, code: outcome.refused.code }, `${event.eventType} ignored: ${outcome.refused.message}`);
+  }
+  if (outcome.sagaNote) ctx.log.warn({ orderId, sagaId: outcome.saga.sagaId }, `saga not updated: ${outcome.sagaNote}`);
+}

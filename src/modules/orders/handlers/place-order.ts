@@ -1,0 +1,73 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { AppError } from '../../../kernel/errors.js';
+import type { ModuleRuntime } from '../../../platform/engine.js';
+import { PlaceOrderInputSchema, type CatalogPort, type OrderView, type PlaceOrderInput } from '../api.js';
+import { createOrder, duplicateProducts, formatOrderNumber, orderPlacedPayload, priceOrder, type PricedOrder } from '../domain/placement.js';
+import { startSaga } from '../domain/saga.js';
+import { insertOrderFlow, nextOrderNumber } from '../storage/order-store.js';
+import type { OrdersTables } from '../storage/tables.js';
+import { toOrderView } from '../views.js';
+import { emitOrderEvents } from './order-events.js';
+import { SAGA_TIMEOUT_TIMER, sagaTimerKey } from './saga-timer.js';
+
+const checkInput = TypeCompiler.Compile(PlaceOrderInputSchema);
+
+export interface PlaceOrderDeps {
+  runtime: ModuleRuntime;
+  catalog: CatalogPort;
+  sagaTimeoutMs: number;
+}
+
+/**
+ * Validates the request, prices it from the catalog (refusing client prices, totals or a
+ * currency that disagree), then in one transaction: the order (PENDING) and its lines, its
+ * number, its saga, the saga's deadline timer and OrderPlaced under a new correlationId.
+ * Nothing is written when anything is refused.
+ */
+export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<OrderView> {
+  const request = validatePlaceOrder(input);
+  const quote = await deps.catalog.quote(request.items.map(({ productId, quantity }) => ({ productId, quantity })));
+  const priced = priceOrder(request.items, request, quote);
+  return deps.runtime.unitOfWork.run<OrderView, OrdersTables>('orders', async (tx) => {
+    const year = new Date(tx.now).getUTCFullYear();
+    const orderNumber = formatOrderNumber(year, await nextOrderNumber(tx.db, year));
+    const { order, saga } = newOrderFlow(deps, request, priced, orderNumber, tx.now);
+    await insertOrderFlow(tx.db, { order, saga });
+    await tx.schedule({ key: sagaTimerKey(order.orderId), kind: SAGA_TIMEOUT_TIMER, dueAt: saga.deadline, payload: { orderId: order.orderId } });
+    emitOrderEvents(tx, order, [{ type: 'OrderPlaced', payload: orderPlacedPayload(order) }]);
+    return toOrderView(order);
+  });
+}
+
+function newOrderFlow(deps: PlaceOrderDeps, request: PlaceOrderInput, priced: PricedOrder, orderNumber: string, at: number) {
+  const { ids } = deps.runtime;
+  const orderId = ids.next();
+  const sagaId = ids.next();
+  const fields = {
+    orderId,
+    orderNumber,
+    sagaId,
+    // The flow's id: every event caused by this order carries it.
+    correlationId: ids.next(),
+    customerId: request.customerId,
+    shippingAddress: request.shippingAddress,
+    billingAddress: request.billingAddress ?? null,
+    sourceChannel: request.sourceChannel ?? null,
+    paymentToken: request.paymentMethod?.token ?? null,
+  };
+  return { order: createOrder(fields, priced, at), saga: startSaga({ sagaId, orderId }, at, deps.sagaTimeoutMs) };
+}
+
+/** Checks the shape and limits of a request; each product may appear on one line only. */
+export function validatePlaceOrder(input: unknown): PlaceOrderInput {
+  const error = checkInput.Errors(input).First();
+  if (error) {
+    throw new AppError('validation', 'INVALID_ORDER', `${error.path || 'order'}: ${error.message}`, { details: { path: error.path, message: error.message } });
+  }
+  const request = input as PlaceOrderInput;
+  const duplicates = duplicateProducts(request.items);
+  if (duplicates.length > 0) {
+    throw new AppError('validation', 'DUPLICATE_PRODUCT', `each product may appear on one line only: ${duplicates.join(', ')}`, { details: { productIds: duplicates } });
+  }
+  return request;
+}

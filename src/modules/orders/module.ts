@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import { AppError } from '../../kernel/errors.js';
+import { defineConsumer } from '../../platform/delivery/consumer.js';
+import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
+import type { CatalogPort, OrdersApi } from './api.js';
+import { cancelOrder } from './handlers/cancel-order.js';
+import { onInventoryReleased } from './handlers/on-inventory-released.js';
+import { onInventoryReservationFailed } from './handlers/on-inventory-reservation-failed.js';
+import { onInventoryReserved } from './handlers/on-inventory-reserved.js';
+import { onPaymentFailed } from './handlers/on-payment-failed.js';
+import { onPaymentProcessed } from './handlers/on-payment-processed.js';
+import { onPaymentRefunded } from './handlers/on-payment-refunded.js';
+import { onSagaTimeout } from './handlers/on-saga-timeout.js';
+import { onShipmentCreated } from './handlers/on-shipment-created.js';
+import { onShipmentDelivered } from './handlers/on-shipment-delivered.js';
+import { onShipmentDispatched } from './handlers/on-shipment-dispatched.js';
+import { placeOrder } from './handlers/place-order.js';
+import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
+import { getOrder, getSaga, listOrders } from './queries.js';
+import { countOrdersByStatus } from './storage/order-queries.js';
+import { ordersMigrations } from './storage/migrations.js';
+import type { OrdersTables } from './storage/tables.js';
+
+export interface OrdersModuleOptions {
+  /** Prices order lines; the inventory module implements it. */
+  catalog: CatalogPort;
+  /** Time from placement to PAID before the order is cancelled with reason `timeout` (SAGA_TIMEOUT_MS). */
+  sagaTimeoutMs: number;
+}
+
+export interface OrdersModule extends EngineModule {
+  /** The commands and queries, once the engine exists. Works whether or not this process runs the consumer. */
+  connect(runtime: ModuleRuntime): OrdersApi;
+}
+
+export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
+  const { catalog, sagaTimeoutMs } = options;
+  if (!Number.isSafeInteger(sagaTimeoutMs) || sagaTimeoutMs <= 0) {
+    throw new AppError('validation', 'BAD_SAGA_TIMEOUT', `sagaTimeoutMs must be a positive integer of milliseconds, not ${sagaTimeoutMs}`);
+  }
+  const consumer = defineConsumer<OrdersTables>({
+    name: 'orders',
+    source: 'orders',
+    handlers: {
+      InventoryReserved: onInventoryReserved,
+      InventoryReservationFailed: onInventoryReservationFailed,
+      InventoryReleased: onInventoryReleased,
+      PaymentProcessed: onPaymentProcessed,
+      PaymentFailed: onPaymentFailed,
+      PaymentRefunded: onPaymentRefunded,
+      ShipmentCreated: onShipmentCreated,
+      ShipmentDispatched: onShipmentDispatched,
+      ShipmentDelivered: onShipmentDelivered,
+    },
+  });
+  return {
+    name: 'orders',
+    migrations: ordersMigrations,
+    consumers: [consumer],
+    timers: { [SAGA_TIMEOUT_TIMER]: onSagaTimeout },
+    connect(runtime) {
+      const db = runtime.db as Kysely<OrdersTables>;
+      return {
+        placeOrder: (input) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input),
+        cancelOrder: (orderId, input) => cancelOrder(runtime, orderId, input),
+        getOrder: (orderId) => getOrder(db, orderId),
+        listOrders: (query) => listOrders(db, query),
+        getSaga: (sagaId) => getSaga(db, { sagaId }),
+        getSagaForOrder: (orderId) => getSaga(db, { orderId }),
+        countByStatus: () => countOrdersByStatus(db),
+      };
+    },
+  };
+}

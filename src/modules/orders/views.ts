@@ -1,0 +1,53 @@
+import type { OrderView, SagaView } from './api.js';
+import type { Order } from './domain/order.js';
+import type { Saga } from './domain/saga.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+/** The order as the API shows it: ISO times, and the payment token reduced to its kind. */
+export function toOrderView(order: Order): OrderView {
+  return {
+    orderId: order.orderId,
+    orderNumber: order.orderNumber,
+    customerId: order.customerId,
+    status: order.status,
+    items: order.items.map((l) => ({ productId: l.productId, name: l.name, quantity: l.quantity, unitPrice: l.unitPrice })),
+    totalAmount: order.totalAmount,
+    currency: order.currency,
+    shippingAddress: order.shippingAddress,
+    billingAddress: order.billingAddress,
+    sourceChannel: order.sourceChannel,
+    paymentMethod: { type: order.paymentToken === null ? 'none' : 'card' },
+    correlationId: order.correlationId,
+    sagaId: order.sagaId,
+    cancellationReason: order.cancellationReason,
+    cancelledBy: order.cancelledBy,
+    rejectionReason: order.rejectionReason,
+    paymentFailureReason: order.paymentFailureReason,
+    paymentId: order.paymentId,
+    shipmentId: order.shipmentId,
+    trackingNumber: order.trackingNumber,
+    dispatchedAt: isoOrNull(order.dispatchedAt),
+    deliveredAt: isoOrNull(order.deliveredAt),
+    statusHistory: order.statusHistory.map((h) => ({ status: h.status, at: iso(h.at) })),
+    createdAt: iso(order.createdAt),
+    updatedAt: iso(order.updatedAt),
+  };
+}
+
+/** The saga as the API shows it. */
+export function toSagaView(saga: Saga): SagaView {
+  return {
+    sagaId: saga.sagaId,
+    orderId: saga.orderId,
+    state: saga.state,
+    steps: saga.steps.map((s) => ({ name: s.name, status: s.status, at: iso(s.at), ...(s.detail === undefined ? {} : { detail: s.detail }) })),
+    compensations: saga.compensations.map((c) => ({ name: c.name, at: iso(c.at), detail: c.detail })),
+    pendingCompensations: [...saga.pending],
+    deadline: iso(saga.deadline),
+    startedAt: iso(saga.startedAt),
+    completedAt: isoOrNull(saga.completedAt),
+    durationMs: saga.completedAt === null ? null : saga.completedAt - saga.startedAt,
+  };
+}
