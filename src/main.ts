@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { createBusinessModules, type ModuleApis } from './composition.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
@@ -9,23 +10,27 @@ import { openStorage, type Storage } from './platform/storage/database.js';
 export interface Orderflow {
   engine: Engine;
   storage: Storage;
+  apis: ModuleApis;
   /** The HTTP address, when this process runs the `http` module. */
   address: string | undefined;
   /** Stops taking requests, finishes in-flight handlers, commits, closes the database. */
   stop(): Promise<void>;
 }
 
-/** The modules this process runs, per `MODULES` (the business modules register here). */
-export function selectModules(_config: Config): EngineModule[] {
-  return [];
+export interface StartOptions {
+  logger?: Logger;
+  /** More engine modules to run beside the business ones (tests use it to watch the flow). */
+  extraModules?: readonly EngineModule[];
 }
 
 /** The composition root: opens storage, migrates, starts delivery and, if asked, HTTP. */
-export async function startOrderflow(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Orderflow> {
+export async function startOrderflow(config: Config, options: StartOptions = {}): Promise<Orderflow> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
   const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const business = createBusinessModules(config);
   const engine = createEngine({
     storage,
-    modules: selectModules(config),
+    modules: [...business.engineModules(config.modules), ...(options.extraModules ?? [])],
     logger,
     metrics: createEngineMetrics(),
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
@@ -33,6 +38,7 @@ export async function startOrderflow(config: Config, logger: Logger = pino({ lev
   });
   const applied = await engine.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  const apis = business.connect(engine.runtime);
   await engine.start();
 
   const app = config.modules.includes('http') ? await buildApp({ engine, logger }) : undefined;
@@ -43,6 +49,7 @@ export async function startOrderflow(config: Config, logger: Logger = pino({ lev
   return {
     engine,
     storage,
+    apis,
     address,
     stop: () =>
       (stopping ??= (async () => {

@@ -4,7 +4,8 @@ import { AppError } from '../kernel/errors.js';
 import { engineMigrations } from '../platform/engine.js';
 import { openStorage } from '../platform/storage/database.js';
 import { migrate } from '../platform/storage/migrations.js';
-import { selectModules, startOrderflow } from '../main.js';
+import { createBusinessModules } from '../composition.js';
+import { startOrderflow } from '../main.js';
 
 const usage = `orderflow — event-driven order management engine
 
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
 async function start(): Promise<number> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
-  const orderflow = await startOrderflow(config, logger);
+  const orderflow = await startOrderflow(config, { logger });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
@@ -52,7 +53,7 @@ async function runMigrations(): Promise<number> {
   const config = loadConfig();
   const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
   try {
-    const applied = await migrate(storage, engineMigrations(selectModules(config)));
+    const applied = await migrate(storage, engineMigrations(createBusinessModules(config).engineModules([])));
     process.stdout.write(applied.length > 0 ? `applied ${applied.length} migrations:\n  ${applied.join('\n  ')}\n` : 'database is up to date\n');
     return 0;
   } finally {

@@ -1,0 +1,68 @@
+import type { Kysely } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Storage } from '../../src/platform/storage/database.js';
+import { createScratchDatabase, dialects, type ScratchDatabase } from '../support/databases.js';
+import { eventually } from '../support/kernel-test-module.js';
+import { spawnTs } from '../support/processes.js';
+
+const node = new URL('../fixtures/flow-node.ts', import.meta.url);
+
+describe.each(dialects)('an order survives its process being killed mid-flow on %s', (dialect) => {
+  let scratch: ScratchDatabase;
+  let storage: Storage | undefined;
+  beforeEach(async () => {
+    scratch = await createScratchDatabase(dialect);
+  });
+  afterEach(async () => {
+    await storage?.close();
+    storage = undefined;
+    await scratch.drop();
+  });
+
+  it.each(['OrderConfirmed', 'PaymentProcessed'])('SIGKILL right after %s commits: after a restart the order completes, charged once', async (crashOn) => {
+    const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '60000', LOG_LEVEL: 'error' };
+    const first = spawnTs(node, { ...env, MODE: 'place', CRASH_ON: crashOn });
+    const { placed } = await first.waitFor('placed');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    storage = await scratch.open();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const db = storage.db as Kysely<any>;
+    const typesSoFar = (await db.selectFrom('events').select('event_type').where('correlation_id', 'is not', null).orderBy('sequence').execute()).map((r) => r.event_type as string);
+    expect(typesSoFar).toContain(crashOn);
+    expect(typesSoFar).not.toContain('OrderShipped');
+
+    const second = spawnTs(node, { ...env, MODE: 'run' });
+    await second.waitFor('running');
+    const status = async () => (await db.selectFrom('orders').select('status').where('order_id', '=', placed as string).executeTakeFirst())?.status;
+    await eventually(async () => (await status()) === 'SHIPPED', 'the order to ship after the restart', 30_000);
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const count = async (type: string) => Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).where('event_type', '=', type).executeTakeFirstOrThrow()).n);
+    expect(await count('PaymentProcessed')).toBe(1);
+    expect(await count('OrderShipped')).toBe(1);
+    const charges = await db.selectFrom('payment_gateway_charges').selectAll().execute();
+    expect(charges.filter((c) => String(c.idempotency_key).includes(placed as string))).toHaveLength(1);
+  });
+
+  it('a saga deadline set before a SIGKILL still fires after the restart', async () => {
+    const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '1500', LOG_LEVEL: 'error' };
+    const first = spawnTs(node, { ...env, MODE: 'place', TOKEN: 'tok_timeout' });
+    const { placed } = await first.waitFor('placed');
+    expect((await first.kill('SIGKILL')).signal).toBe('SIGKILL');
+
+    storage = await scratch.open();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const db = storage.db as Kysely<any>;
+    const order = async () => db.selectFrom('orders').selectAll().where('order_id', '=', placed as string).executeTakeFirst();
+    expect((await order())?.status).not.toBe('CANCELLED');
+
+    const second = spawnTs(node, { ...env, MODE: 'run' });
+    await second.waitFor('running');
+    await eventually(async () => (await order())?.status === 'CANCELLED', 'the deadline to cancel the order', 20_000);
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect((await db.selectFrom('events').select('payload').where('event_type', '=', 'OrderCancelled').executeTakeFirstOrThrow()).payload).toContain('"reason":"timeout"');
+    const widget = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', 'widget').executeTakeFirstOrThrow();
+    expect(Number(widget.reserved)).toBe(0);
+  });
+});

@@ -1,0 +1,37 @@
+import type { ModuleApis } from '../../src/composition.js';
+import type { Engine } from '../../src/platform/engine.js';
+
+const SETTLED = new Set(['SHIPPED', 'DELIVERED', 'REJECTED', 'PAYMENT_FAILED', 'CANCELLED']);
+const CHARGED = new Set(['PAID', 'SHIPPED', 'DELIVERED']);
+
+/**
+ * The fulfilment invariants of SPEC §5, checked over the whole database; returns every
+ * violation found (an empty list when all hold).
+ */
+export async function fulfilmentViolations(apis: ModuleApis, engine: Engine): Promise<string[]> {
+  const violations: string[] = [];
+  for (const p of await apis.inventory.stockLedger()) {
+    if (p.onHand !== p.initialStock + p.restocked - p.shipped) violations.push(`${p.productId}: onHand ${p.onHand} ≠ initial ${p.initialStock} + restocked ${p.restocked} − shipped ${p.shipped}`);
+    if (p.reserved !== p.openReservations) violations.push(`${p.productId}: reserved ${p.reserved} ≠ open reservations ${p.openReservations}`);
+    if (p.reserved < 0 || p.onHand < p.reserved) violations.push(`${p.productId}: reserved ${p.reserved} outside 0..onHand ${p.onHand}`);
+  }
+  let cursor: string | undefined;
+  do {
+    const page = await apis.orders.listOrders({ limit: 200, cursor });
+    for (const order of page.orders) {
+      if (!SETTLED.has(order.status)) violations.push(`${order.orderNumber}: status ${order.status} is neither terminal nor SHIPPED`);
+      const charges = await apis.payments.chargesForOrder(order.orderId);
+      if (charges > 1) violations.push(`${order.orderNumber}: charged ${charges} times`);
+      if (CHARGED.has(order.status) && charges !== 1) violations.push(`${order.orderNumber}: ${order.status} but charged ${charges} times`);
+      const refunds = await apis.payments.refundsForOrder(order.orderId);
+      if (refunds > charges) violations.push(`${order.orderNumber}: ${refunds} refunds for ${charges} charges`);
+      if (order.status === 'CANCELLED' && charges !== refunds) violations.push(`${order.orderNumber}: cancelled with ${charges} charges and ${refunds} refunds`);
+      const reservation = await apis.inventory.reservationOf(order.orderId);
+      if (reservation?.status === 'reserved') violations.push(`${order.orderNumber}: ${order.status} still holds its reservation`);
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  const dead = await engine.deadLetters.list();
+  for (const d of dead) violations.push(`open dead letter ${d.consumer} ${d.eventType} ${d.aggregateId}: ${d.error}`);
+  return violations;
+}
