@@ -2,6 +2,10 @@ import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../src/platform/storage/database.js';
 import { createScratchDatabase, dialects, type ScratchDatabase } from '../support/databases.js';
+import { createBusinessModules } from '../../src/composition.js';
+import { loadConfig } from '../../src/config.js';
+import { createEngine } from '../../src/platform/engine.js';
+import { fulfilmentViolations } from '../support/invariants.js';
 import { eventually } from '../support/kernel-test-module.js';
 import { spawnTs } from '../support/processes.js';
 
@@ -13,6 +17,13 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
   beforeEach(async () => {
     scratch = await createScratchDatabase(dialect);
   });
+  /** The fulfilment invariants over what the processes left in the database. */
+  async function violations(): Promise<string[]> {
+    const modules = createBusinessModules(loadConfig({}));
+    const engine = createEngine({ storage: storage!, modules: modules.engineModules([]) });
+    return fulfilmentViolations(modules.connect(engine.runtime), engine);
+  }
+
   afterEach(async () => {
     await storage?.close();
     storage = undefined;
@@ -43,6 +54,7 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     expect(await count('OrderShipped')).toBe(1);
     const charges = await db.selectFrom('payment_gateway_charges').selectAll().execute();
     expect(charges.filter((c) => String(c.idempotency_key).includes(placed as string))).toHaveLength(1);
+    expect(await violations()).toEqual([]);
   });
 
   it('a saga deadline set before a SIGKILL still fires after the restart', async () => {
@@ -64,5 +76,6 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     expect((await db.selectFrom('events').select('payload').where('event_type', '=', 'OrderCancelled').executeTakeFirstOrThrow()).payload).toContain('"reason":"timeout"');
     const widget = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', 'widget').executeTakeFirstOrThrow();
     expect(Number(widget.reserved)).toBe(0);
+    expect(await violations()).toEqual([]);
   });
 });
