@@ -1,10 +1,12 @@
 import type { Random } from './kernel/clock.js';
 import type { Config, ModuleName } from './config.js';
+import { httpMigrations } from './http/index.js';
 import type { EngineModule, ModuleRuntime } from './platform/engine.js';
 import { createInventoryModule, type InventoryApi } from './modules/inventory/index.js';
 import { createOrdersModule, type OrdersApi } from './modules/orders/index.js';
 import { createPaymentsModule, type PaymentsApi } from './modules/payments/index.js';
 import { createShipmentsModule, type ShipmentsApi } from './modules/shipments/index.js';
+import { createStatsModule, type StatsApi } from './modules/stats/index.js';
 
 /** The commands and queries of every module, for the HTTP layer, the CLI and the tests. */
 export interface ModuleApis {
@@ -12,9 +14,11 @@ export interface ModuleApis {
   inventory: InventoryApi;
   payments: PaymentsApi;
   shipments: ShipmentsApi;
+  /** Order statistics, a read model of the log; its consumer runs where `orders` runs. */
+  stats: StatsApi;
 }
 
-/** The four business modules, wired to each other only through ports and events. */
+/** The four business modules and the stats read model, wired to each other only through ports and events. */
 export interface BusinessModules {
   /**
    * What the engine of this process runs: every module's migrations (the database is shared),
@@ -42,14 +46,26 @@ export function createBusinessModules(settings: ModuleSettings, options: { rando
   });
   const payments = createPaymentsModule({ successRate: settings.paymentSuccessRate, latencyMs: settings.paymentLatencyMs, random: options.random });
   const shipments = createShipmentsModule();
-  const byName = { orders, inventory, payments, shipments } as const;
+  const stats = createStatsModule();
+  // Which MODULES entry runs each engine module's consumers. The stats projection is not a
+  // MODULES name of its own (SPEC §1 lists them): it goes with `orders`, whose events it reads,
+  // so every deployment that handles orders keeps the statistics current.
+  const runsWith: readonly [EngineModule, ModuleName][] = [
+    [orders, 'orders'],
+    [inventory, 'inventory'],
+    [payments, 'payments'],
+    [shipments, 'shipments'],
+    [stats, 'orders'],
+  ];
 
   return {
     engineModules(running) {
-      return Object.entries(byName).map(([name, module]): EngineModule => {
-        const runs = running.includes(name as ModuleName);
-        return { name: module.name, migrations: module.migrations, consumers: runs ? module.consumers : [], timers: runs ? module.timers : {} };
+      const business = runsWith.map(([module, name]): EngineModule => {
+        const runs = running.includes(name);
+        return { name: module.name, migrations: module.migrations, consumers: runs ? module.consumers : [], timers: runs ? (module.timers ?? {}) : {} };
       });
+      // The HTTP layer's own table (idempotency keys) is created with the rest, wherever it runs.
+      return [...business, { name: 'http', migrations: httpMigrations, consumers: [] }];
     },
     connect(runtime) {
       apis = {
@@ -57,6 +73,7 @@ export function createBusinessModules(settings: ModuleSettings, options: { rando
         inventory: inventory.connect(runtime),
         payments: payments.connect(runtime),
         shipments: shipments.connect(runtime),
+        stats: stats.connect(runtime),
       };
       return apis;
     },

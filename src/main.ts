@@ -21,6 +21,11 @@ export interface StartOptions {
   logger?: Logger;
   /** More engine modules to run beside the business ones (tests use it to watch the flow). */
   extraModules?: readonly EngineModule[];
+  /**
+   * The HS256 secret the API verifies tokens with, when it does not come from JWT_SECRET (the
+   * CLI's start passes the embedded mode's secret file here). Never logged.
+   */
+  jwtSecret?: string;
 }
 
 /** The composition root: opens storage, migrates, starts delivery and, if asked, HTTP. */
@@ -41,7 +46,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   const apis = business.connect(engine.runtime);
   await engine.start();
 
-  const app = config.modules.includes('http') ? await buildApp({ engine, logger }) : undefined;
+  const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger }) : undefined;
   const address = app ? await app.listen({ port: config.port, host: '0.0.0.0' }) : undefined;
   logger.info({ database: storage.description, transport: engine.transport.name, modules: config.modules, address }, 'orderflow started');
 

@@ -1,71 +1,93 @@
-import pino from 'pino';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { AppError } from '../kernel/errors.js';
-import { engineMigrations } from '../platform/engine.js';
-import { openStorage } from '../platform/storage/database.js';
-import { migrate } from '../platform/storage/migrations.js';
-import { createBusinessModules } from '../composition.js';
-import { startOrderflow } from '../main.js';
+import { UsageError } from './args.js';
+
+type Run = (config: Config, args: readonly string[]) => Promise<number> | number;
+
+interface CommandSpec {
+  usage: readonly string[];
+  does: string;
+  /** Loaded on use, so `help` and `token` do not pay for the HTTP stack and the database drivers. */
+  load(): Promise<Run>;
+}
+
+const commands: Readonly<Record<string, CommandSpec>> = {
+  start: { usage: ['orderflow start'], does: 'run the engine (modules per MODULES) and the HTTP API', load: async () => (await import('./start.js')).start },
+  migrate: { usage: ['orderflow migrate'], does: 'apply pending database migrations and exit', load: async () => (await import('./migrate.js')).runMigrations },
+  token: {
+    usage: ['orderflow token --role admin|customer [--sub S] [--expires 1h]'],
+    does: 'print an API token (HS256 JWT) for a role and a caller',
+    load: async () => (await import('./token.js')).token,
+  },
+  'seed-demo': { usage: ['orderflow seed-demo'], does: 'add the demo products that are missing', load: async () => (await import('./seed-demo.js')).seedDemo },
+  events: {
+    usage: ['orderflow events [--type T] [--aggregate A] [--correlation C] [--after N] [--limit N] [--follow] [--json]'],
+    does: 'print events of the log, filtered; --follow keeps watching',
+    load: async () => (await import('./events.js')).events,
+  },
+  dlq: {
+    usage: ['orderflow dlq list [--status dead|retrying|discarded] [--json]', 'orderflow dlq retry <id>', 'orderflow dlq discard <id>'],
+    does: 'list dead letters; deliver one again, or give up on it',
+    load: async () => (await import('./dlq.js')).dlq,
+  },
+  replay: { usage: ['orderflow replay [stats]'], does: 'rebuild the order statistics from the event log', load: async () => (await import('./replay.js')).replay },
+};
 
 const usage = `orderflow — event-driven order management engine
 
 Usage:
-  orderflow start      run the engine (modules per MODULES) and the HTTP API
-  orderflow migrate    apply pending database migrations and exit
+${Object.values(commands)
+  .map((c) => `${c.usage.map((u) => `  ${u}`).join('\n')}\n      ${c.does}`)
+  .join('\n')}
+  orderflow help
 
-Configuration comes from the environment; see README.md.`;
+Exit codes: 0 done, 1 failed (the reason on stderr), 2 bad command line.
+Configuration comes from the environment (DATABASE_URL, JWT_SECRET, …); see README.md.`;
 
-async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  switch (command) {
-    case 'start':
-      return start();
-    case 'migrate':
-      return runMigrations();
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(`${usage}\n`);
-      return command === undefined ? 1 : 0;
-    default:
-      process.stderr.write(`unknown command: ${command}\n\n${usage}\n`);
-      return 2;
-  }
-}
-
-async function start(): Promise<number> {
-  const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
-  const orderflow = await startOrderflow(config, { logger });
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      void orderflow.stop().then(resolve);
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
-  return 0;
-}
-
-async function runMigrations(): Promise<number> {
-  const config = loadConfig();
-  const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
-  try {
-    const applied = await migrate(storage, engineMigrations(createBusinessModules(config).engineModules([])));
-    process.stdout.write(applied.length > 0 ? `applied ${applied.length} migrations:\n  ${applied.join('\n  ')}\n` : 'database is up to date\n');
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) throw new UsageError('which command?');
+  if (name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage}\n`);
     return 0;
-  } finally {
-    await storage.close();
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new UsageError(`unknown command: ${name}`);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`Usage:\n${command.usage.map((u) => `  ${u}`).join('\n')}\n      ${command.does}\n`);
+    return 0;
+  }
+  try {
+    const run = await command.load();
+    return await run(loadConfig(), args);
+  } catch (error) {
+    if (error instanceof UsageError) error.usage = command.usage;
+    throw error;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof AppError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`orderflow: ${message}\n`);
-    process.exit(1);
-  },
-);
+// `orderflow events | head` closes stdout early: that is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+/** Exits once what was written to stdout and stderr has been handed to the OS (pipes may be asynchronous). */
+function exit(code: number): void {
+  let pending = 2;
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  if (error instanceof UsageError) {
+    const help = error.usage ? `Usage:\n${error.usage.map((u) => `  ${u}`).join('\n')}` : usage;
+    process.stderr.write(`orderflow: ${error.message}\n\n${help}\n`);
+    return exit(2);
+  }
+  // An AppError is an expected failure with a message written for the operator: no stack.
+  const message = error instanceof AppError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`orderflow: ${message}\n`);
+  exit(1);
+});

@@ -1,23 +1,161 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { ModuleApis } from '../composition.js';
+import type { Config } from '../config.js';
 import type { Engine } from '../platform/engine.js';
+import { authorize, principalFrom, type Access } from './auth.js';
+import type { HttpContext } from './context.js';
+import { createIdempotency } from './idempotency.js';
+import { problem, sendProblem, toProblem } from './problem.js';
+import { createRateLimiter } from './rate-limit.js';
+import { healthRoutes } from './routes/health.js';
+import { orderRoutes } from './routes/orders.js';
+import { deadLetterRoutes, eventRoutes, shipmentRoutes } from './routes/operations.js';
+import { productRoutes } from './routes/products.js';
+import { statsRoutes } from './routes/stats.js';
+import { typeboxValidatorCompiler } from './validation.js';
 
 export interface AppDeps {
   engine: Engine;
+  apis: ModuleApis;
+  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'>;
   logger: Logger;
+  /** The clock tokens and the rate limit are checked against (tests move it). */
+  now?: () => number;
 }
 
-/** Builds the HTTP server: health and readiness (the order API's routes plug in here). */
-export async function buildApp({ engine, logger }: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 64 * 1024, disableRequestLogging: true });
+export const BODY_LIMIT = 64 * 1024;
 
-  app.get('/health', async () => ({ status: 'ok' }));
+// Never in a log line: credentials, whatever path they come by.
+const REDACT = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'jwtSecret'];
 
-  app.get('/health/ready', async (_request, reply) => {
-    const dependencies = await engine.health();
-    const ready = Object.values(dependencies).every((d) => d.ok);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', dependencies });
+/**
+ * Builds the HTTP API of SPEC §4 (not listening): TypeBox schemas validate requests and write
+ * the OpenAPI document, errors are RFC 9457 problem details, callers authenticate with HS256
+ * JWTs. Needs the `http/` migrations (`httpMigrations`) applied.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { engine, apis, config } = deps;
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger.child({ component: 'http' }, { redact: { paths: REDACT, censor: '[redacted]' } });
+  const secret = config.jwtSecret ?? missingSecret(logger);
+  // Fastify's own request lines are off: requestObserver writes one line per request with the order's ids.
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, logController: new LogController({ disableRequestLogging: true }) });
+  const context: HttpContext = {
+    engine,
+    apis,
+    idempotency: createIdempotency(engine.storage.db, { now }),
+    orderRateLimiter: createRateLimiter(config.orderRateLimit, { now }),
+  };
+
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  app.decorateRequest('logContext', null);
+  installProblemHandling(app);
+  installAuthentication(app, secret, now);
+  app.addHook('onSend', async (request, reply) => {
+    if (request.logContext?.correlationId) reply.header('x-correlation-id', request.logContext.correlationId);
   });
+  const observe = requestObserver(engine.metrics.registry);
+  app.addHook('onResponse', async (request, reply) => observe(request, reply));
 
+  await registerDocs(app);
+  await app.register(healthRoutes(context));
+  await app.register(productRoutes(context));
+  await app.register(orderRoutes(context));
+  await app.register(shipmentRoutes(context));
+  await app.register(eventRoutes(context));
+  await app.register(deadLetterRoutes(context));
+  await app.register(statsRoutes(context));
   return app;
+}
+
+/** Every error, and every unknown route, becomes a problem; server faults are logged with their stack. */
+function installProblemHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const response = toProblem(error, request.url);
+    if (response.serverFault) request.log.error({ err: error, code: response.problem.code, ...request.logContext }, 'request failed');
+    else request.log.debug({ code: response.problem.code, status: response.problem.status }, 'request refused');
+    return sendProblem(reply, response);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, { problem: problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.url }), headers: {}, serverFault: false }),
+  );
+}
+
+/** Routes say who may call them (`config.access`); one that does not is admin-only, except the docs UI's own. */
+function installAuthentication(app: FastifyInstance, secret: string, now: () => number): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, access: 'public' };
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return;
+    const access: Access = request.routeOptions.config.access ?? 'admin';
+    if (access === 'public') return;
+    const principal = principalFrom(request, secret, now());
+    authorize(access, principal);
+    request.principal = principal;
+  });
+}
+
+/** /openapi.json from the route schemas, and the Swagger UI at /docs (assets bundled, no CDN). */
+async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'orderflow',
+        version: '0.1.0',
+        description:
+          'Event-driven order engine. Amounts are decimals in the currency (99.99 USD); event payloads keep integer minor units. ' +
+          'Errors are RFC 9457 problem details with a stable `code`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      tags: ['products', 'orders', 'shipments', 'operations', 'health'].map((name) => ({ name })),
+    },
+    // Every non-public route needs the bearer token.
+    transform: ({ schema, url, route }) => {
+      const access = (route.config as { access?: Access } | undefined)?.access ?? 'admin';
+      if (!schema || access === 'public') return { schema, url };
+      return { schema: { ...schema, security: [{ bearer: [] }] } as typeof schema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'This OpenAPI document' } }, async () => app.swagger());
+}
+
+/** Counts and times every response, and writes one log line per request with the ids it touched. */
+function requestObserver(registry: Registry): (request: FastifyRequest, reply: FastifyReply) => void {
+  const requests =
+    (registry.getSingleMetric('orderflow_http_requests_total') as Counter<'method' | 'route' | 'status'> | undefined) ??
+    new Counter({ name: 'orderflow_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const duration =
+    (registry.getSingleMetric('orderflow_http_request_duration_seconds') as Histogram<'method' | 'route'> | undefined) ??
+    new Histogram({
+      name: 'orderflow_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+  return (request, reply) => {
+    // Unmatched URLs share one label so a scanner cannot blow up the series count.
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const quiet = route === '/metrics' || route.startsWith('/health');
+    request.log[quiet ? 'debug' : 'info'](
+      { method: request.method, url: request.url, route, statusCode: reply.statusCode, durationMs: Math.round(reply.elapsedTime), caller: request.principal?.sub, ...request.logContext },
+      'request completed',
+    );
+  };
+}
+
+function missingSecret(logger: Logger): string {
+  logger.warn('JWT_SECRET is not set: a random secret is used, so no token minted elsewhere is accepted');
+  return randomBytes(32).toString('hex');
 }

@@ -1,0 +1,48 @@
+import pino from 'pino';
+import type { Config } from '../config.js';
+import { startOrderflow, type Orderflow } from '../main.js';
+import { parseDatabaseUrl } from '../platform/storage/database.js';
+import { parse } from './args.js';
+import { formatBanner, prepareBanner, seedIfEmpty } from './first-run.js';
+import { resolveJwtSecret } from './jwt-secret.js';
+
+/**
+ * Runs the engine and, when MODULES includes http, the API, until SIGTERM or SIGINT. The
+ * embedded mode (SQLite) also seeds the demo catalog when it is empty and prints a banner
+ * with the URL, ready-to-use tokens and an order to paste. Without JWT_SECRET the embedded
+ * mode keeps a secret in its data folder; the PostgreSQL mode refuses to serve HTTP.
+ */
+export async function start(config: Config, args: readonly string[]): Promise<number> {
+  parse(args, {});
+  const embedded = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite';
+  const serves = config.modules.includes('http');
+  // Checked before anything starts: a PostgreSQL process without JWT_SECRET stops here.
+  const secret = serves ? resolveJwtSecret(config) : undefined;
+  const logger = pino({ level: config.logLevel });
+  const orderflow = await startOrderflow(config, { logger, jwtSecret: secret?.value });
+  try {
+    if (embedded) {
+      const catalog = await seedIfEmpty(orderflow.apis.inventory);
+      if (secret && orderflow.address) {
+        const banner = await prepareBanner(orderflow.apis, { address: orderflow.address, database: orderflow.storage.description, catalog, secret });
+        process.stdout.write(formatBanner(banner));
+      }
+    }
+  } catch (error) {
+    await orderflow.stop();
+    throw error;
+  }
+  await untilSignal(orderflow, logger);
+  return 0;
+}
+
+function untilSignal(orderflow: Orderflow, logger: pino.Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void orderflow.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

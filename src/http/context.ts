@@ -1,0 +1,33 @@
+import type { FastifyRequest } from 'fastify';
+import type { ModuleApis } from '../composition.js';
+import { AppError } from '../kernel/errors.js';
+import type { Engine } from '../platform/engine.js';
+import type { Principal } from './auth.js';
+import type { Idempotency } from './idempotency.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** What the route plugins work with. */
+export interface HttpContext {
+  engine: Engine;
+  apis: ModuleApis;
+  idempotency: Idempotency;
+  orderRateLimiter: RateLimiter;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Ids the request log line carries once the route knows them. */
+    logContext: { orderId?: string; correlationId?: string } | null;
+  }
+}
+
+/** The verified caller of an authenticated route. */
+export function callerOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthorized', 'UNAUTHENTICATED', 'this route needs a token');
+  return request.principal;
+}
+
+/** Remembers the order's ids for the request log line. */
+export function noteOrder(request: FastifyRequest, order: { orderId: string; correlationId: string }): void {
+  request.logContext = { orderId: order.orderId, correlationId: order.correlationId };
+}

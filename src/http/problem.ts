@@ -1,0 +1,158 @@
+import { STATUS_CODES } from 'node:http';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import { AppError, type ErrorKind } from '../kernel/errors.js';
+
+/** Where the problem types live; each code gets `<base><kebab-code>` as its `type`. */
+export const PROBLEM_TYPE_BASE = 'https://orderflow.dev/problems/';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** An RFC 9457 problem detail with a stable machine-readable `code`; extra members vary by code. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'URI naming the problem type' }),
+    title: Type.String({ description: 'short summary of the problem type' }),
+    status: Type.Integer({ description: 'the HTTP status code' }),
+    detail: Type.String({ description: 'what went wrong with this request' }),
+    code: Type.String({ description: 'stable machine-readable code, e.g. ORDER_NOT_FOUND' }),
+    instance: Type.Optional(Type.String({ description: 'the request path' })),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ in: Type.String(), field: Type.String(), message: Type.String() }), { description: 'field errors of a VALIDATION_FAILED problem' }),
+    ),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+export type Problem = Static<typeof ProblemSchema> & Record<string, unknown>;
+
+/** A problem together with the headers that go with it (Retry-After, WWW-Authenticate). */
+export interface ProblemResponse {
+  problem: Problem;
+  headers: Record<string, string>;
+  /** Whether the server is at fault (log at error level, with the stack). */
+  serverFault: boolean;
+}
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  validation: 422,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  unauthorized: 401,
+  unavailable: 503,
+  internal: 500,
+};
+
+const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'code']);
+
+/** Builds a problem; `extras` become extension members (never overriding the standard ones). */
+export function problem(status: number, code: string, detail: string, extras: Record<string, unknown> = {}): Problem {
+  const extensions: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extras)) {
+    if (value === undefined) continue;
+    // A resource's own status (e.g. the order's) must not shadow the HTTP status member.
+    if (key === 'status') extensions.currentStatus = value;
+    else if (!RESERVED_MEMBERS.has(key)) extensions[key] = value;
+  }
+  return {
+    type: PROBLEM_TYPE_BASE + code.toLowerCase().replace(/_/g, '-'),
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...extensions,
+  };
+}
+
+/** Sends a problem with the problem+json content type (pre-serialised: no response schema applies). */
+export function sendProblem(reply: FastifyReply, response: ProblemResponse): FastifyReply {
+  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
+  return reply.code(response.problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(response.problem));
+}
+
+interface FastifyishError {
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  validation?: { instancePath?: string; message?: string }[];
+  validationContext?: string;
+}
+
+/**
+ * Maps anything thrown while serving a request to a problem: Fastify's own errors (schema
+ * validation, malformed JSON, body limit), AppError by kind, storage outages, and the rest
+ * as an opaque 500 (the caller logs the original).
+ */
+export function toProblem(error: unknown, instance?: string): ProblemResponse {
+  const base = { instance };
+  if (error instanceof AppError) return fromAppError(error, base);
+  const e = (error ?? {}) as FastifyishError;
+  if (Array.isArray(e.validation)) {
+    const where = e.validationContext ?? 'body';
+    const errors = e.validation.slice(0, 20).map((v) => ({ in: where, field: v.instancePath || '/', message: v.message ?? 'is invalid' }));
+    const detail = `the request ${where} is invalid: ${errors.map((v) => `${v.field} ${v.message}`).join('; ')}`;
+    return client(problem(400, 'VALIDATION_FAILED', detail, { ...base, errors }));
+  }
+  if (isStorageUnavailable(error)) {
+    return { problem: problem(503, 'STORAGE_UNAVAILABLE', 'the database is not reachable; try again shortly', base), headers: { 'retry-after': '5' }, serverFault: true };
+  }
+  const fromFastify = fastifyProblem(e, base);
+  if (fromFastify) return client(fromFastify);
+  return { problem: problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged', base), headers: {}, serverFault: true };
+}
+
+function client(p: Problem, headers: Record<string, string> = {}): ProblemResponse {
+  return { problem: p, headers, serverFault: false };
+}
+
+// Codes whose status is more precise than their kind's.
+const STATUS_BY_CODE: Record<string, number> = { RATE_LIMITED: 429 };
+
+function fromAppError(error: AppError, base: Record<string, unknown>): ProblemResponse {
+  const status = STATUS_BY_CODE[error.code] ?? STATUS_BY_KIND[error.kind];
+  if (error.kind === 'internal') {
+    return { problem: problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged', base), headers: {}, serverFault: true };
+  }
+  const headers: Record<string, string> = {};
+  const details = { ...(error.details ?? {}) };
+  if (typeof details.retryAfterSeconds === 'number') headers['retry-after'] = String(details.retryAfterSeconds);
+  if (error.kind === 'unauthorized') headers['www-authenticate'] = `Bearer error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`;
+  if (error.kind === 'unavailable' && !headers['retry-after']) headers['retry-after'] = '5';
+  return { problem: problem(status, error.code, error.message, { ...details, ...base }), headers, serverFault: status >= 500 };
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; detail: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', detail: 'the body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', detail: 'the body is empty but its content-type is application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', detail: 'the body is larger than the 64 KiB this API accepts' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send JSON with content-type application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', detail: 'the content-length does not match the body' },
+};
+
+function fastifyProblem(e: FastifyishError, base: Record<string, unknown>): Problem | undefined {
+  const known = e.code ? FASTIFY_CODES[e.code] : undefined;
+  if (known) return problem(known.status, known.code, known.detail, base);
+  // secure-json-parse refuses __proto__ / constructor.prototype keys with a SyntaxError.
+  if (e instanceof SyntaxError && (e as FastifyishError).statusCode === 400) return problem(400, 'MALFORMED_JSON', 'the body is not acceptable JSON', base);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = (e.code ?? 'BAD_REQUEST').replace(/^FST_ERR_/, '');
+    return problem(e.statusCode, code, e.message ?? STATUS_CODES[e.statusCode] ?? 'bad request', base);
+  }
+  return undefined;
+}
+
+// Errors a database driver raises when it cannot reach the server or was closed: the request
+// may succeed later, so they are 503, not 500.
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+const CONNECTION_ERROR_MESSAGES =
+  /connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database connection is not open|connection error|Cannot use a pool after calling end|SQLITE_BUSY|database is locked/i;
+
+/** Whether an error (or its cause chain) says the database is unreachable. */
+export function isStorageUnavailable(error: unknown, depth = 0): boolean {
+  if (depth > 6 || error === null || typeof error !== 'object') return false;
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (CONNECTION_ERROR_CODES.has(code) || /^08/.test(code)) return true;
+  if (typeof e.message === 'string' && CONNECTION_ERROR_MESSAGES.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isStorageUnavailable(inner, depth + 1))) return true;
+  return isStorageUnavailable(e.cause, depth + 1);
+}

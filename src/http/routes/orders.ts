@@ -1,0 +1,151 @@
+import type { Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ModuleApis } from '../../composition.js';
+import { AppError } from '../../kernel/errors.js';
+import type { OrderView } from '../../modules/orders/index.js';
+import { canSee } from '../auth.js';
+import { callerOf, noteOrder, type HttpContext } from '../context.js';
+import { IdParams, withProblems } from '../schemas/common.js';
+import {
+  CancelOrderBody,
+  ListOrdersQuery,
+  OrderPageResponse,
+  OrderResponse,
+  PlaceOrderBody,
+  PlaceOrderHeaders,
+  SagaParams,
+  SagaResponse,
+  TimelineResponse,
+} from '../schemas/orders.js';
+import { orderTimeline } from '../timeline.js';
+import { orderResponse } from '../views.js';
+import { customerOf, inDecimals, placeOrderInput } from './order-input.js';
+
+type ById = { Params: Static<typeof IdParams> };
+
+/** The order, when the caller may see it; another customer's order is "not found", like a missing one. */
+async function visibleOrder(apis: ModuleApis, request: FastifyRequest, orderId: string): Promise<OrderView> {
+  const order = await apis.orders.getOrder(orderId);
+  if (!order || !canSee(callerOf(request), order.customerId)) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
+  noteOrder(request, order);
+  return order;
+}
+
+/** Orders: placement (idempotent, rate-limited), reading, listing, cancelling, the timeline and the saga. */
+export function orderRoutes(context: HttpContext): FastifyPluginAsync {
+  const { apis, engine, idempotency, orderRateLimiter } = context;
+  return async (app) => {
+    app.post<{ Body: PlaceOrderBody; Headers: Static<typeof PlaceOrderHeaders> }>(
+      '/orders',
+      {
+        config: { access: 'authenticated' },
+        // After authentication (a root hook), before the body is even parsed.
+        onRequest: async (request) => orderRateLimiter.take(callerOf(request).sub),
+        schema: {
+          tags: ['orders'],
+          summary: 'Place an order (starts its saga); replays the first response for a repeated Idempotency-Key',
+          headers: PlaceOrderHeaders,
+          body: PlaceOrderBody,
+          response: withProblems({ 201: OrderResponse }, 400, 401, 403, 409, 413, 422, 429),
+        },
+      },
+      async (request, reply) => {
+        const caller = callerOf(request);
+        const customerId = customerOf(request.body, caller);
+        const place = async () => {
+          try {
+            const order = await apis.orders.placeOrder(await placeOrderInput(request.body, customerId, apis));
+            return { status: 201, body: orderResponse(order) };
+          } catch (error) {
+            throw inDecimals(error);
+          }
+        };
+        const key = request.headers['idempotency-key'];
+        const result = key === undefined ? { ...(await place()), replayed: false } : await idempotency.run(caller.sub, key, request.body, place);
+        const body = result.body as OrderResponse;
+        noteOrder(request, body);
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(result.status).header('location', `/orders/${body.orderId}`).send(body);
+      },
+    );
+
+    app.get<ById>(
+      '/orders/:id',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags: ['orders'], summary: 'An order with its payment and shipment', params: IdParams, response: withProblems({ 200: OrderResponse }, 401, 404) },
+      },
+      async (request) => {
+        const order = await visibleOrder(apis, request, request.params.id);
+        const [payment, shipment] = await Promise.all([apis.payments.getPaymentForOrder(order.orderId), apis.shipments.getShipmentForOrder(order.orderId)]);
+        return orderResponse(order, { payment, shipment });
+      },
+    );
+
+    app.get<{ Querystring: ListOrdersQuery }>(
+      '/orders',
+      {
+        config: { access: 'authenticated' },
+        schema: {
+          tags: ['orders'],
+          summary: 'Orders, newest first (a customer sees only its own)',
+          querystring: ListOrdersQuery,
+          response: withProblems({ 200: OrderPageResponse }, 400, 401, 422),
+        },
+      },
+      async (request) => {
+        const caller = callerOf(request);
+        const customerId = caller.role === 'customer' ? caller.sub : request.query.customerId;
+        const page = await apis.orders.listOrders({ ...request.query, customerId });
+        return { orders: page.orders.map((o) => orderResponse(o)), nextCursor: page.nextCursor };
+      },
+    );
+
+    app.post<ById & { Body: CancelOrderBody }>(
+      '/orders/:id/cancel',
+      {
+        config: { access: 'authenticated' },
+        schema: {
+          tags: ['orders'],
+          summary: 'Cancel an order (PENDING, CONFIRMED or PAID): stock is released and a payment refunded, asynchronously',
+          params: IdParams,
+          body: CancelOrderBody,
+          response: withProblems({ 202: OrderResponse }, 400, 401, 404, 409),
+        },
+      },
+      async (request, reply) => {
+        const order = await visibleOrder(apis, request, request.params.id);
+        const by = callerOf(request).role === 'admin' ? 'admin' : 'customer';
+        const cancelled = await apis.orders.cancelOrder(order.orderId, { by, ...(request.body.reason === undefined ? {} : { reason: request.body.reason }) });
+        return reply.code(202).send(orderResponse(cancelled));
+      },
+    );
+
+    app.get<ById>(
+      '/orders/:id/timeline',
+      {
+        config: { access: 'authenticated' },
+        schema: {
+          tags: ['orders'],
+          summary: 'Every event of the order\u2019s flow, in order, with each consumer\u2019s handling of it',
+          params: IdParams,
+          response: withProblems({ 200: TimelineResponse }, 401, 404),
+        },
+      },
+      async (request) => orderTimeline(engine, await visibleOrder(apis, request, request.params.id)),
+    );
+
+    app.get<{ Params: Static<typeof SagaParams> }>(
+      '/sagas/:sagaId',
+      {
+        config: { access: 'admin' },
+        schema: { tags: ['orders'], summary: 'An order\u2019s saga: state, steps, compensations, deadline', params: SagaParams, response: withProblems({ 200: SagaResponse }, 401, 403, 404) },
+      },
+      async (request) => {
+        const saga = await apis.orders.getSaga(request.params.sagaId);
+        if (!saga) throw new AppError('not_found', 'SAGA_NOT_FOUND', `no saga ${request.params.sagaId}`);
+        return saga;
+      },
+    );
+  };
+}

@@ -1,0 +1,62 @@
+// Module views → API responses. Inside, money is integer minor units; the API shows decimals
+// with the currency's exponent (SPEC §2), converted here and nowhere else.
+import type { Static } from '@sinclair/typebox';
+import { fromMinorUnits } from '../kernel/money.js';
+import type { ProductView } from '../modules/inventory/index.js';
+import type { OrderView } from '../modules/orders/index.js';
+import type { PaymentView } from '../modules/payments/index.js';
+import type { ShipmentView } from '../modules/shipments/index.js';
+import type { OrderResponse } from './schemas/orders.js';
+import type { ProductResponse } from './schemas/products.js';
+import type { ShipmentResponse } from './schemas/operations.js';
+
+export function productResponse(product: ProductView): ProductResponse {
+  return { ...product, price: fromMinorUnits(product.price, product.currency) };
+}
+
+/** An order with decimal amounts; `related` adds the payment and shipment summaries (GET /orders/:id). */
+export function orderResponse(order: OrderView, related?: { payment: PaymentView | undefined; shipment: ShipmentView | undefined }): OrderResponse {
+  const decimal = (minor: number) => fromMinorUnits(minor, order.currency);
+  const response: OrderResponse = {
+    orderId: order.orderId,
+    orderNumber: order.orderNumber,
+    customerId: order.customerId,
+    status: order.status,
+    items: order.items.map((l) => ({ productId: l.productId, name: l.name, quantity: l.quantity, unitPrice: decimal(l.unitPrice) })),
+    totalAmount: decimal(order.totalAmount),
+    currency: order.currency,
+    shippingAddress: order.shippingAddress,
+    billingAddress: order.billingAddress,
+    sourceChannel: order.sourceChannel,
+    paymentMethod: order.paymentMethod,
+    correlationId: order.correlationId,
+    sagaId: order.sagaId,
+    cancellationReason: order.cancellationReason,
+    cancelledBy: order.cancelledBy,
+    rejectionReason: order.rejectionReason,
+    paymentFailureReason: order.paymentFailureReason,
+    paymentId: order.paymentId,
+    shipmentId: order.shipmentId,
+    trackingNumber: order.trackingNumber,
+    dispatchedAt: order.dispatchedAt,
+    deliveredAt: order.deliveredAt,
+    statusHistory: order.statusHistory,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+  if (!related) return response;
+  const { payment, shipment } = related;
+  return {
+    ...response,
+    payment: payment
+      ? { paymentId: payment.paymentId, status: payment.status, amount: fromMinorUnits(payment.amount, payment.currency), currency: payment.currency, reason: payment.reason, refundedAt: payment.refundedAt }
+      : null,
+    shipment: shipment
+      ? { shipmentId: shipment.shipmentId, status: shipment.status, trackingNumber: shipment.trackingNumber, createdAt: shipment.createdAt, dispatchedAt: shipment.dispatchedAt, deliveredAt: shipment.deliveredAt }
+      : null,
+  };
+}
+
+export function shipmentResponse(shipment: ShipmentView): Static<typeof ShipmentResponse> {
+  return { ...shipment, items: shipment.items.map((i) => ({ productId: i.productId, quantity: i.quantity })) };
+}
