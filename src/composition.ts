@@ -31,11 +31,18 @@ export interface BusinessModules {
 
 export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'>;
 
-export function createBusinessModules(settings: ModuleSettings, options: { random?: Random } = {}): BusinessModules {
+export interface CompositionOptions {
+  random?: Random;
+  /** Hears each order saga's duration (ms) and the state it settled in (the saga-duration metric). */
+  onSagaSettled?: (durationMs: number, state: string) => void;
+}
+
+export function createBusinessModules(settings: ModuleSettings, options: CompositionOptions = {}): BusinessModules {
   let apis: ModuleApis | undefined;
   const inventory = createInventoryModule();
   const orders = createOrdersModule({
     sagaTimeoutMs: settings.sagaTimeoutMs,
+    onSagaSettled: options.onSagaSettled,
     // Orders prices an order through inventory's catalog, a query of its public API.
     catalog: {
       quote: (items) => {

@@ -32,12 +32,15 @@ export interface StartOptions {
 export async function startOrderflow(config: Config, options: StartOptions = {}): Promise<Orderflow> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
-  const business = createBusinessModules(config);
+  const metrics = createEngineMetrics();
+  const business = createBusinessModules(config, {
+    onSagaSettled: (durationMs, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, durationMs / 1000),
+  });
   const engine = createEngine({
     storage,
     modules: [...business.engineModules(config.modules), ...(options.extraModules ?? [])],
     logger,
-    metrics: createEngineMetrics(),
+    metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
   });

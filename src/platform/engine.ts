@@ -129,13 +129,23 @@ export function createEngine(options: EngineOptions): Engine {
     metrics,
   });
 
+  /** After any commit: wake the transport and the timers (the dispatcher counts its own appends). */
   function committed(appended: EventEnvelope[]): void {
-    for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
     transport.notify(appended);
     timerWorker?.poke();
   }
 
-  const unitOfWork = createUnitOfWork({ db: storage.db, log, timers, ids, clock, onCommit: committed });
+  const unitOfWork = createUnitOfWork({
+    db: storage.db,
+    log,
+    timers,
+    ids,
+    clock,
+    onCommit: (appended) => {
+      for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
+      committed(appended);
+    },
+  });
   const timerHandlers: Record<string, TimerHandler> = {
     [RETRY_TIMER]: async (key) => {
       committed(await dispatcher.retryFailed(key));

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { createBusinessModules, type ModuleApis, type ModuleSettings } from '../../src/composition.js';
 import { moduleNames, type ModuleName } from '../../src/config.js';
 import { createEngine, type Engine } from '../../src/platform/engine.js';
+import { createEngineMetrics } from '../../src/platform/observability/metrics.js';
 import type { DialectName, Storage } from '../../src/platform/storage/database.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
 import { eventually } from '../support/kernel-test-module.js';
@@ -26,9 +27,13 @@ export const fastSettings: ModuleSettings = { sagaTimeoutMs: 30_000, paymentSucc
 export async function createFlowHarness(dialect: DialectName, settings: Partial<ModuleSettings> = {}, running: readonly ModuleName[] = moduleNames): Promise<FlowHarness> {
   const scratch = await createScratchDatabase(dialect);
   const storage = await scratch.open();
-  const modules = createBusinessModules({ ...fastSettings, ...settings }, { random: () => 0.5 });
+  const metrics = createEngineMetrics();
+  const modules = createBusinessModules(
+    { ...fastSettings, ...settings },
+    { random: () => 0.5, onSagaSettled: (ms, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, ms / 1000) },
+  );
   const build = (names: readonly ModuleName[]) =>
-    createEngine({ storage, modules: modules.engineModules(names), pollMs: 20, retry: { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 500 } });
+    createEngine({ storage, modules: modules.engineModules(names), metrics, pollMs: 20, retry: { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 500 } });
   let engine = build(running);
   await engine.migrate();
   await engine.start();

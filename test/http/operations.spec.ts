@@ -117,6 +117,11 @@ describe.each(dialects)('OpenAPI, metrics and health on %s', (dialect) => {
     const after = parsePrometheus(response.body);
     const moved = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
     expect(moved('orderflow_events_appended_total', { event_type: 'OrderPlaced' })).toBe(1);
+    // Events emitted by handlers count too, once each.
+    for (const type of ['InventoryReserved', 'OrderConfirmed', 'PaymentProcessed', 'OrderPaid', 'ShipmentCreated', 'OrderShipped']) {
+      expect(moved('orderflow_events_appended_total', { event_type: type }), type).toBe(1);
+    }
+    expect(moved('orderflow_saga_duration_seconds_count', { outcome: 'completed' })).toBe(1);
     // Each step of the flow was delivered to the consumer that takes the next step.
     for (const [type, consumer] of [['OrderPlaced', 'inventory'], ['InventoryReserved', 'orders'], ['OrderConfirmed', 'payments'], ['PaymentProcessed', 'orders'], ['OrderPaid', 'shipments'], ['ShipmentCreated', 'orders']]) {
       expect(moved('orderflow_events_delivered_total', { event_type: type!, consumer: consumer!, outcome: 'handled' }), `${type} → ${consumer}`).toBe(1);

@@ -15,6 +15,7 @@ import { onShipmentCreated } from './handlers/on-shipment-created.js';
 import { onShipmentDelivered } from './handlers/on-shipment-delivered.js';
 import { onShipmentDispatched } from './handlers/on-shipment-dispatched.js';
 import { placeOrder } from './handlers/place-order.js';
+import type { SagaObserver } from './handlers/apply-flow.js';
 import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
 import { getOrder, getSaga, listOrders } from './queries.js';
 import { countOrdersByStatus } from './storage/order-queries.js';
@@ -26,6 +27,8 @@ export interface OrdersModuleOptions {
   catalog: CatalogPort;
   /** Time from placement to PAID before the order is cancelled with reason `timeout` (SAGA_TIMEOUT_MS). */
   sagaTimeoutMs: number;
+  /** Hears each saga's duration once it settles (the composition feeds a histogram). */
+  onSagaSettled?: SagaObserver;
 }
 
 export interface OrdersModule extends EngineModule {
@@ -34,7 +37,7 @@ export interface OrdersModule extends EngineModule {
 }
 
 export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
-  const { catalog, sagaTimeoutMs } = options;
+  const { catalog, sagaTimeoutMs, onSagaSettled: observe } = options;
   if (!Number.isSafeInteger(sagaTimeoutMs) || sagaTimeoutMs <= 0) {
     throw new AppError('validation', 'BAD_SAGA_TIMEOUT', `sagaTimeoutMs must be a positive integer of milliseconds, not ${sagaTimeoutMs}`);
   }
@@ -42,27 +45,27 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
     name: 'orders',
     source: 'orders',
     handlers: {
-      InventoryReserved: onInventoryReserved,
-      InventoryReservationFailed: onInventoryReservationFailed,
-      InventoryReleased: onInventoryReleased,
-      PaymentProcessed: onPaymentProcessed,
-      PaymentFailed: onPaymentFailed,
-      PaymentRefunded: onPaymentRefunded,
-      ShipmentCreated: onShipmentCreated,
-      ShipmentDispatched: onShipmentDispatched,
-      ShipmentDelivered: onShipmentDelivered,
+      InventoryReserved: (event, ctx) => onInventoryReserved(event, ctx, observe),
+      InventoryReservationFailed: (event, ctx) => onInventoryReservationFailed(event, ctx, observe),
+      InventoryReleased: (event, ctx) => onInventoryReleased(event, ctx, observe),
+      PaymentProcessed: (event, ctx) => onPaymentProcessed(event, ctx, observe),
+      PaymentFailed: (event, ctx) => onPaymentFailed(event, ctx, observe),
+      PaymentRefunded: (event, ctx) => onPaymentRefunded(event, ctx, observe),
+      ShipmentCreated: (event, ctx) => onShipmentCreated(event, ctx, observe),
+      ShipmentDispatched: (event, ctx) => onShipmentDispatched(event, ctx, observe),
+      ShipmentDelivered: (event, ctx) => onShipmentDelivered(event, ctx, observe),
     },
   });
   return {
     name: 'orders',
     migrations: ordersMigrations,
     consumers: [consumer],
-    timers: { [SAGA_TIMEOUT_TIMER]: onSagaTimeout },
+    timers: { [SAGA_TIMEOUT_TIMER]: (timer, tx) => onSagaTimeout(timer, tx, observe) },
     connect(runtime) {
       const db = runtime.db as Kysely<OrdersTables>;
       return {
         placeOrder: (input) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input),
-        cancelOrder: (orderId, input) => cancelOrder(runtime, orderId, input),
+        cancelOrder: (orderId, input) => cancelOrder(runtime, orderId, input, observe),
         getOrder: (orderId) => getOrder(db, orderId),
         listOrders: (query) => listOrders(db, query),
         getSaga: (sagaId) => getSaga(db, { sagaId }),

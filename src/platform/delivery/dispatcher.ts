@@ -55,6 +55,7 @@ type Attempt = { kind: 'handled' | 'duplicate' | 'ignored' } | { kind: 'failed';
 interface Work {
   trx: Trx;
   pending: EventEnvelope[];
+  afterCommit: (() => void)[];
   now: number;
 }
 
@@ -75,7 +76,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   function handlerContext(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number): HandlerContext {
-    const tx = createTxContext({ trx: work.trx, pending: work.pending, source: consumer.source, cause: event, timers, ids, clock });
+    const tx = createTxContext({ trx: work.trx, pending: work.pending, afterCommit: work.afterCommit, source: consumer.source, cause: event, timers, ids, clock });
     const log = logger.child({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, correlationId: event.correlationId, aggregateId: event.aggregateId });
     return { ...tx, attempt: attemptNo, log };
   }
@@ -89,6 +90,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     if (!handler) return (await store.markHandled(trx, consumer.name, event.eventId, 'ignored', attemptNo, work.now)) ? { kind: 'ignored' } : { kind: 'duplicate' };
     await store.savepoint(trx, 'savepoint');
     const mark = pending.length;
+    const callbacksMark = work.afterCommit.length;
     const started = performance.now();
     try {
       if (!(await store.markHandled(trx, consumer.name, event.eventId, 'handled', attemptNo, work.now))) {
@@ -102,6 +104,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       await store.savepoint(trx, 'rollback to savepoint');
       await store.savepoint(trx, 'release savepoint');
       pending.length = mark;
+      work.afterCommit.length = callbacksMark;
       metrics.eventsFailed.inc({ event_type: event.eventType, consumer: consumer.name });
       logger.warn({ consumer: consumer.name, eventId: event.eventId, correlationId: event.correlationId, attempt: attemptNo, err: error }, 'handler failed');
       return { kind: 'failed', error: describeError(error), permanent: false };
@@ -234,13 +237,18 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   /** Runs `body` in a transaction holding the (consumer, partition) lock, then appends what it emitted. */
   async function inTransaction<T>(consumer: string, partition: number, body: (work: Work, position: number | undefined) => Promise<T>): Promise<{ value: T; appended: EventEnvelope[] }> {
-    return db.transaction().execute(async (trx) => {
-      const work: Work = { trx, pending: [], now: clock.now() };
+    const afterCommit: (() => void)[] = [];
+    const result = await db.transaction().execute(async (trx) => {
+      afterCommit.length = 0;
+      const work: Work = { trx, pending: [], afterCommit, now: clock.now() };
       const position = await store.lockCheckpoint(trx, consumer, partition);
       const value = await body(work, position);
       const appended = await log.append(trx as never, work.pending);
       return { value, appended };
     });
+    for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
+    for (const callback of afterCommit) callback();
+    return result;
   }
 
   return {

@@ -19,6 +19,8 @@ export interface TxContext<DB = unknown> {
   cancelTimer(key: string): Promise<void>;
   /** Milliseconds since the epoch, from the injected clock, fixed for this transaction. */
   readonly now: number;
+  /** Runs `callback` once the transaction has committed, never if it rolls back (metrics, notifications). */
+  afterCommit(callback: () => void): void;
 }
 
 export interface TxContextOptions {
@@ -26,6 +28,8 @@ export interface TxContextOptions {
   trx: Transaction<any>;
   /** Events emitted so far in this transaction; emit pushes to it. */
   pending: EventEnvelope[];
+  /** Callbacks to run after the commit; afterCommit pushes to it. */
+  afterCommit: (() => void)[];
   /** The module emitting. */
   source: string;
   /** The event being handled, whose correlation id and event id the emitted events carry. */
@@ -36,7 +40,7 @@ export interface TxContextOptions {
 }
 
 export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
-  const { trx, pending, source, cause, timers, ids, clock } = options;
+  const { trx, pending, afterCommit, source, cause, timers, ids, clock } = options;
   const now = clock.now();
   return {
     db: trx as Transaction<DB>,
@@ -48,6 +52,9 @@ export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
     },
     schedule: (timer) => timers.schedule(trx, timer, now),
     cancelTimer: (key) => timers.cancel(trx, key),
+    afterCommit: (callback) => {
+      afterCommit.push(callback);
+    },
   };
 }
 

@@ -35,23 +35,25 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   const { db, log, timers, ids, clock, onCommit } = deps;
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function transact<T>(source: string, body: (trx: Transaction<any>, pending: EventEnvelope[]) => Promise<T>): Promise<T> {
+  async function transact<T>(source: string, body: (trx: Transaction<any>, pending: EventEnvelope[], afterCommit: (() => void)[]) => Promise<T>): Promise<T> {
+    const afterCommit: (() => void)[] = [];
     const { value, appended } = await db.transaction().execute(async (trx) => {
       const pending: EventEnvelope[] = [];
-      const value = await body(trx, pending);
+      const value = await body(trx, pending, afterCommit);
       return { value, appended: await log.append(trx, pending) };
     });
     if (appended.length > 0) onCommit(appended);
+    for (const callback of afterCommit) callback();
     return value;
   }
 
   return {
     run: (source, work) =>
-      transact(source, (trx, pending) => work(createTxContext({ trx, pending, source, timers, ids, clock }))),
+      transact(source, (trx, pending, afterCommit) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock }))),
 
     fireTimer: (source, key, work) =>
-      transact(source, async (trx, pending) => {
-        const tx = createTxContext<never>({ trx, pending, source, timers, ids, clock });
+      transact(source, async (trx, pending, afterCommit) => {
+        const tx = createTxContext<never>({ trx, pending, afterCommit, source, timers, ids, clock });
         const timer = await timers.claim(trx, key, tx.now);
         if (!timer) return false;
         await work(timer, tx as never);

@@ -12,6 +12,7 @@ export interface EngineMetrics {
   outboxBacklog: Gauge;
   deadLettersOpen: Gauge;
   timersFired: Counter<'kind'>;
+  sagaDuration: Histogram<'outcome'>;
 }
 
 export function createEngineMetrics(registry = new Registry()): EngineMetrics {
@@ -38,5 +39,12 @@ export function createEngineMetrics(registry = new Registry()): EngineMetrics {
     outboxBacklog: new Gauge({ name: 'orderflow_outbox_backlog_events', help: 'Committed events not yet published to the broker', registers: r }),
     deadLettersOpen: new Gauge({ name: 'orderflow_dead_letters_open', help: 'Dead letters waiting for re-drive or discard', registers: r }),
     timersFired: new Counter({ name: 'orderflow_timers_fired_total', help: 'Durable timers fired', labelNames: ['kind'], registers: r }),
+    sagaDuration: new Histogram({
+      name: 'orderflow_saga_duration_seconds',
+      help: 'Time from placement until the saga settles (PAID, or failed, timed out or cancelled before), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: r,
+    }),
   };
 }

@@ -8,17 +8,24 @@ import type { OrdersTables } from '../storage/tables.js';
 import { emitOrderEvents } from './order-events.js';
 import { sagaTimerKey } from './saga-timer.js';
 
+/** Hears how long a saga took from placement until it settled (ms), and the state it settled in; called after the commit. */
+export type SagaObserver = (durationMs: number, state: string) => void;
+
 /**
  * Loads the order and its saga (locked), decides `command`, writes what changed, cancels the
  * saga timer once the saga no longer needs it, and emits the order's events — all in `tx`.
  * Undefined when the order does not exist.
  */
-export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, command: FlowCommand): Promise<FlowOutcome | undefined> {
+export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, command: FlowCommand, observe?: SagaObserver): Promise<FlowOutcome | undefined> {
   const before = await lockOrderFlow(tx.db, orderId);
   if (!before) return undefined;
   const outcome = runOrderFlow(before, command, tx.now);
   await saveOrderFlow(tx.db, before, outcome);
-  if (outcome.sagaSettled) await tx.cancelTimer(sagaTimerKey(orderId));
+  if (outcome.sagaSettled) {
+    await tx.cancelTimer(sagaTimerKey(orderId));
+    const { saga } = outcome;
+    if (observe) tx.afterCommit(() => observe((saga.completedAt ?? tx.now) - saga.startedAt, saga.state));
+  }
   emitOrderEvents(tx, outcome.order, outcome.events);
   return outcome;
 }
@@ -29,8 +36,8 @@ export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, co
  * ignored; an event about an order this module never placed is a real fault (retried, then
  * dead-lettered).
  */
-export async function handleOrderEvent(event: EventEnvelope, ctx: HandlerContext<OrdersTables>, orderId: string, command: FlowCommand): Promise<void> {
-  const outcome = await applyFlow(ctx, orderId, command);
+export async function handleOrderEvent(event: EventEnvelope, ctx: HandlerContext<OrdersTables>, orderId: string, command: FlowCommand, observe?: SagaObserver): Promise<void> {
+  const outcome = await applyFlow(ctx, orderId, command, observe);
   if (!outcome) throw new AppError('not_found', 'ORDER_NOT_FOUND', `${event.eventType} ${event.eventId} names order ${orderId}, which does not exist`);
   if (outcome.refused) {
     ctx.log.info({ orderId, status: outcome.order.status, code: outcome.refused.code }, `${event.eventType} ignored: ${outcome.refused.message}`);

@@ -5,7 +5,7 @@ import { CancelOrderInputSchema, type CancelOrderInput, type OrderView } from '.
 import { defaultCancelReason } from '../domain/order.js';
 import type { OrdersTables } from '../storage/tables.js';
 import { toOrderView } from '../views.js';
-import { applyFlow } from './apply-flow.js';
+import { applyFlow, type SagaObserver } from './apply-flow.js';
 import { retryTransient } from './transient.js';
 
 const checkInput = TypeCompiler.Compile(CancelOrderInputSchema);
@@ -14,13 +14,13 @@ const checkInput = TypeCompiler.Compile(CancelOrderInputSchema);
  * Cancels a PENDING, CONFIRMED or PAID order: CANCELLED, OrderCancelled{refundRequired:
  * wasPaid}, saga compensating, deadline timer cancelled. Otherwise 409 ORDER_NOT_CANCELLABLE.
  */
-export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput): Promise<OrderView> {
+export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput, observe?: SagaObserver): Promise<OrderView> {
   const error = checkInput.Errors(input).First();
   if (error) throw new AppError('validation', 'INVALID_CANCEL', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
   const reason = input.reason ?? defaultCancelReason(input.by);
   return retryTransient(() =>
     runtime.unitOfWork.run<OrderView, OrdersTables>('orders', async (tx) => {
-      const outcome = await applyFlow(tx, orderId, { type: 'Cancel', reason, by: input.by });
+      const outcome = await applyFlow(tx, orderId, { type: 'Cancel', reason, by: input.by }, observe);
       if (!outcome) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
       if (outcome.refused) {
         throw new AppError('conflict', 'ORDER_NOT_CANCELLABLE', `order ${orderId} is ${outcome.order.status} and can no longer be cancelled`, {

@@ -1,15 +1,15 @@
 import type { Timer } from '../../../platform/delivery/timers.js';
 import type { TxContext } from '../../../platform/log/tx-context.js';
 import type { OrdersTables } from '../storage/tables.js';
-import { applyFlow } from './apply-flow.js';
+import { applyFlow, type SagaObserver } from './apply-flow.js';
 
 /**
  * The saga deadline passed: a PENDING or CONFIRMED order is cancelled with reason `timeout`
  * (OrderCancelled{refundRequired:false}) and its saga is TIMED_OUT. Any other status means
  * the order was paid or ended meanwhile: nothing happens.
  */
-export async function onSagaTimeout(timer: Timer, tx: TxContext<OrdersTables>): Promise<void> {
+export async function onSagaTimeout(timer: Timer, tx: TxContext<OrdersTables>, observe?: SagaObserver): Promise<void> {
   const orderId = timer.payload.orderId;
   if (typeof orderId !== 'string') return;
-  await applyFlow(tx, orderId, { type: 'TimeOut' });
+  await applyFlow(tx, orderId, { type: 'TimeOut' }, observe);
 }
