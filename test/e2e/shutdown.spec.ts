@@ -66,6 +66,7 @@ describe.each(dialects)('SIGTERM during a burst of orders on %s (real process, r
     expect(await server.stop('SIGTERM')).toBe(0);
     await Promise.all(clients);
     expect(accepted.length).toBeGreaterThanOrEqual(40);
+    expect(refused, 'requests after the SIGTERM were refused, not accepted').toBeGreaterThan(0);
 
     ({ server, url } = await startServer(scratch));
     running = server;
