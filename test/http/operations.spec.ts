@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBusinessModules } from '../../src/composition.js';
@@ -67,6 +68,8 @@ describe.each(dialects)('OpenAPI, metrics and health on %s', (dialect) => {
     expect(response.statusCode).toBe(200);
     const doc = response.json();
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    // A real OpenAPI 3 validator (schema of the specification, $refs, parameters) accepts it.
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeDefined();
     expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const routes = registeredRoutes(h.app).filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'));
