@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import { createBusinessModules, type ModuleApis, type ModuleSettings } from '../../src/composition.js';
 import { moduleNames, type ModuleName } from '../../src/config.js';
 import { createEngine, type Engine } from '../../src/platform/engine.js';
@@ -24,7 +25,12 @@ export interface FlowHarness {
 export const fastSettings: ModuleSettings = { sagaTimeoutMs: 30_000, paymentSuccessRate: 1, paymentLatencyMs: 0 };
 
 /** All four modules on a scratch database of `dialect`, delivering through the real dispatcher. */
-export async function createFlowHarness(dialect: DialectName, settings: Partial<ModuleSettings> = {}, running: readonly ModuleName[] = moduleNames): Promise<FlowHarness> {
+export async function createFlowHarness(
+  dialect: DialectName,
+  settings: Partial<ModuleSettings> = {},
+  running: readonly ModuleName[] = moduleNames,
+  options: { logger?: Logger } = {},
+): Promise<FlowHarness> {
   const scratch = await createScratchDatabase(dialect);
   const storage = await scratch.open();
   const metrics = createEngineMetrics();
@@ -33,7 +39,7 @@ export async function createFlowHarness(dialect: DialectName, settings: Partial<
     { random: () => 0.5, onSagaSettled: (ms, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, ms / 1000) },
   );
   const build = (names: readonly ModuleName[]) =>
-    createEngine({ storage, modules: modules.engineModules(names), metrics, pollMs: 20, retry: { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 500 } });
+    createEngine({ storage, modules: modules.engineModules(names), metrics, logger: options.logger, pollMs: 20, retry: { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 500 } });
   let engine = build(running);
   await engine.migrate();
   await engine.start();

@@ -77,8 +77,25 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   function handlerContext(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number): HandlerContext {
     const tx = createTxContext({ trx: work.trx, pending: work.pending, afterCommit: work.afterCommit, source: consumer.source, cause: event, timers, ids, clock });
-    const log = logger.child({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, correlationId: event.correlationId, aggregateId: event.aggregateId });
-    return { ...tx, attempt: attemptNo, log };
+    let log: Logger | undefined;
+    return {
+      ...tx,
+      attempt: attemptNo,
+      // Made on first use: most handlers never log, and this is the hot path.
+      get log() {
+        return (log ??= eventLogger(consumer, event));
+      },
+    };
+  }
+
+  /** A logger whose every line carries the event's ids: correlation, event, aggregate, order. */
+  function eventLogger(consumer: Consumer, event: EventEnvelope): Logger {
+    const orderId = event.aggregateType === 'Order' ? event.aggregateId : (event.payload as { orderId?: unknown }).orderId;
+    return logger.child({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, correlationId: event.correlationId, aggregateId: event.aggregateId, orderId });
+  }
+
+  function logHandled(consumer: Consumer, event: EventEnvelope, attemptNo: number): void {
+    if (logger.isLevelEnabled('debug')) eventLogger(consumer, event).debug({ attempt: attemptNo }, 'event handled');
   }
 
   /** Runs one handler under a savepoint, so its failure undoes only its own writes. */
@@ -99,6 +116,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
       await handler(event, handlerContext(work, consumer, event, attemptNo));
       await store.savepoint(trx, 'release savepoint');
+      logHandled(consumer, event, attemptNo);
       return { kind: 'handled' };
     } catch (error) {
       await store.savepoint(trx, 'rollback to savepoint');
@@ -106,7 +124,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       pending.length = mark;
       work.afterCommit.length = callbacksMark;
       metrics.eventsFailed.inc({ event_type: event.eventType, consumer: consumer.name });
-      logger.warn({ consumer: consumer.name, eventId: event.eventId, correlationId: event.correlationId, attempt: attemptNo, err: error }, 'handler failed');
+      eventLogger(consumer, event).warn({ attempt: attemptNo, err: error }, 'handler failed');
       return { kind: 'failed', error: describeError(error), permanent: false };
     } finally {
       metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, (performance.now() - started) / 1000);
@@ -142,9 +160,9 @@ export function createDispatcher(deps: DispatcherDeps) {
     return id;
   }
 
-  function deadLettered(consumer: Consumer, event: { eventType: string; eventId: string }, error: string): void {
+  function deadLettered(consumer: Consumer, event: EventEnvelope, error: string): void {
     metrics.eventsDeadLettered.inc({ event_type: event.eventType, consumer: consumer.name });
-    logger.error({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, error }, 'event dead-lettered');
+    eventLogger(consumer, event).error({ error }, 'event dead-lettered');
   }
 
   async function scheduleRetry(trx: Trx, row: Pick<FailedDeliveryRow, 'consumer' | 'partition' | 'event_id'>, dueAt: number): Promise<void> {
@@ -196,6 +214,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, (performance.now() - started) / 1000);
       }
       outcomes[i] = 'handled';
+      logHandled(consumer, event, 1);
     }
     return outcomes;
   }
