@@ -9,6 +9,12 @@ export interface Config {
   port: number;
   databaseUrl: string;
   natsUrl: string | undefined;
+  /** JetStream stream of the events (`NATS_STREAM`); subjects are `<natsSubjectPrefix>.events.<partition>.<eventType>`. */
+  natsStream: string;
+  /** The stream name in lower case; one stream per prefix, so tests and deployments can share a server. */
+  natsSubjectPrefix: string;
+  /** Partitions of the stream (`NATS_PARTITIONS`): the unit of ordering and of sharing work between processes. */
+  natsPartitions: number;
   modules: readonly ModuleName[];
   jwtSecret: string | undefined;
   sagaTimeoutMs: number;
@@ -40,10 +46,14 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const oneOf = <T extends string>(values: readonly T[]) => (raw: string) => values.find((v) => v.toLowerCase() === raw.toLowerCase());
 
+  const natsStream = read('NATS_STREAM', 'ORDERFLOW_EVENTS', (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined), 'a stream name of letters, digits, _ and - (at most 64)');
   const config: Config = {
     port: read('PORT', 3000, integer(0, 65535), 'a port number 0..65535'),
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/orderflow.db', (raw) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(raw) ? raw : undefined), 'sqlite:<path> or postgres://user@host:port/db'),
     natsUrl: read<string | undefined>('NATS_URL', undefined, (raw) => (/^(nats|tls):\/\/.+/.test(raw) ? raw : undefined), 'nats://host:port'),
+    natsStream,
+    natsSubjectPrefix: natsStream.toLowerCase(),
+    natsPartitions: read('NATS_PARTITIONS', 8, integer(1, 1024), 'an integer 1..1024'),
     modules: read<readonly ModuleName[]>('MODULES', moduleNames, (raw) => {
       const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
       return names.length > 0 && names.every((n) => (moduleNames as readonly string[]).includes(n)) ? (names as ModuleName[]) : undefined;

@@ -8,6 +8,9 @@ describe('loadConfig', () => {
       port: 3000,
       databaseUrl: 'sqlite:./data/orderflow.db',
       natsUrl: undefined,
+      natsStream: 'ORDERFLOW_EVENTS',
+      natsSubjectPrefix: 'orderflow_events',
+      natsPartitions: 8,
       modules: ['orders', 'inventory', 'payments', 'shipments', 'http'],
       sagaTimeoutMs: 30000,
       paymentSuccessRate: 0.9,
@@ -23,6 +26,17 @@ describe('loadConfig', () => {
   it('reads valid values', () => {
     const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://postgres@127.0.0.1/test', MODULES: 'orders,http', SQLITE_SYNCHRONOUS: 'normal', ORDER_RATE_LIMIT: '0' });
     expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgres://postgres@127.0.0.1/test', modules: ['orders', 'http'], sqliteSynchronous: 'NORMAL', orderRateLimit: 0 });
+  });
+
+  it('reads the NATS settings and derives the subject prefix from the stream', () => {
+    const config = loadConfig({ NATS_URL: 'nats://127.0.0.1:4222', NATS_STREAM: 'Shop-EU_1', NATS_PARTITIONS: '16' });
+    expect(config).toMatchObject({ natsUrl: 'nats://127.0.0.1:4222', natsStream: 'Shop-EU_1', natsSubjectPrefix: 'shop-eu_1', natsPartitions: 16 });
+  });
+
+  it('refuses bad NATS settings, naming each variable', () => {
+    for (const [name, value] of [['NATS_PARTITIONS', '0'], ['NATS_PARTITIONS', '2000'], ['NATS_PARTITIONS', 'eight'], ['NATS_STREAM', 'orders.events'], ['NATS_STREAM', 'a b'], ['NATS_URL', 'http://x']] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrowError(new RegExp(`${name}="${value.replace('.', '\\.')}" is invalid`));
+    }
   });
 
   it('refuses bad values, naming each variable and what it accepts', () => {

@@ -5,6 +5,7 @@ import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
 import { createEngineMetrics } from './platform/observability/metrics.js';
 import { openStorage, type Storage } from './platform/storage/database.js';
+import { createNatsTransportFactory } from './platform/transport/nats.js';
 
 /** A running orderflow process. */
 export interface Orderflow {
@@ -43,6 +44,10 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
+    // Distributed mode (SPEC §1): without NATS_URL events go through the in-process transport.
+    transport: config.natsUrl
+      ? createNatsTransportFactory({ servers: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, partitions: config.natsPartitions, batchSize: config.delivery.batchSize })
+      : undefined,
   });
   const applied = await engine.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');

@@ -19,6 +19,7 @@ import { createEngineMetrics, type EngineMetrics } from './observability/metrics
 import type { Storage } from './storage/database.js';
 import { migrate, type SchemaMigration } from './storage/migrations.js';
 import { createInProcessTransport } from './transport/in-process.js';
+import { natsTransportMigrations } from './transport/nats/migrations.js';
 import type { DependencyHealth, Transport } from './transport/transport.js';
 
 /** What a module contributes to the engine: its tables, its consumers and its timer handlers. */
@@ -90,7 +91,7 @@ export interface Engine {
 }
 
 export function engineMigrations(modules: readonly EngineModule[]): SchemaMigration[] {
-  return [...eventLogMigrations, ...deliveryMigrations, ...modules.flatMap((m) => m.migrations)];
+  return [...eventLogMigrations, ...deliveryMigrations, ...natsTransportMigrations, ...modules.flatMap((m) => m.migrations)];
 }
 
 export function createEngine(options: EngineOptions): Engine {

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dialects } from '../support/databases.js';
 import { counterEvent, eventually } from '../support/kernel-test-module.js';
+import { kernelSetups } from '../support/transports.js';
 import { createKernelHarness, type KernelHarness } from './harness.js';
 
-describe.each(dialects)('poison events on %s', (dialect) => {
+describe.each(kernelSetups)('poison events on $name', (setup) => {
   let h: KernelHarness;
   beforeEach(async () => {
-    h = await createKernelHarness(dialect);
+    h = await createKernelHarness(setup);
   });
   afterEach(async () => {
     await h?.close();

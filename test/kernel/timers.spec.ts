@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dialects } from '../support/databases.js';
-import { eventually } from '../support/kernel-test-module.js';
+import { createTestModule, eventually } from '../support/kernel-test-module.js';
+import { kernelSetups } from '../support/transports.js';
 import { createKernelHarness, type KernelHarness } from './harness.js';
 
-describe.each(dialects)('durable timers on %s', (dialect) => {
+describe.each(kernelSetups)('durable timers on $name', (setup) => {
   let h: KernelHarness;
   beforeEach(async () => {
-    h = await createKernelHarness(dialect);
+    h = await createKernelHarness(setup);
   });
   afterEach(async () => {
     await h?.close();
@@ -24,9 +24,8 @@ describe.each(dialects)('durable timers on %s', (dialect) => {
       await tx.schedule({ key: 't-moved', kind: 'test.fire', dueAt: tx.now + 60_000 });
       await tx.cancelTimer('t-cancelled');
     });
-    const { createEngine } = await import('../../src/platform/engine.js');
-    const { createTestModule, testSchemas } = await import('../support/kernel-test-module.js');
-    const rival = createEngine({ storage: h.storage, modules: [createTestModule()], schemas: testSchemas, pollMs: 10 });
+    // Another process on the same database (and stream), polling fast.
+    const rival = h.engineBeside({ modules: [createTestModule()], pollMs: 10 });
     await Promise.all([h.engine.start(), rival.start()]);
     await eventually(async () => (await fired()).length >= 1, 'the timer');
     await new Promise((r) => setTimeout(r, 400));

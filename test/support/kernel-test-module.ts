@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { sql } from 'kysely';
+import { sql, type Generated } from 'kysely';
 import { eventCatalog } from '../../src/kernel/catalog.js';
 import type { EventDraft } from '../../src/kernel/envelope.js';
 import { createEventSchemas } from '../../src/kernel/event-schemas.js';
@@ -14,7 +14,8 @@ export const testSchemas = createEventSchemas({
 });
 
 export interface TestTables {
-  test_effects: { consumer: string; aggregate_id: string; sequence: number; event_id: string; amount: number };
+  /** `id` numbers effects in the order handlers inserted them (heap order is not that order on PostgreSQL). */
+  test_effects: { id: Generated<number>; consumer: string; aggregate_id: string; sequence: number; event_id: string; amount: number };
   test_totals: { aggregate_id: string; total: number; handled: number };
   test_fired: { key: string; fired_at: number };
 }
@@ -69,9 +70,10 @@ export function createTestModule(controls: TestControls = { failFor: new Set(), 
     migrations: [
       {
         name: 'test/0001-tables',
-        async up(db) {
+        async up(db, dialect) {
           await db.schema
             .createTable('test_effects')
+            .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
             .addColumn('consumer', 'text', (c) => c.notNull())
             .addColumn('aggregate_id', 'text', (c) => c.notNull())
             .addColumn('sequence', 'bigint', (c) => c.notNull())

@@ -1,0 +1,91 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { AppError } from '../../../kernel/errors.js';
+import { durableName, partitionFilter, streamSubjects, type StreamNames } from './partitioning.js';
+
+const nanos = (ms: number) => ms * 1_000_000;
+const DUPLICATE_WINDOW_MS = 120_000;
+
+export interface TopologyOptions extends StreamNames {
+  partitions: number;
+  ackWaitMs: number;
+  /** Messages a durable may have delivered and not acknowledged. */
+  maxAckPending: number;
+}
+
+/** The partition count is part of the stream: an aggregate's partition must never change under it. */
+const describe = (partitions: number) => `orderflow events; partitions=${partitions}`;
+
+/**
+ * Creates the stream and every (consumer, partition) durable if missing; idempotent, so
+ * processes starting together all run it. Refuses a stream made with another partition count.
+ */
+export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions, consumers: readonly string[]): Promise<void> {
+  await ensureStream(jsm, options);
+  const pending: Promise<void>[] = [];
+  for (const consumer of consumers) {
+    for (let partition = 0; partition < options.partitions; partition++) pending.push(ensureDurable(jsm, options, durableName(consumer, partition), partitionFilter(options, partition)));
+  }
+  await Promise.all(pending);
+}
+
+async function ensureStream(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
+  const config = {
+    name: options.stream,
+    subjects: [streamSubjects(options)],
+    description: describe(options.partitions),
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: 1,
+  };
+  let existing;
+  try {
+    existing = await jsm.streams.info(options.stream);
+  } catch (error) {
+    if (!isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error;
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (addError) {
+      // Another process created it in the meantime.
+      existing = await jsm.streams.info(options.stream).catch(() => {
+        throw addError;
+      });
+    }
+  }
+  const made = /partitions=(\d+)/.exec(existing.config.description ?? '')?.[1];
+  if (made !== undefined && Number(made) !== options.partitions) {
+    throw new AppError(
+      'internal',
+      'NATS_PARTITIONS_CHANGED',
+      `stream ${options.stream} was made with ${made} partitions and NATS_PARTITIONS is ${options.partitions}; an aggregate's partition must not change (keep ${made}, or use a new stream)`,
+    );
+  }
+  const subjects = existing.config.subjects ?? [];
+  if (!subjects.includes(streamSubjects(options)) || existing.config.duplicate_window !== config.duplicate_window || made === undefined) {
+    await jsm.streams.update(options.stream, { subjects: [...new Set([...subjects, streamSubjects(options)])], duplicate_window: config.duplicate_window, description: config.description });
+  }
+}
+
+async function ensureDurable(jsm: JetStreamManager, options: TopologyOptions, name: string, filter: string): Promise<void> {
+  const config = {
+    durable_name: name,
+    filter_subject: filter,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(options.ackWaitMs),
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: options.maxAckPending,
+    max_deliver: -1,
+  };
+  try {
+    await jsm.consumers.add(options.stream, config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError)) throw error;
+    // It exists with other settings (an older release): bring over what may change.
+    await jsm.consumers.update(options.stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
+  }
+}
+
+function isApiError(error: unknown, code: number): boolean {
+  return error instanceof JetStreamApiError && error.code === code;
+}

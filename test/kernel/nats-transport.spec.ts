@@ -1,0 +1,172 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Consumer } from '../../src/platform/delivery/consumer.js';
+import type { Engine, EngineModule } from '../../src/platform/engine.js';
+import { counterEvent, createTestModule, eventually } from '../support/kernel-test-module.js';
+import { natsAvailable, natsSetup, natsUrl } from '../support/transports.js';
+import { createKernelHarness, type KernelHarness } from './harness.js';
+
+/** The test module, counting in `count` how many events this engine's handlers ran. */
+function countingModule(h: KernelHarness, count: { n: number }): EngineModule {
+  const module = createTestModule(h.controls);
+  const consumers = module.consumers.map(
+    (c): Consumer => ({
+      ...c,
+      handlers: Object.fromEntries(
+        Object.entries(c.handlers).map(([type, handle]) => [
+          type,
+          async (event, ctx) => {
+            count.n++;
+            await handle(event, ctx);
+          },
+        ]),
+      ),
+    }),
+  );
+  return { ...module, consumers };
+}
+
+/** A module with the test's tables and no consumers: its engine only relays the outbox. */
+const relayOnly: EngineModule = { name: 'test', migrations: [], consumers: [] };
+
+describe.skipIf(!natsAvailable)(`NATS transport on ${natsSetup.name}`, () => {
+  const setup = natsSetup;
+  let h: KernelHarness;
+  const others: Engine[] = [];
+  beforeEach(async () => {
+    h = await createKernelHarness(setup);
+  });
+  afterEach(async () => {
+    await Promise.all(others.splice(0).map((e) => e.stop()));
+    await h?.close();
+  });
+
+  const effectCount = async () => Number((await h.db.selectFrom('test_effects').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  /** Every aggregate's effects, in the order its handlers ran, must be its events in log order; each once. */
+  async function expectLogOrderOnce(total: number): Promise<void> {
+    const effects = await h.db.selectFrom('test_effects').selectAll().orderBy('id').execute();
+    expect(effects).toHaveLength(total);
+    expect(new Set(effects.map((e) => e.event_id)).size).toBe(total);
+    const logOrder = new Map<string, number[]>();
+    for (const e of (await h.engine.log.query({ limit: 1000 })).events) logOrder.set(e.aggregateId, [...(logOrder.get(e.aggregateId) ?? []), e.sequence!]);
+    const handledOrder = new Map<string, number[]>();
+    for (const e of effects) handledOrder.set(e.aggregate_id, [...(handledOrder.get(e.aggregate_id) ?? []), Number(e.sequence)]);
+    expect(handledOrder.size).toBe(logOrder.size);
+    for (const [agg, seqs] of logOrder) expect(handledOrder.get(agg), agg).toEqual(seqs);
+  }
+
+  /** Lease owners and how many partitions of test.counter each holds. */
+  async function owners(): Promise<number[]> {
+    const rows = await h.storage.db.selectFrom('transport_leases').select('owner').where('consumer', '=', 'test.counter').where('owner', 'is not', null).execute();
+    const counts = new Map<string, number>();
+    for (const r of rows as { owner: string }[]) counts.set(r.owner, (counts.get(r.owner) ?? 0) + 1);
+    return [...counts.values()].sort();
+  }
+
+  /** 10 concurrent writers, 100 events each over 50 aggregates, through the given engines in turn. */
+  async function appendThousand(engines: Engine[], afterRound?: (round: number) => Promise<void>): Promise<void> {
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, writer) =>
+          engines[writer % engines.length]!.unitOfWork.run('test', async (tx) => {
+            for (let k = 0; k < 10; k++) {
+              const n = writer * 100 + batch * 10 + k;
+              tx.emit(counterEvent(`agg-${n % 50}`, n));
+            }
+          }),
+        ),
+      );
+      await afterRound?.(batch);
+    }
+  }
+
+  it('two engines on one database share the partitions: both work, each event is handled once, in log order per aggregate', async () => {
+    const a = { n: 0 };
+    const b = { n: 0 };
+    const first = await h.restart({ modules: [countingModule(h, a)] });
+    const second = h.engineBeside({ modules: [countingModule(h, b)] });
+    others.push(second);
+    await Promise.all([first.start(), second.start()]);
+    await eventually(async () => (await owners()).join() === '4,4', 'the partitions split 4 and 4');
+
+    await appendThousand([first, second]);
+    await eventually(async () => (await effectCount()) >= 1000, '1,000 effects');
+    await expectLogOrderOnce(1000);
+    expect(a.n).toBeGreaterThan(0);
+    expect(b.n).toBeGreaterThan(0);
+    expect(a.n + b.n).toBe(1000);
+    expect(await h.engine.deadLetters.countOpen()).toBe(0);
+  });
+
+  it('an engine that stops hands its partitions over while events flow: nothing lost, nothing twice, order kept', async () => {
+    const first = h.engine;
+    const second = h.engineBeside();
+    others.push(second);
+    await Promise.all([first.start(), second.start()]);
+    await eventually(async () => (await owners()).join() === '4,4', 'the partitions split 4 and 4');
+
+    await appendThousand([first, second], async (round) => {
+      if (round === 3) await second.stop();
+    });
+    await eventually(async () => (await effectCount()) >= 1000, '1,000 effects');
+    await expectLogOrderOnce(1000);
+    await eventually(async () => (await owners()).join() === '8', 'the remaining engine owning all 8 partitions');
+  });
+
+  it('takes an event the broker lost from the log: before a later event of its aggregate, and on its own after the grace period', async () => {
+    // Publish e1, e2 (aggregate "x") and e3 (aggregate "y") with an engine that only relays.
+    const relay = h.engineBeside({ modules: [relayOnly] });
+    await relay.start();
+    const [e1, , e3] = await relay.unitOfWork.run('test', async (tx) => [tx.emit(counterEvent('x', 1)), tx.emit(counterEvent('x', 2)), tx.emit(counterEvent('y', 3))]);
+    await eventually(async () => (await h.storage.db.selectFrom('events').select('sequence').where('published_at', 'is', null).execute()).length === 0, 'publication');
+    await relay.stop();
+    // The broker loses e1 and e3 (as after an OS crash before its fsync).
+    const nc = await connect({ servers: natsUrl });
+    const jsm = await jetstreamManager(nc);
+    for (const event of [e1!, e3!]) await deleteByEventId(jsm, h.stream!.stream, event.eventId);
+    await nc.close();
+
+    const engine = await h.restart({ transport: h.stream!.transport({ sweepGraceMs: 1500 }) });
+    await engine.start();
+    // e2 arrives; e1, behind it in the log, is taken from the log first.
+    await eventually(async () => (await effectCount()) >= 2, 'x handled');
+    const x = await h.db.selectFrom('test_effects').select('amount').where('aggregate_id', '=', 'x').orderBy('id').execute();
+    expect(x.map((r) => Number(r.amount))).toEqual([1, 2]);
+    // Nothing later comes for y: the sweep delivers e3 once it is overdue.
+    await eventually(async () => (await effectCount()) === 3, 'y handled by the sweep', 10_000);
+    await expectLogOrderOnce(3);
+  });
+
+  it('reports health, outbox backlog and consumer lag, and refuses a stream made with another partition count', async () => {
+    await h.engine.start();
+    expect(await h.engine.health()).toMatchObject({ storage: { ok: true }, transport: { ok: true, detail: expect.stringContaining(h.stream!.stream) } });
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      for (let i = 0; i < 50; i++) tx.emit(counterEvent(`m-${i % 5}`, i));
+    });
+    await eventually(async () => (await effectCount()) === 50, '50 effects');
+    const gauge = async (name: string) => (await h.engine.metrics.registry.getSingleMetric(name)!.get()).values;
+    await eventually(async () => (await gauge('orderflow_outbox_backlog_events'))[0]?.value === 0, 'an empty outbox backlog');
+    await eventually(async () => (await gauge('orderflow_consumer_lag_events')).some((v) => v.labels.consumer === 'test.counter' && v.value === 0), 'no lag');
+
+    const other = h.engineBeside({ transport: h.stream!.transport({ partitions: 4 }) });
+    await expect(other.start()).rejects.toMatchObject({ code: 'NATS_PARTITIONS_CHANGED' });
+
+    await h.engine.stop();
+    expect((await h.engine.health()).transport).toMatchObject({ ok: false });
+  });
+});
+
+/** Deletes the stream message carrying `eventId` (the stream is tiny: scan it). */
+async function deleteByEventId(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string, eventId: string): Promise<void> {
+  const { state } = await jsm.streams.info(stream);
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const message = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
+    if (message?.header.get('Nats-Msg-Id') === eventId) {
+      await jsm.streams.deleteMessage(stream, seq);
+      return;
+    }
+  }
+  throw new Error(`event ${eventId} is not on stream ${stream}`);
+}
