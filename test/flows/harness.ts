@@ -43,6 +43,18 @@ export async function createFlowHarness(
   let engine = build(running);
   await engine.migrate();
   await engine.start();
+  /** Every consumer's checkpoint has reached the last event of the types it handles (a consumer that emits nothing can lag a quiet log). */
+  async function consumersCaughtUp(): Promise<boolean> {
+    for (const consumer of engine.dispatcher.consumers()) {
+      const types = Object.keys(consumer.handlers);
+      if (types.length === 0) continue;
+      const last = await storage.db.selectFrom('events').select((eb) => eb.fn.max('sequence').as('last')).where('event_type', 'in', types).executeTakeFirst();
+      const checkpoint = await storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer.name).where('partition', '=', 0).executeTakeFirst();
+      if (Number(checkpoint?.position ?? 0) < Number(last?.last ?? 0)) return false;
+    }
+    return true;
+  }
+
   const harness: FlowHarness = {
     scratch,
     storage,
@@ -62,7 +74,7 @@ export async function createFlowHarness(
       await eventually(async () => {
         const head = await engine.log.head();
         const pendingRetries = (await engine.deadLetters.list({ status: 'retrying' })).length;
-        if (head !== last || pendingRetries > 0) {
+        if (head !== last || pendingRetries > 0 || !(await consumersCaughtUp())) {
           last = head;
           stableSince = Date.now();
           return false;
