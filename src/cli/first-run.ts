@@ -70,6 +70,8 @@ export function formatBanner(b: Banner): string {
   return [
     '',
     `  orderflow is running at ${b.url}   (API docs: ${b.url}/docs)`,
+    // The fragment never reaches the server or its logs; the page stores it and removes it.
+    `  console   ${b.url}/#token=${b.adminToken}   (signs the admin in on this machine)`,
     `  database  ${b.database}`,
     `  catalog   ${b.catalog}`,
     `  tokens    ${secretLine[b.secret]}`,

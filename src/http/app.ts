@@ -17,6 +17,9 @@ import { orderRoutes } from './routes/orders.js';
 import { deadLetterRoutes, eventRoutes, shipmentRoutes } from './routes/operations.js';
 import { productRoutes } from './routes/products.js';
 import { statsRoutes } from './routes/stats.js';
+import { streamRoutes, type StreamOptions } from './routes/stream.js';
+import { throughputRoutes, type ThroughputOptions } from './routes/throughput.js';
+import { consoleFallback, consoleRoutes } from './static.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export interface AppDeps {
@@ -26,6 +29,12 @@ export interface AppDeps {
   logger: Logger;
   /** The clock tokens and the rate limit are checked against (tests move it). */
   now?: () => number;
+  /** Where the built console is (default web/dist). */
+  webRoot?: string;
+  /** How GET /api/stream follows the log (tests shorten the heartbeat). */
+  stream?: StreamOptions;
+  /** How GET /api/throughput samples. */
+  throughput?: ThroughputOptions;
 }
 
 export const BODY_LIMIT = 64 * 1024;
@@ -54,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.decorateRequest('logContext', null);
-  installProblemHandling(app);
+  installProblemHandling(app, consoleFallback(deps.webRoot));
   installAuthentication(app, secret, now);
   app.addHook('onSend', async (request, reply) => {
     if (request.logContext?.correlationId) reply.header('x-correlation-id', request.logContext.correlationId);
@@ -70,19 +79,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes(context));
   await app.register(deadLetterRoutes(context));
   await app.register(statsRoutes(context));
+  await app.register(streamRoutes(context, deps.stream));
+  await app.register(throughputRoutes(context, deps.throughput));
+  await app.register(consoleRoutes(deps.webRoot));
   return app;
 }
 
-/** Every error, and every unknown route, becomes a problem; server faults are logged with their stack. */
-function installProblemHandling(app: FastifyInstance): void {
+/**
+ * Every error, and every unknown route, becomes a problem (a browser asking for a page gets
+ * the console instead); server faults are logged with their stack.
+ */
+function installProblemHandling(app: FastifyInstance, pageFallback: ReturnType<typeof consoleFallback>): void {
   app.setErrorHandler((error, request, reply) => {
     const response = toProblem(error, request.url);
     if (response.serverFault) request.log.error({ err: error, code: response.problem.code, ...request.logContext }, 'request failed');
     else request.log.debug({ code: response.problem.code, status: response.problem.status }, 'request refused');
     return sendProblem(reply, response);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { problem: problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.url }), headers: {}, serverFault: false }),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      pageFallback(request, reply) ??
+      sendProblem(reply, { problem: problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.url }), headers: {}, serverFault: false }),
   );
 }
 
@@ -115,7 +132,7 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
           'Errors are RFC 9457 problem details with a stable `code`.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      tags: ['products', 'orders', 'shipments', 'operations', 'health'].map((name) => ({ name })),
+      tags: ['products', 'orders', 'shipments', 'operations', 'health', 'console'].map((name) => ({ name })),
     },
     // Every non-public route needs the bearer token.
     transform: ({ schema, url, route }) => {

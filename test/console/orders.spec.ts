@@ -1,0 +1,109 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  browserAvailable,
+  createProduct,
+  ensureConsoleBuilt,
+  go,
+  hashOf,
+  inPage,
+  launchBrowser,
+  openSignedIn,
+  orderReaches,
+  placeOrder,
+  screenshot,
+  startConsoleServer,
+  type ConsoleServer,
+} from './support.js';
+
+// The payment answers after two seconds (a durable timer), so an order visibly moves through
+// PENDING/CONFIRMED before it ships.
+describe.skipIf(!browserAvailable())('console: orders and the order view, in Chromium', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureConsoleBuilt();
+    server = await startConsoleServer({ PAYMENT_LATENCY_MS: '2000' });
+    await createProduct(server, { productId: 'lamp', name: 'Desk lamp', stock: 50, reorderPoint: 2, price: 25 });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows an order placed through the API arrive and reach SHIPPED, without a reload', async () => {
+    await openSignedIn(page, server, server.tokens.admin);
+    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('No orders yet');
+    // Marks this document: a reload would lose the mark.
+    await inPage(
+      page,
+      `window.mark = 'same document';
+      window.seen = [];
+      new MutationObserver(() => {
+        for (const row of document.querySelectorAll('tr[data-order-id]')) if (window.seen.at(-1) !== row.dataset.status) window.seen.push(row.dataset.status);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true })`,
+    );
+
+    const order = await placeOrder(server, { productId: 'lamp' });
+    const row = page.locator(`tr[data-order-id="${order.orderId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('SHIPPED');
+    await expect.poll(() => row.locator('.status-cell').textContent()).toBe('SHIPPED');
+    await expect.poll(() => page.locator('[data-count-status="SHIPPED"] .count-value').textContent()).toBe('1');
+
+    const { mark, seen } = await inPage<{ mark: string; seen: string[] }>(page, '({ mark: window.mark, seen: window.seen })');
+    expect(mark).toBe('same document');
+    // The row arrived before the order shipped and moved on as events came in.
+    expect(seen[0]).toMatch(/^(PENDING|CONFIRMED|PAID)$/);
+    expect(seen.at(-1)).toBe('SHIPPED');
+    await screenshot(page, 'orders-live');
+  });
+
+  it('filters by status and customer through the URL, and says so when nothing matches', async () => {
+    await page.getByLabel('Status', { exact: true }).selectOption('PAYMENT_FAILED');
+    await expect.poll(() => hashOf(page)).toBe('#/orders?status=PAYMENT_FAILED');
+    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('No orders match these filters');
+    await page.getByRole('link', { name: 'Clear filters' }).first().click();
+    await page.getByLabel('Customer').fill('customer-001');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.locator('tr[data-order-id]').count()).toBe(1);
+  });
+
+  it('shows a declined payment ending in PAYMENT_FAILED, with the stock release as its compensation', async () => {
+    const order = await placeOrder(server, { productId: 'lamp', quantity: 2, card: 'tok_chargeDeclined' });
+    await orderReaches(server, order.orderId, 'PAYMENT_FAILED');
+    await go(page, `#/orders/${order.orderId}`);
+
+    await expect.poll(() => page.locator('.order-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('PAYMENT_FAILED');
+    await expect.poll(() => page.locator('[data-compensation="stock released"]').textContent(), { timeout: 10_000 }).toContain('lamp × 2');
+    const released = page.locator('.timeline li[data-event-type="InventoryReleased"]');
+    await expect.poll(() => released.textContent()).toContain('compensation: stock released');
+    expect(await released.locator('.cause-link').textContent()).toMatch(/caused by #\d+ OrderPaymentFailed/);
+    // The sequence diagram draws every event of the flow, the decline included.
+    const types = await page.locator('svg.sequence g.seq-event').evaluateAll((groups) => groups.map((g) => g.getAttribute('data-event-type')));
+    expect(types).toEqual(expect.arrayContaining(['OrderPlaced', 'InventoryReserved', 'OrderConfirmed', 'PaymentFailed', 'OrderPaymentFailed', 'InventoryReleased']));
+    expect(await page.locator('.timeline > li').count()).toBe(types.length);
+    // Each consumer's outcome is shown: inventory handled the failure by releasing the stock.
+    expect(await page.locator('.timeline li[data-event-type="OrderPaymentFailed"] [data-consumer="inventory"]').getAttribute('data-outcome')).toBe('handled');
+    // A terminal order cannot be cancelled.
+    expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
+    await screenshot(page, 'order-payment-failed');
+  });
+
+  it('cancels an order from the page while its status allows it', async () => {
+    // tok_timeout: the gateway never answers, so the order waits in CONFIRMED.
+    const order = await placeOrder(server, { productId: 'lamp', card: 'tok_timeout' });
+    await orderReaches(server, order.orderId, 'CONFIRMED');
+    await go(page, `#/orders/${order.orderId}`);
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await page.getByLabel('Reason (optional)').fill('customer changed their mind');
+    await page.getByRole('button', { name: 'Confirm cancellation' }).click();
+    await expect.poll(() => page.locator('.order-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('CANCELLED');
+    await expect.poll(() => page.locator('[data-compensation="stock released"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
+  });
+});

@@ -1,0 +1,144 @@
+// The API's response shapes the console reads (see /openapi.json for the full ones).
+
+export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'PAID', 'SHIPPED', 'DELIVERED', 'REJECTED', 'PAYMENT_FAILED', 'CANCELLED'] as const;
+/** Statuses an order can still be cancelled from (SPEC §4: 409 once SHIPPED or terminal). */
+export const CANCELLABLE = ['PENDING', 'CONFIRMED', 'PAID'];
+
+export interface EventEnvelope {
+  eventId: string;
+  eventType: string;
+  version: number;
+  aggregateType: string;
+  aggregateId: string;
+  occurredAt: string;
+  payload: Record<string, unknown>;
+  correlationId: string;
+  causationId: string | null;
+  source: string;
+  sequence: number;
+}
+
+export interface Order {
+  orderId: string;
+  orderNumber: string;
+  customerId: string;
+  status: string;
+  items: { productId: string; name: string; quantity: number; unitPrice: number }[];
+  totalAmount: number;
+  currency: string;
+  correlationId: string;
+  sagaId: string;
+  cancellationReason: string | null;
+  rejectionReason: string | null;
+  paymentFailureReason: string | null;
+  shipmentId: string | null;
+  trackingNumber: string | null;
+  statusHistory: { status: string; at: string }[];
+  createdAt: string;
+  updatedAt: string;
+  payment?: { paymentId: string; status: string; amount: number; currency: string; reason: string | null; refundedAt: string | null } | null;
+  shipment?: { shipmentId: string; status: string; trackingNumber: string; dispatchedAt: string | null; deliveredAt: string | null } | null;
+}
+
+export interface OrderPage {
+  orders: Order[];
+  nextCursor: string | null;
+}
+
+export interface Stats {
+  ordersPlaced: number;
+  byStatus: Record<string, number>;
+  asOfSequence: number;
+}
+
+export type Outcome = 'handled' | 'retrying' | 'dead-lettered' | 'discarded' | 'parked' | 'pending';
+
+export interface TimelineEvent {
+  sequence: number;
+  eventId: string;
+  eventType: string;
+  occurredAt: string;
+  source: string;
+  causationId: string | null;
+  payload: Record<string, unknown>;
+  consumers: { consumer: string; outcome: Outcome; attempts: number; error?: string }[];
+}
+
+export interface Timeline {
+  orderId: string;
+  correlationId: string;
+  events: TimelineEvent[];
+}
+
+export interface Saga {
+  sagaId: string;
+  orderId: string;
+  state: string;
+  steps: { name: string; status: string; at: string; detail?: string }[];
+  compensations: { name: string; at: string; detail: string }[];
+  pendingCompensations: string[];
+  deadline: string;
+  startedAt: string;
+  completedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface Product {
+  productId: string;
+  sku: string | null;
+  name: string;
+  price: number;
+  currency: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  reorderPoint: number;
+}
+
+export interface Alert {
+  alertId: string;
+  productId: string;
+  available: number;
+  reorderPoint: number;
+  openedAt: string;
+  resolvedAt: string | null;
+  message: string;
+}
+
+export interface DeadLetter {
+  id: string;
+  consumer: string;
+  eventId: string;
+  eventType: string;
+  aggregateId: string;
+  status: 'retrying' | 'dead' | 'discarded';
+  reason: string;
+  attempts: number;
+  error: string;
+  history: { attempt: number; at: number; error: string; retryAt: number | null }[];
+  firstFailedAt: string;
+  lastFailedAt: string;
+  nextAttemptAt: string | null;
+  parkedCount: number;
+}
+
+export interface DeadLetterDetail extends DeadLetter {
+  event: EventEnvelope | null;
+  parked: { eventId: string; sequence: number }[];
+}
+
+export interface ThroughputSample {
+  at: string;
+  head: number;
+  eventsPerSecond: number;
+  ordersPerSecond: number;
+  consumerLag: Record<string, number>;
+  deadLetters: number;
+  retrying: number;
+}
+
+export interface Throughput {
+  intervalMs: number;
+  windowMs: number;
+  samples: ThroughputSample[];
+}

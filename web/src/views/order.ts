@@ -1,0 +1,216 @@
+import { api, ApiError } from '../api.js';
+import { badge, debounce, h, money, replace, scrollTable, time } from '../dom.js';
+import { openStream } from '../live.js';
+import { href } from '../router.js';
+import { CANCELLABLE, type Order, type Saga, type Timeline, type TimelineEvent } from '../types.js';
+import type { View, ViewContext } from './context.js';
+import { sequenceDiagram } from './sequence.js';
+import { errorState, heading, loading, notice } from './states.js';
+
+/** Events that undo an earlier step of the saga. */
+const COMPENSATIONS: Record<string, string> = { InventoryReleased: 'stock released', PaymentRefunded: 'payment refunded' };
+const UNSETTLED = new Set(['pending', 'retrying', 'parked']);
+
+/**
+ * One order: its details, the saga as a sequence diagram and as a timeline (each event's time,
+ * cause and every consumer's outcome), the saga's steps and compensations, and a cancel
+ * button while the status allows it. A stream of the order's flow keeps it current.
+ */
+export const orderView: View = (root, context) => {
+  const orderId = context.route.params[0]!;
+  let closed = false;
+  let poll: number | undefined;
+  let shown = '';
+  root.replaceChildren(h('p', null, h('a', { href: href('orders') }, '← All orders')), loading('the order'));
+
+  async function load(): Promise<void> {
+    try {
+      const [order, timeline] = await Promise.all([api<Order>(`/orders/${encodeURIComponent(orderId)}`), api<Timeline>(`/orders/${encodeURIComponent(orderId)}/timeline`)]);
+      const saga = await api<Saga>(`/sagas/${encodeURIComponent(order.sagaId)}`);
+      if (closed) return;
+      // Re-render only on a change: a re-render closes open payloads and moves focus.
+      const key = JSON.stringify([order, timeline, saga]);
+      if (key !== shown) {
+        shown = key;
+        const focused = document.activeElement?.id;
+        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, timeline, saga, context, load));
+        if (focused) document.getElementById(focused)?.focus();
+      }
+      // Consumer outcomes change without new events (retries, parking): look again while any is unsettled.
+      window.clearTimeout(poll);
+      if (timeline.events.some((e) => e.consumers.some((c) => UNSETTLED.has(c.outcome)))) poll = window.setTimeout(() => void load(), 2000);
+    } catch (error) {
+      if (closed) return;
+      const notFound = error instanceof ApiError && error.status === 404;
+      replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), heading(notFound ? 'Order not found' : 'Order'), errorState(error, context, () => void load()));
+    }
+  }
+
+  const reload = debounce(() => void load(), 200);
+  let stream: ReturnType<typeof openStream> | undefined;
+  void load().then(async () => {
+    // Follow this order's flow only: the stream filtered by its correlation id.
+    const order = await api<Order>(`/orders/${encodeURIComponent(orderId)}`).catch(() => undefined);
+    if (order && !closed) stream = openStream({ correlationId: order.correlationId }, reload);
+  });
+  return () => {
+    closed = true;
+    stream?.close();
+    reload.cancel();
+    window.clearTimeout(poll);
+  };
+};
+
+function render(order: Order, timeline: Timeline, saga: Saga, context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
+  return [
+    heading(`Order ${order.orderNumber}`, h('span', { class: 'order-status', 'data-status': order.status }, badge(order.status))),
+    h('div', { class: 'columns' }, h('div', null, summary(order, saga), CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null), sagaPanel(saga)),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'flow-title' },
+      h('h2', { id: 'flow-title' }, 'Saga flow'),
+      h('p', { class: 'help' }, 'Each arrow is an event delivered to a module, coloured by that consumer\u2019s outcome; the dashed arrows down a lane lead from the event a module handled to the event it emitted in response.'),
+      legend(),
+      h('div', { class: 'diagram-scroll', role: 'region', 'aria-label': 'Sequence diagram', tabindex: 0 }, sequenceDiagram(timeline.events)),
+    ),
+    timelineList(timeline.events),
+  ];
+}
+
+function summary(order: Order, saga: Saga): HTMLElement {
+  const item = (term: string, ...value: (Node | string)[]) => [h('dt', null, term), h('dd', null, ...value)];
+  const reason = order.paymentFailureReason ?? order.rejectionReason ?? order.cancellationReason;
+  return h(
+    'section',
+    { class: 'card', 'aria-label': 'Order details' },
+    h(
+      'dl',
+      { class: 'facts' },
+      item('Customer', order.customerId),
+      item('Total', money(order.totalAmount, order.currency)),
+      item('Items', order.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')),
+      item('Placed', time(order.createdAt)),
+      item('Updated', time(order.updatedAt)),
+      reason ? item('Reason', reason) : [],
+      item('Payment', order.payment ? `${order.payment.status}${order.payment.reason ? ` (${order.payment.reason})` : ''}` : '—'),
+      item('Shipment', order.shipment ? `${order.shipment.status}, tracking ${order.shipment.trackingNumber}` : '—'),
+      item('Saga', badge(saga.state), saga.durationMs !== null ? ` settled in ${saga.durationMs} ms` : ` deadline `, saga.durationMs !== null ? '' : time(saga.deadline)),
+      item('Correlation', h('a', { href: href('events', [], { correlation: order.correlationId }) }, order.correlationId)),
+    ),
+  );
+}
+
+function cancelControl(order: Order, context: ViewContext, reload: () => Promise<void>): HTMLElement {
+  const area = h('div', { class: 'cancel-area' });
+  const start = h('button', { type: 'button', class: 'danger', onclick: () => confirm() }, 'Cancel order');
+  const reasonInput = h('input', { id: 'cancel-reason', type: 'text', maxlength: 500, placeholder: 'e.g. customer asked' });
+  function confirm(): void {
+    replace(
+      area,
+      h(
+        'form',
+        { class: 'inline-form', onsubmit: (e: Event) => (e.preventDefault(), void cancel()) },
+        h('label', { for: 'cancel-reason' }, 'Reason (optional)'),
+        reasonInput,
+        h('button', { type: 'submit', class: 'danger' }, 'Confirm cancellation'),
+        h('button', { type: 'button', onclick: () => replace(area, start) }, 'Keep the order'),
+      ),
+    );
+    reasonInput.focus();
+  }
+  async function cancel(): Promise<void> {
+    try {
+      const reason = reasonInput.value.trim();
+      await api(`/orders/${encodeURIComponent(order.orderId)}/cancel`, { method: 'POST', body: reason ? { reason } : {} });
+      replace(area, notice('ok', 'Cancellation accepted: stock is released and any payment refunded as the saga compensates.'));
+      await reload();
+    } catch (error) {
+      replace(area, errorState(error, context), start);
+    }
+  }
+  replace(area, start);
+  return h('section', { class: 'card', 'aria-label': 'Cancel' }, area);
+}
+
+function legend(): HTMLElement {
+  return h(
+    'ul',
+    { class: 'legend', 'aria-label': 'Outcome colours' },
+    ['handled', 'retrying', 'parked', 'dead-lettered', 'discarded', 'pending'].map((o) => h('li', null, h('span', { class: `swatch outcome-${o}` }), o)),
+  );
+}
+
+function timelineList(events: readonly TimelineEvent[]): HTMLElement {
+  const bySequence = new Map(events.map((e) => [e.eventId, e]));
+  const list = h('ol', { class: 'timeline' });
+  for (const [index, event] of events.entries()) {
+    const cause = event.causationId ? bySequence.get(event.causationId) : undefined;
+    const compensation = COMPENSATIONS[event.eventType];
+    list.appendChild(
+      h(
+        'li',
+        { id: `ev-${event.sequence}`, tabindex: -1, 'data-event-type': event.eventType, class: compensation ? 'compensation' : undefined },
+        h(
+          'div',
+          { class: 'tl-head' },
+          time(event.occurredAt, 'time'),
+          h('span', { class: 'seq' }, `#${event.sequence}`),
+          h('strong', null, event.eventType),
+          h('span', { class: 'muted' }, ` from ${event.source}`),
+          compensation ? h('span', { class: 'tag tag-compensation' }, `compensation: ${compensation}`) : null,
+        ),
+        cause
+          ? h('button', { type: 'button', class: 'link-button cause-link', onclick: () => focusEvent(cause.sequence) }, `caused by #${cause.sequence} ${cause.eventType}`)
+          : h('span', { class: 'muted' }, event.causationId ? 'caused by an event outside this flow' : index === 0 ? 'starts the flow' : 'from a command or a timer (no causing event)'),
+        h(
+          'ul',
+          { class: 'consumers', 'aria-label': 'Consumers' },
+          event.consumers.length === 0 ? h('li', { class: 'muted' }, 'no consumer subscribes') : null,
+          event.consumers.map((c) =>
+            h(
+              'li',
+              { 'data-consumer': c.consumer, 'data-outcome': c.outcome },
+              h('span', { class: 'consumer-name' }, c.consumer),
+              ' ',
+              badge(c.outcome),
+              c.attempts > 1 ? ` after ${c.attempts} attempts` : '',
+              c.error ? h('span', { class: 'error-text' }, ` — ${c.error}`) : null,
+            ),
+          ),
+        ),
+        h('details', null, h('summary', null, 'Payload'), h('pre', null, JSON.stringify(event.payload, null, 2))),
+      ),
+    );
+  }
+  return h('section', { class: 'card', 'aria-labelledby': 'timeline-title' }, h('h2', { id: 'timeline-title' }, `Timeline (${events.length} events)`), list);
+}
+
+function focusEvent(sequence: number): void {
+  const target = document.getElementById(`ev-${sequence}`);
+  target?.scrollIntoView({ block: 'center' });
+  target?.focus();
+}
+
+function sagaPanel(saga: Saga): HTMLElement {
+  const steps = h(
+    'table',
+    { class: 'data compact' },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Step'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'At'))),
+    h('tbody', null, saga.steps.map((step) => h('tr', null, h('td', null, step.name, step.detail ? h('span', { class: 'muted' }, ` (${step.detail})`) : null), h('td', null, badge(step.status)), h('td', null, time(step.at, 'time'))))),
+  );
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'saga-title' },
+    h('h2', { id: 'saga-title' }, 'Saga ', badge(saga.state)),
+    scrollTable('Saga steps', steps),
+    h('h3', null, 'Compensations'),
+    saga.compensations.length === 0 && saga.pendingCompensations.length === 0
+      ? h('p', { class: 'muted' }, 'None: nothing had to be undone.')
+      : h(
+          'ul',
+          { class: 'compensations', 'aria-label': 'Compensations' },
+          saga.compensations.map((c) => h('li', { 'data-compensation': c.name }, h('strong', null, c.name), ' ', h('span', { class: 'muted' }, c.detail), ' ', time(c.at, 'time'))),
+          saga.pendingCompensations.map((name) => h('li', { 'data-compensation': name }, h('strong', null, name), ' ', badge('pending'), ' waiting')),
+        ),
+  );
+}
