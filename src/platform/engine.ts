@@ -7,7 +7,7 @@ import { createEventSchemas, type EventSchemas } from '../kernel/event-schemas.j
 import { uuidGenerator, type IdGenerator } from '../kernel/ids.js';
 import { defaultRetryPolicy, type Consumer, type RetryPolicy } from './delivery/consumer.js';
 import { createDeadLetters, type DeadLetters } from './delivery/dead-letters.js';
-import { createDispatcher, RETRY_TIMER, type Dispatcher } from './delivery/dispatcher.js';
+import { createDispatcher, retryTimerKind, type Dispatcher } from './delivery/dispatcher.js';
 import { deliveryMigrations } from './delivery/migrations.js';
 import { createTimerWorker, type TimerHandler } from './delivery/timer-worker.js';
 import { createTimerStore, type Timer, type TimerStore } from './delivery/timers.js';
@@ -147,12 +147,14 @@ export function createEngine(options: EngineOptions): Engine {
       committed(appended);
     },
   });
-  const timerHandlers: Record<string, TimerHandler> = {
-    [RETRY_TIMER]: async (key) => {
+  const timerHandlers: Record<string, TimerHandler> = {};
+  // Each consumer's retries are a timer kind of their own, fired only where the consumer runs.
+  for (const consumer of consumers) {
+    timerHandlers[retryTimerKind(consumer.name)] = async (key) => {
       committed(await dispatcher.retryFailed(key));
       return true;
-    },
-  };
+    };
+  }
   for (const module of modules) {
     for (const [kind, handle] of Object.entries(module.timers ?? {})) {
       timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, handle);

@@ -34,6 +34,18 @@ describe.each(kernelSetups)('durable timers on $name', (setup) => {
     expect(await h.engine.timers.get('t-moved')).toBeDefined();
   });
 
+  it('a process without the handler of a timer (it does not run that module) leaves the timer to one that has it', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'elsewhere', kind: 'test.fire', dueAt: tx.now }));
+    const other = h.engineBeside({ modules: [], pollMs: 10 });
+    await other.start();
+    await new Promise((r) => setTimeout(r, 300));
+    // Not taken, not pushed back with a failure: it is simply not this process's timer.
+    expect(await h.engine.timers.get('elsewhere')).toMatchObject({ attempts: 0 });
+    await h.engine.start();
+    await eventually(async () => (await fired()).length === 1, 'the timer, fired where its module runs');
+    await other.stop();
+  });
+
   it('a timer that fails is kept and fires again later', async () => {
     let failures = 0;
     const engine = await h.restart({

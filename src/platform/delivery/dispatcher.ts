@@ -12,9 +12,9 @@ import { retryDelay, type Consumer, type RetryPolicy } from './consumer.js';
 import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from './delivery-store.js';
 import type { TimerStore } from './timers.js';
 
-import { createHandlerRunner, FastPathAborted, RETRY_TIMER, type DeliveryOutcome, type Work } from './handler-runner.js';
+import { createHandlerRunner, FastPathAborted, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type Work } from './handler-runner.js';
 
-export { RETRY_TIMER, type DeliveryOutcome };
+export { RETRY_TIMER, retryTimerKind, type DeliveryOutcome };
 
 export interface DispatcherDeps {
   db: Kysely<DeliveryTables>;

@@ -14,6 +14,11 @@ import type { TimerStore } from './timers.js';
 
 export const RETRY_TIMER = 'delivery.retry';
 
+/** The timer kind of a consumer's retries: only a process that runs the consumer fires them. */
+export function retryTimerKind(consumer: string): string {
+  return `${RETRY_TIMER}:${consumer}`;
+}
+
 /** Where a delivery ended: handled, a duplicate, parked behind a failure, or failed. */
 export type DeliveryOutcome = 'handled' | 'duplicate' | 'parked' | 'ignored' | 'failed' | 'dead';
 
@@ -150,7 +155,7 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   async function scheduleRetry(trx: Trx, row: Pick<FailedDeliveryRow, 'consumer' | 'partition' | 'event_id'>, dueAt: number): Promise<void> {
     await timers.schedule(trx as Transaction<unknown>, {
       key: `${RETRY_TIMER}:${row.consumer}:${row.event_id}`,
-      kind: RETRY_TIMER,
+      kind: retryTimerKind(row.consumer),
       dueAt,
       payload: { consumer: row.consumer, partition: row.partition, eventId: row.event_id },
     }, dueAt);

@@ -26,6 +26,8 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
   const { timers, handlers, clock, logger, metrics } = deps;
   const pollMs = deps.pollMs ?? 250;
   const batchSize = deps.batchSize ?? 100;
+  // Only timers this process has a handler for: another process runs the other modules.
+  const kinds = Object.keys(handlers);
   let running = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -33,7 +35,7 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
   let hintedDueAt = Number.POSITIVE_INFINITY;
 
   async function fireDue(): Promise<number> {
-    const keys = await timers.dueKeys(clock.now(), batchSize);
+    const keys = await timers.dueKeys(clock.now(), batchSize, kinds);
     for (const key of keys) {
       if (!running) break;
       const timer = await timers.get(key);
@@ -60,7 +62,7 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
         logger.error({ err: error }, 'timer poll failed');
       }
       if (seen >= batchSize) continue;
-      const next = Math.min(hintedDueAt, (await timers.nextDueAt().catch(() => undefined)) ?? Number.POSITIVE_INFINITY);
+      const next = Math.min(hintedDueAt, (await timers.nextDueAt(kinds).catch(() => undefined)) ?? Number.POSITIVE_INFINITY);
       hintedDueAt = Number.POSITIVE_INFINITY;
       const sleep = Math.max(0, Math.min(pollMs, next - clock.now()));
       await new Promise<void>((resolve) => {

@@ -34,14 +34,14 @@ export interface TimerTables {
 export interface TimerStore {
   schedule(trx: Transaction<unknown>, timer: TimerDraft, now: number): Promise<void>;
   cancel(trx: Transaction<unknown>, key: string): Promise<void>;
-  /** Keys of timers due at `now`, earliest first. */
-  dueKeys(now: number, limit: number): Promise<string[]>;
+  /** Keys of timers of these kinds due at `now`, earliest first. */
+  dueKeys(now: number, limit: number, kinds: readonly string[]): Promise<string[]>;
   /** Takes a due timer inside `trx` (deleting it), or undefined when another worker took it or it moved. */
   claim(trx: Transaction<unknown>, key: string, now: number): Promise<Timer | undefined>;
   /** Records a failed firing and moves the timer to `retryAt`. */
   recordFailure(key: string, error: string, retryAt: number): Promise<void>;
-  /** Epoch milliseconds of the earliest pending timer. */
-  nextDueAt(): Promise<number | undefined>;
+  /** Epoch milliseconds of the earliest pending timer of these kinds. */
+  nextDueAt(kinds: readonly string[]): Promise<number | undefined>;
   get(key: string): Promise<Timer | undefined>;
 }
 
@@ -72,8 +72,9 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
     async cancel(trx, key) {
       await tx(trx).deleteFrom('timers').where('key', '=', key).execute();
     },
-    async dueKeys(now, limit) {
-      const rows = await db.selectFrom('timers').select('key').where('due_at', '<=', now).orderBy('due_at').limit(limit).execute();
+    async dueKeys(now, limit, kinds) {
+      if (kinds.length === 0) return [];
+      const rows = await db.selectFrom('timers').select('key').where('kind', 'in', kinds as string[]).where('due_at', '<=', now).orderBy('due_at').limit(limit).execute();
       return rows.map((r) => r.key);
     },
     async claim(trx, key, now) {
@@ -91,8 +92,9 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
         .where('key', '=', key)
         .execute();
     },
-    async nextDueAt() {
-      const row = await db.selectFrom('timers').select(sql<number>`min(due_at)`.as('next')).executeTakeFirst();
+    async nextDueAt(kinds) {
+      if (kinds.length === 0) return undefined;
+      const row = await db.selectFrom('timers').select(sql<number>`min(due_at)`.as('next')).where('kind', 'in', kinds as string[]).executeTakeFirst();
       return row?.next == null ? undefined : Number(row.next);
     },
     async get(key) {

@@ -60,7 +60,7 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -72,6 +72,32 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   };
 }
 
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 can reuse a prepared statement for the
+ * same SQL text, which saves a parse and plan per query on the hot path. Statements are used
+ * one at a time (one connection, one thread), so sharing them is safe.
+ */
+function withStatementCache(database: SqliteDatabase.Database) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sqlText: string) {
+      let statement = cache.get(sqlText);
+      if (statement) {
+        // Most recently used last, so the first key is the one to evict.
+        cache.delete(sqlText);
+      } else {
+        statement = database.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, statement);
+      return statement;
+    },
+  };
+}
+
 function openPostgres(connectionString: string, options: StorageOptions): Storage {
   const pool = new pg.Pool({
     connectionString,
@@ -80,8 +106,12 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
     types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server must not crash the process; the next query reports it. The
+  // pool listens on idle clients only: one checked out (inside a transaction, between two
+  // statements) emits 'error' with no listener, which throws — so every client gets one. The
+  // pool drops a client that failed when it is released.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
