@@ -15,6 +15,8 @@ export interface ThrowawayNats {
   start(options?: { fresh?: boolean }): Promise<void>;
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
+  /** SIGTERM, as an operator stopping it: the server shuts down cleanly. */
+  stop(): Promise<void>;
   /** Kills it and removes its storage. */
   dispose(): Promise<void>;
 }
@@ -49,11 +51,12 @@ export async function createThrowawayNats(): Promise<ThrowawayNats> {
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
-  const kill = async () => {
-    child?.kill('SIGKILL');
+  const end = async (signal: NodeJS.Signals) => {
+    child?.kill(signal);
     await exited;
     child = undefined;
   };
+  const kill = () => end('SIGKILL');
   return {
     url: `nats://127.0.0.1:${port}`,
     async start({ fresh = false } = {}) {
@@ -68,6 +71,7 @@ export async function createThrowawayNats(): Promise<ThrowawayNats> {
       }
     },
     kill,
+    stop: () => end('SIGTERM'),
     async dispose() {
       await kill();
       rmSync(root, { recursive: true, force: true });

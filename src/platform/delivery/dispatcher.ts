@@ -12,7 +12,10 @@ import { retryDelay, type Consumer, type RetryPolicy } from './consumer.js';
 import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from './delivery-store.js';
 import type { TimerStore } from './timers.js';
 
-import { createHandlerRunner, FastPathAborted, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type Work } from './handler-runner.js';
+import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type Work } from './handler-runner.js';
+
+/** Times a delivery transaction that lost a deadlock is run again before the error goes to the caller. */
+const MAX_CONFLICT_RETRIES = 5;
 
 export { RETRY_TIMER, retryTimerKind, type DeliveryOutcome };
 
@@ -103,11 +106,21 @@ export function createDispatcher(deps: DispatcherDeps) {
           return outcomes;
         });
       let result: Awaited<ReturnType<typeof run>>;
-      try {
-        result = await run(true);
-      } catch (error) {
-        if (!(error instanceof FastPathAborted)) throw error;
-        result = await run(false);
+      for (let conflicts = 0; ; conflicts++) {
+        try {
+          try {
+            result = await run(true);
+          } catch (error) {
+            if (!(error instanceof FastPathAborted)) throw error;
+            result = await run(false);
+          }
+          break;
+        } catch (error) {
+          // Another transaction won a deadlock: everything was rolled back; run the batch again.
+          if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) throw error;
+          logger.debug({ consumer: consumer.name, partition, conflicts: conflicts + 1 }, 'delivery transaction conflicted with another; running it again');
+          await new Promise((resolve) => setTimeout(resolve, random() * 50 * (conflicts + 1)));
+        }
       }
       const { value, appended } = result;
       if (!value) return { stale: true, outcomes: [], appended: [] };

@@ -31,6 +31,18 @@ export class FastPathAborted extends Error {
   }
 }
 
+/**
+ * A conflict between concurrent transactions (PostgreSQL: deadlock detected, serialization
+ * failure). It is no fault of the handler: the whole transaction is rolled back, releasing
+ * every lock it took, and run again. Recording it as the handler's failure would keep those
+ * locks (a savepoint only undoes the last event) and let the same peer deadlock with the
+ * next event of the batch, a second each.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 export type Attempt = { kind: 'handled' | 'duplicate' | 'ignored' } | { kind: 'failed'; error: string; permanent: boolean };
 
 /** The part of a write that happens inside one transaction: its emitted events and after-commit callbacks. */
@@ -106,6 +118,7 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
       logHandled(consumer, event, attemptNo);
       return { kind: 'handled' };
     } catch (error) {
+      if (isTransactionConflict(error)) throw error;
       await store.savepoint(trx, 'rollback to savepoint');
       await store.savepoint(trx, 'release savepoint');
       pending.length = mark;
@@ -196,6 +209,7 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
       try {
         await handler(event, handlerContext(work, consumer, event, 1));
       } catch (error) {
+        if (isTransactionConflict(error)) throw error;
         throw new FastPathAborted(error);
       } finally {
         metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, (performance.now() - started) / 1000);

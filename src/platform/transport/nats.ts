@@ -59,6 +59,18 @@ interface NatsTransportDeps extends Required<Omit<NatsTransportOptions, 'servers
 const HEALTH_TIMEOUT_MS = 1500;
 const REPAIR_EVERY_MS = 5000;
 
+/** Runs what it is given one at a time, in the order given. */
+type Lane = <T>(work: () => Promise<T>) => Promise<T>;
+
+function createLane(): Lane {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
 /** The distributed transport for `createEngine({ transport })`: outbox relay to JetStream, partitioned durable consumers. */
 export function createNatsTransportFactory(options: NatsTransportOptions): TransportFactory {
   const deps = {
@@ -99,6 +111,13 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
   let started = false;
   let lastRepair = 0;
   const topology = { ...names, partitions, ackWaitMs: deps.ackWaitMs, maxAckPending: deps.batchSize * 4 };
+  // One delivery transaction at a time per consumer in this process. The partitions of a
+  // consumer are fetched concurrently, but their transactions update the same rows when the
+  // handlers share some (a product's stock, a statistics counter): run side by side, batches
+  // lock them in different orders and deadlock each other, and a process working 8 partitions
+  // of 2 consumers needs more connections than its pool has. Across processes the instances
+  // still work in parallel, each on its own partitions.
+  const lanes = new Map<string, Lane>([...consumers.keys()].map((name) => [name, createLane()]));
 
   async function publish(event: EventEnvelope, partition: number): Promise<void> {
     // For people reading the stream; consumers take the sequence from the envelope.
@@ -120,6 +139,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
       ackWaitMs: deps.ackWaitMs,
       sweepGraceMs: deps.sweepGraceMs,
       onAppended: () => relay?.wake(),
+      serialize: lanes.get(lease.consumer)!,
       onFailure: repairTopology,
     });
   }

@@ -38,6 +38,11 @@ export interface PartitionWorkerDeps {
   /** An event published this long ago and still not received is taken from the log. */
   sweepGraceMs: number;
   onAppended(events: readonly EventEnvelope[]): void;
+  /**
+   * Runs a delivery transaction of this consumer once no other partition of it in this process
+   * runs one (see `createNatsTransport`).
+   */
+  serialize<T>(delivery: () => Promise<T>): Promise<T>;
   /** A fetch or a delivery failed (the broker may have lost the stream or the durable). */
   onFailure(error: unknown): void;
 }
@@ -123,7 +128,7 @@ export function startPartitionWorker(deps: PartitionWorkerDeps): PartitionWorker
       const ahead = received.filter((e) => e.sequence! > position);
       if (ahead.length === 0) return position;
       const events = await withMissing(ahead, position);
-      const result = await dispatcher.deliver(consumer.name, events, { partition, expectedPosition: position });
+      const result = await deps.serialize(() => dispatcher.deliver(consumer.name, events, { partition, expectedPosition: position }));
       if (!result.stale) {
         if (result.appended.length > 0) deps.onAppended(result.appended);
         return events[events.length - 1]!.sequence!;

@@ -1,0 +1,103 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
+import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import {
+  checkEverything,
+  createCatalog,
+  keepingLogsOnFailure,
+  notableLogLines,
+  oneSuiteAtATime,
+  leaseOwners,
+  openInspector,
+  pidOfOwner,
+  placeOrders,
+  report,
+  startDeployment,
+  until,
+  untilQuiet,
+  type Deployment,
+  type Inspector,
+} from './support.js';
+
+describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issue 5, acceptance 3)', () => {
+  oneSuiteAtATime();
+  let scratch: ScratchDatabase;
+  let stream: ScratchStream;
+  let deployment: Deployment | undefined;
+  let inspector: Inspector | undefined;
+  beforeEach(async () => {
+    scratch = await createScratchDatabase('postgres');
+    stream = createScratchStream();
+  });
+  afterEach(async () => {
+    await deployment?.stop();
+    deployment = undefined;
+    await inspector?.close();
+    inspector = undefined;
+    await stream.drop();
+    await scratch.drop();
+  }, 120_000);
+
+  it('the other instance takes its partitions once the leases run out; every order finishes, nothing lost or applied twice', () =>
+    keepingLogsOnFailure('inventory-crash', () => deployment, async () => {
+      deployment = await startDeployment({ databaseUrl: scratch.url, natsUrl, stream: stream.stream });
+      inspector = await openInspector(scratch.url);
+      const db = inspector.db;
+      const [survivor, victim] = [deployment.member('inventory-a'), deployment.member('inventory-b')];
+      await until(async () => {
+        const owners = await leaseOwners(db, 'inventory');
+        return owners.size === 2 && [...owners.values()].every((p) => p.length === 4);
+      }, 'the inventory partitions to be shared 4 + 4', 60_000);
+      const victimPartitions = [...(await leaseOwners(db, 'inventory')).entries()].find(([owner]) => pidOfOwner(owner) === victim.pid)![1];
+
+      await createCatalog(deployment.url);
+      const load = placeOrders({ url: deployment.url, count: 400, concurrency: 20 });
+      await until(async () => load.accepted() >= 120, '120 orders to be accepted', 120_000, 50);
+      // Mid-run, with the victim handling its share: no shutdown, no lease given back.
+      const victimHandled = victim.handled('inventory');
+      const survivorHandledBefore = survivor.handled('inventory');
+      const killedAt = performance.now();
+      victim.cli.process.kill('SIGKILL');
+      expect(await victim.cli.exited).toBeNull();
+      const acceptedAtKill = load.accepted();
+
+      // The survivor claims the victim's partitions once their leases expire (8 s without renewal).
+      await until(async () => {
+        const owners = await leaseOwners(db, 'inventory');
+        return owners.size === 1 && pidOfOwner([...owners.keys()][0]!) === survivor.pid && [...owners.values()][0]!.length === 8;
+      }, 'the survivor to hold all 8 inventory partitions', 60_000, 100);
+      const takeoverMs = performance.now() - killedAt;
+      const claimed = survivor
+        .cli.stdout()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"partition claimed"') && line.includes('"consumer":"inventory"') && line.includes(`:${victim.pid}:`))
+        .map((line) => (JSON.parse(line) as { partition: number }).partition)
+        .sort((x, y) => x - y);
+
+      const result = await load.done;
+      expect(result.placed).toHaveLength(400);
+      const quietMs = await untilQuiet(inspector, result.placed.length);
+      const { violations, figures } = await checkEverything(inspector, deployment.url, result.placed);
+      report('SIGKILL of inventory-b mid-run: 400 orders', {
+        killedAfterAcceptedOrders: acceptedAtKill,
+        victimPartitions,
+        victimHandledLinesBeforeKill: victimHandled,
+        survivorClaimedFromVictim: claimed,
+        takeoverMs: Math.round(takeoverMs),
+        survivorHandledLinesAfterKill: survivor.handled('inventory') - survivorHandledBefore,
+        placingMs: Math.round(result.durationMs),
+        quietAfterLastOrderMs: Math.round(quietMs),
+        ...figures,
+        logged: notableLogLines(deployment),
+      });
+      expect(violations).toEqual([]);
+      expect(victimHandled, 'the victim was working when it was killed').toBeGreaterThan(0);
+      expect(claimed, 'the survivor took exactly the victim’s partitions from it').toEqual(victimPartitions);
+      // The lease TTL is 8 s, renewed every 2 s: the takeover comes after it, not before.
+      expect(takeoverMs).toBeGreaterThan(5000);
+
+      const codes = await deployment.stop();
+      deployment = undefined;
+      expect(codes).toEqual({ 'http+orders': 0, 'inventory-a': 0, 'inventory-b': null, payments: 0, shipments: 0 });
+    }), 600_000);
+});

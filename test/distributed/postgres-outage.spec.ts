@@ -1,0 +1,191 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
+import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import {
+  adminToken,
+  call,
+  checkEverything,
+  createCatalog,
+  keepingLogsOnFailure,
+  notableLogLines,
+  oneSuiteAtATime,
+  leaseOwners,
+  openInspector,
+  placeOrders,
+  report,
+  sleep,
+  startDeployment,
+  until,
+  untilQuiet,
+  type Deployment,
+  type HttpResult,
+  type Inspector,
+} from './support.js';
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of PostgreSQL that the test can cut: `cut()` destroys every
+ * open connection and stops listening (new ones are refused), `restore()` listens again on the
+ * same port.
+ */
+interface Proxy {
+  port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(target.port, target.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  const port = await listen(0);
+  const cut = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+  return {
+    port,
+    cut,
+    restore: async () => void (await listen(port)),
+    close: async () => {
+      if (server.listening) await cut();
+    },
+  };
+}
+
+describe.skipIf(!natsAvailable)('PostgreSQL unreachable for 10 s under a split deployment (issue 5, acceptance 5)', () => {
+  oneSuiteAtATime();
+  let scratch: ScratchDatabase;
+  let stream: ScratchStream;
+  let proxy: Proxy;
+  let deployment: Deployment | undefined;
+  let inspector: Inspector | undefined;
+  beforeEach(async () => {
+    scratch = await createScratchDatabase('postgres');
+    stream = createScratchStream();
+    const direct = new URL(scratch.url);
+    proxy = await startProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  });
+  afterEach(async () => {
+    await deployment?.stop();
+    deployment = undefined;
+    await inspector?.close();
+    inspector = undefined;
+    await proxy.close();
+    await stream.drop();
+    await scratch.drop();
+  }, 120_000);
+
+  it('/health/ready says 503 naming storage, requests fail fast with 503 problems; afterwards every accepted order completes', () =>
+    keepingLogsOnFailure('postgres-outage', () => deployment, async () => {
+      const throughProxy = new URL(scratch.url);
+      throughProxy.port = String(proxy.port);
+      deployment = await startDeployment({ databaseUrl: throughProxy.toString(), natsUrl, stream: stream.stream });
+      // The test's own connection goes straight to PostgreSQL.
+      inspector = await openInspector(scratch.url);
+      const db = inspector.db;
+      await until(async () => [...(await leaseOwners(db, 'inventory')).values()].map((p) => p.length).join() === '4,4', 'the inventory partitions to be shared 4 + 4', 60_000);
+      const url = deployment.url;
+      const ready = () => call(url, 'GET', '/health/ready', undefined, undefined, 30_000);
+
+      await createCatalog(url);
+      // Before: a load that the cut interrupts; what it sends during the cut is refused.
+      const before = placeOrders({ url, count: 250, concurrency: 20, tolerateFailures: true });
+      await until(async () => before.accepted() >= 100, '100 orders to be accepted', 120_000, 50);
+      const acceptedAtCut = before.accepted();
+      const someOrder = (await db.selectFrom('orders').select('order_id').limit(1).executeTakeFirstOrThrow()).order_id as string;
+      const cutAt = performance.now();
+      await proxy.cut();
+
+      // During: readiness names the storage and why; requests get 503 problems, quickly.
+      const probes: Record<string, HttpResult> = {};
+      probes.ready = await ready();
+      probes.placeOrder = await call(url, 'POST', '/orders', adminToken, {
+        customerId: 'customer-x',
+        items: [{ productId: 'plenty-1', quantity: 1 }],
+        shippingAddress: { street: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' },
+        paymentMethod: { token: 'tok_visa' },
+      });
+      probes.getOrder = await call(url, 'GET', `/orders/${someOrder}`, adminToken);
+      probes.listProducts = await call(url, 'GET', '/products', adminToken);
+      const duringOutage = await placeOrders({ url, count: 20, from: 10_000, concurrency: 5, tolerateFailures: true }).done;
+      await sleep(Math.max(0, 10_000 - (performance.now() - cutAt)));
+      probes.readyAtEnd = await ready();
+
+      await proxy.restore();
+      const restoredAt = performance.now();
+      await until(async () => (await ready()).status === 200, '/health/ready to answer 200 again', 60_000);
+      const readyAgainMs = performance.now() - restoredAt;
+
+      // After: every order is accepted again.
+      const after = await placeOrders({ url, count: 150, from: 250, concurrency: 20 }).done;
+      const first = await before.done;
+      const placed = [...first.placed, ...duringOutage.placed, ...after.placed];
+      const quietMs = await untilQuiet(inspector, placed.length);
+      const { violations, figures } = await checkEverything(inspector, url, placed);
+      const refused = [...first.refused, ...duringOutage.refused];
+      report('PostgreSQL cut for 10 s through a TCP proxy', {
+        cutAfterAcceptedOrders: acceptedAtCut,
+        outageMs: Math.round(restoredAt - cutAt),
+        probes: Object.fromEntries(Object.entries(probes).map(([k, r]) => [k, { status: r.status, ms: Math.round(r.ms), code: r.body.code, detail: r.body.detail }])),
+        refusedDuringCut: refused.length,
+        refusedStatuses: [...new Set(refused.map((r) => `${r.status} ${r.code ?? ''}`))],
+        slowestRefusalMs: Math.round(Math.max(0, ...refused.map((r) => r.ms))),
+        acceptedDuringCut: duringOutage.placed.length,
+        readyAgainAfterRestoreMs: Math.round(readyAgainMs),
+        acceptedBefore: first.placed.length,
+        acceptedAfter: after.placed.length,
+        quietAfterLastOrderMs: Math.round(quietMs),
+        ...figures,
+        logged: notableLogLines(deployment),
+      });
+
+      for (const probe of [probes.ready!, probes.readyAtEnd!]) {
+        expect(probe.status).toBe(503);
+        expect(probe.contentType).toMatch(/application\/problem\+json/);
+        expect(probe.body).toMatchObject({ status: 503, code: 'NOT_READY', dependencies: { storage: { ok: false } } });
+        expect(probe.body.detail).toMatch(/storage \(postgres: .+\)/);
+      }
+      for (const probe of [probes.placeOrder!, probes.getOrder!, probes.listProducts!]) {
+        expect(probe.status).toBe(503);
+        expect(probe.contentType).toMatch(/application\/problem\+json/);
+        expect(probe.body).toMatchObject({ status: 503, code: 'STORAGE_UNAVAILABLE' });
+        expect(probe.ms, 'a request during the outage fails fast, it does not hang').toBeLessThan(7000);
+      }
+      // Every request refused during the cut was a 503 problem, none took long, none was accepted.
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) {
+        expect(r).toMatchObject({ status: 503, code: 'STORAGE_UNAVAILABLE' });
+        expect(r.contentType).toMatch(/application\/problem\+json/);
+        expect(r.ms).toBeLessThan(7000);
+      }
+      expect(duringOutage.placed).toHaveLength(0);
+      expect(after.placed).toHaveLength(150);
+      expect(violations).toEqual([]);
+
+      const codes = await deployment.stop();
+      deployment = undefined;
+      expect(codes).toEqual({ 'http+orders': 0, 'inventory-a': 0, 'inventory-b': 0, payments: 0, shipments: 0 });
+    }), 600_000);
+});
