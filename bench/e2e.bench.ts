@@ -47,7 +47,7 @@ for (const arg of args) {
  * docs/benchmarks.md), so it runs only when asked for (`--mode=both` or `--mode=distributed`);
  * put it back here once it holds a closed loop.
  */
-const DEFAULT_MODES: Mode[] = ['embedded'];
+const DEFAULT_MODES: Mode[] = ['embedded', 'distributed'];
 
 const quick = flag('quick');
 const modeOption = option('mode');
