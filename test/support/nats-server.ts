@@ -7,6 +7,8 @@ import { join } from 'node:path';
 /** The nats-server binary for throwaway servers (Debian's package installs it in /usr/sbin). */
 export const natsServerBinary = process.env.TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 export const natsServerInstalled = existsSync(natsServerBinary);
+// In CI the binary must be there (SERVICES.md installs it): a missing one fails the run, never skips it.
+if (!natsServerInstalled && process.env.CI === 'true') throw new Error(`${natsServerBinary} is missing; the NATS restart suites are required in CI`);
 
 /** A nats-server of the test's own on 127.0.0.1, which the test may kill and start again. */
 export interface ThrowawayNats {
