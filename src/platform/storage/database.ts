@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
+import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 
 /** The two databases orderflow runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -56,10 +57,14 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   const inMemory = path === ':memory:';
   if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
   const database = new SqliteDatabase(path);
+  const synchronous = options.sqliteSynchronous ?? 'FULL';
   database.pragma('journal_mode = WAL');
-  database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
+  database.pragma(`synchronous = ${synchronous}`);
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  // Checkpoints run in a worker thread of their own (a file database only).
+  const checkpointer = inMemory ? undefined : startSqliteCheckpointer({ path, synchronous });
+  if (checkpointer) database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
   const db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     db,
@@ -68,7 +73,10 @@ function openSqlite(path: string, options: StorageOptions): Storage {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
   };
 }
 
