@@ -142,6 +142,7 @@ export function createEngine(options: EngineOptions): Engine {
     timers,
     ids,
     clock,
+    groupCommit: storage.dialect === 'sqlite',
     onCommit: (appended) => {
       for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
       committed(appended);

@@ -37,6 +37,26 @@ describe.each(kernelSetups)('kernel contract on $name', (setup) => {
     expect(await h.engine.timers.get('lost-timer')).toBeUndefined();
   });
 
+  it('commits grouped work together, each piece all-or-nothing: one that throws takes none of its neighbours down', async () => {
+    const place = (id: string, fail: boolean) =>
+      h.engine.unitOfWork.runGrouped<string, TestTables>('test', async (tx) => {
+        await tx.db.insertInto('test_totals').values({ aggregate_id: id, total: 1, handled: 0 }).execute();
+        tx.emit(counterEvent(id, 1));
+        await tx.schedule({ key: `timer-${id}`, kind: 'test.fire', dueAt: tx.now + 60_000 });
+        if (fail) throw new Error(`refused ${id}`);
+        return id;
+      });
+    // Started in one turn of the event loop: on SQLite they share one transaction.
+    const results = await Promise.allSettled([place('g-1', false), place('g-2', true), place('g-3', false), place('g-4', true), place('g-5', false)]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['g-1', 'refused g-2', 'g-3', 'refused g-4', 'g-5']);
+    const rows = await h.db.selectFrom('test_totals').select('aggregate_id').orderBy('aggregate_id').execute();
+    expect(rows.map((r) => r.aggregate_id)).toEqual(['g-1', 'g-3', 'g-5']);
+    const page = await h.engine.log.query({});
+    expect(page.events.map((e) => [e.aggregateId, e.sequence])).toEqual([['g-1', 1], ['g-3', 2], ['g-5', 3]]);
+    expect(await h.engine.timers.get('timer-g-2')).toBeUndefined();
+    expect(await h.engine.timers.get('timer-g-3')).toBeDefined();
+  });
+
   it('gives the same final state when every event is delivered three times', async () => {
     const amounts = Array.from({ length: 60 }, (_, i) => ({ agg: `p-${i % 6}`, amount: i + 1 }));
     await h.engine.unitOfWork.run('test', async (tx) => {

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../../kernel/clock.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
@@ -14,6 +14,14 @@ export interface UnitOfWork {
    */
   run<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T>;
   /**
+   * The same promise as `run`, but the work may commit together with other grouped work that
+   * arrives in the same turn of the event loop (group commit: one transaction, one sync to
+   * disk for all of them). Each keeps its all-or-nothing: it runs under a savepoint of its
+   * own, and one that throws is rolled back alone and rejected alone. Resolves only after the
+   * shared commit. Where group commit is off, it is `run`.
+   */
+  runGrouped<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T>;
+  /**
    * Fires a durable timer: claims it and runs `work` in the same transaction, so the timer
    * fires exactly once; returns false when it was not (or no longer) due.
    */
@@ -27,12 +35,30 @@ export interface UnitOfWorkDeps {
   timers: TimerStore;
   ids: IdGenerator;
   clock: Clock;
+  /**
+   * Commit grouped work together. On for SQLite, where one connection runs every write one
+   * after another and each commit syncs the WAL; PostgreSQL runs concurrent transactions.
+   */
+  groupCommit?: boolean;
   /** Called after each commit with the events it appended (wakes the transport). */
   onCommit(appended: EventEnvelope[]): void;
 }
 
+/** Work waiting for the next group commit. */
+interface Grouped {
+  source: string;
+  work: (tx: TxContext<never>) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** The most pieces of work one group commits together. */
+const MAX_GROUP = 128;
+
 export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   const { db, log, timers, ids, clock, onCommit } = deps;
+  const queue: Grouped[] = [];
+  let flushScheduled = false;
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function transact<T>(source: string, body: (trx: Transaction<any>, pending: EventEnvelope[], afterCommit: (() => void)[]) => Promise<T>): Promise<T> {
@@ -47,9 +73,77 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     return value;
   }
 
+  const run: UnitOfWork['run'] = (source, work) =>
+    transact(source, (trx, pending, afterCommit) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock })));
+
+  /** Commits the queued work: each piece under its own savepoint, all in one transaction. */
+  async function flush(): Promise<void> {
+    flushScheduled = false;
+    const group = queue.splice(0, MAX_GROUP);
+    if (queue.length > 0) scheduleFlush();
+    if (group.length === 1) {
+      const only = group[0]!;
+      return run(only.source, only.work).then(only.resolve, only.reject);
+    }
+    const settled: { item: Grouped; ok: boolean; value: unknown; afterCommit: (() => void)[] }[] = [];
+    let appended: EventEnvelope[];
+    try {
+      appended = await db.transaction().execute(async (trx) => {
+        settled.length = 0;
+        const pending: EventEnvelope[] = [];
+        for (const item of group) settled.push(await runUnderSavepoint(trx, item, pending));
+        return log.append(trx, pending);
+      });
+    } catch (error) {
+      // The shared commit failed: nothing of the group was written.
+      for (const item of group) item.reject(error);
+      return;
+    }
+    if (appended.length > 0) onCommit(appended);
+    for (const { item, ok, value, afterCommit } of settled) {
+      if (!ok) {
+        item.reject(value);
+        continue;
+      }
+      for (const callback of afterCommit) callback();
+      item.resolve(value);
+    }
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function runUnderSavepoint(trx: Transaction<any>, item: Grouped, groupPending: EventEnvelope[]) {
+    const pending: EventEnvelope[] = [];
+    const afterCommit: (() => void)[] = [];
+    await sql.raw('savepoint grouped_work').execute(trx);
+    try {
+      const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock }));
+      await sql.raw('release savepoint grouped_work').execute(trx);
+      groupPending.push(...pending);
+      return { item, ok: true, value, afterCommit };
+    } catch (error) {
+      await sql.raw('rollback to savepoint grouped_work').execute(trx);
+      await sql.raw('release savepoint grouped_work').execute(trx);
+      return { item, ok: false, value: error as unknown, afterCommit };
+    }
+  }
+
+  function scheduleFlush(): void {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    // After the I/O callbacks of this turn: requests read in the same turn join the group.
+    setImmediate(() => void flush());
+  }
+
   return {
-    run: (source, work) =>
-      transact(source, (trx, pending, afterCommit) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock }))),
+    run,
+
+    runGrouped<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T> {
+      if (!deps.groupCommit) return run(source, work);
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ source, work: work as unknown as Grouped['work'], resolve: resolve as Grouped['resolve'], reject });
+        scheduleFlush();
+      });
+    },
 
     fireTimer: (source, key, work) =>
       transact(source, async (trx, pending, afterCommit) => {

@@ -28,7 +28,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
   const request = validatePlaceOrder(input);
   const quote = await deps.catalog.quote(request.items.map(({ productId, quantity }) => ({ productId, quantity })));
   const priced = priceOrder(request.items, request, quote);
-  return deps.runtime.unitOfWork.run<OrderView, OrdersTables>('orders', async (tx) => {
+  return deps.runtime.unitOfWork.runGrouped<OrderView, OrdersTables>('orders', async (tx) => {
     const year = new Date(tx.now).getUTCFullYear();
     const orderNumber = formatOrderNumber(year, await nextOrderNumber(tx.db, year));
     const { order, saga } = newOrderFlow(deps, request, priced, orderNumber, tx.now);
