@@ -15,7 +15,7 @@ const checkInput = TypeCompiler.Compile(CancelOrderInputSchema);
  * wasPaid}, saga compensating, deadline timer cancelled. Otherwise 409 ORDER_NOT_CANCELLABLE.
  */
 export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput, observe?: SagaObserver): Promise<OrderView> {
-  const error = checkInput.Errors(input).First();
+  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
   if (error) throw new AppError('validation', 'INVALID_CANCEL', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
   const reason = input.reason ?? defaultCancelReason(input.by);
   return retryTransient(() =>

@@ -60,7 +60,7 @@ function newOrderFlow(deps: PlaceOrderDeps, request: PlaceOrderInput, priced: Pr
 
 /** Checks the shape and limits of a request; each product may appear on one line only. */
 export function validatePlaceOrder(input: unknown): PlaceOrderInput {
-  const error = checkInput.Errors(input).First();
+  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
   if (error) {
     throw new AppError('validation', 'INVALID_ORDER', `${error.path || 'order'}: ${error.message}`, { details: { path: error.path, message: error.message } });
   }

@@ -64,7 +64,7 @@ export function onOrderPaid(deps: { ids: IdGenerator }) {
 
 /** A contract fault of the publisher: thrown, so the event is retried and then dead-lettered with the reason. */
 function readOrderPaid(payload: unknown): OrderPaidForShipping {
-  const error = checkOrderPaid.Errors(payload).First();
+  const error = checkOrderPaid.Check(payload) ? undefined : checkOrderPaid.Errors(payload).First();
   if (error) throw new AppError('validation', 'ORDER_PAID_INCOMPLETE', `OrderPaid lacks what a shipment needs: ${error.path || '/'} ${error.message}`);
   return payload as OrderPaidForShipping;
 }
