@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
+import { rowsStatement, statement } from '../storage/statements.js';
 
 export type FailureStatus = 'retrying' | 'dead' | 'discarded';
 /** Why a delivery failed: its handler threw, or the event did not match its schema. */
@@ -44,6 +45,17 @@ export interface DeliveryTables {
 type Trx = Transaction<DeliveryTables>;
 const BLOCKING: FailureStatus[] = ['retrying', 'dead'];
 
+// The statements every delivery batch runs, written once (statements.ts).
+const readCheckpoint = statement<{ position: number }>('select position from consumer_checkpoints where consumer = ? and partition = ?');
+const lockCheckpointRow = statement<{ position: number }>('select position from consumer_checkpoints where consumer = ? and partition = ? for update');
+const moveCheckpoint = statement('update consumer_checkpoints set position = ?, updated_at = ? where consumer = ? and partition = ?');
+const anyBlocking = statement<{ one: number }>(`select 1 as one from failed_deliveries where consumer = ? and status in ('retrying', 'dead') limit 1`);
+const insertInbox = rowsStatement<{ event_id: string }>(
+  'insert into inbox (consumer, event_id, outcome, attempts, handled_at)',
+  5,
+  'on conflict (consumer, event_id) do nothing returning event_id',
+);
+
 /** The SQL of delivery bookkeeping; every function runs inside the caller's transaction. */
 export function createDeliveryStore(dialect: DialectName) {
   return {
@@ -57,24 +69,19 @@ export function createDeliveryStore(dialect: DialectName) {
 
     /** Reads the checkpoint and, on PostgreSQL, locks it: one writer per (consumer, partition) at a time. */
     async lockCheckpoint(trx: Trx, consumer: string, partition: number): Promise<number | undefined> {
-      let q = trx.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer).where('partition', '=', partition);
-      if (dialect === 'postgres') q = q.forUpdate();
-      const row = await q.executeTakeFirst();
+      const [row] = await (dialect === 'postgres' ? lockCheckpointRow : readCheckpoint)(trx, [consumer, partition]);
       return row ? Number(row.position) : undefined;
     },
 
     async advanceCheckpoint(trx: Trx, consumer: string, partition: number, position: number, now: number): Promise<void> {
-      await trx
-        .updateTable('consumer_checkpoints')
-        .set({ position, updated_at: now })
-        .where('consumer', '=', consumer)
-        .where('partition', '=', partition)
-        .execute();
+      await moveCheckpoint(trx, [position, now, consumer, partition]);
     },
 
     /** Aggregates with an unresolved failure for this consumer, mapped to the failure's id. */
     async blockedAggregates(trx: Trx, consumer: string, aggregateIds: string[]): Promise<Map<string, string>> {
       if (aggregateIds.length === 0) return new Map();
+      // Almost always there is no failure at all: one cheap look answers that.
+      if ((await anyBlocking(trx, [consumer])).length === 0) return new Map();
       const rows = await trx
         .selectFrom('failed_deliveries')
         .select(['aggregate_id', 'id'])
@@ -99,12 +106,10 @@ export function createDeliveryStore(dialect: DialectName) {
     /** Records several events as handled in one statement; returns the ids that were new. */
     async markHandledMany(trx: Trx, consumer: string, eventIds: string[], now: number): Promise<Set<string>> {
       if (eventIds.length === 0) return new Set();
-      const rows = await trx
-        .insertInto('inbox')
-        .values(eventIds.map((eventId) => ({ consumer, event_id: eventId, outcome: 'handled', attempts: 1, handled_at: now })))
-        .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
-        .returning('event_id')
-        .execute();
+      const rows = await insertInbox(
+        trx,
+        eventIds.map((eventId) => [consumer, eventId, 'handled', 1, now]),
+      );
       return new Set(rows.map((r) => r.event_id));
     },
 

@@ -1,6 +1,7 @@
 import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
+import { rowsStatement, statement, type Statement } from '../storage/statements.js';
 
 /** A row of the `events` table. */
 export interface EventRow {
@@ -50,7 +51,23 @@ export interface EventLog {
   head(): Promise<number>;
 }
 
-const MAX_ROWS_PER_INSERT = 500;
+const insertEvents = rowsStatement<{ sequence: number; event_id: string }>(
+  'insert into events (event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload)',
+  10,
+  'returning sequence, event_id',
+);
+const readAllAfter = statement<Selectable<EventRow>>('select * from events where sequence > ? order by sequence limit ?');
+const readTypesAfterByCount = new Map<number, Statement<Selectable<EventRow>>>();
+/** The consumer's read: after its position, of the types it handles (one text per list length). */
+function readTypesAfter(count: number): Statement<Selectable<EventRow>> {
+  let read = readTypesAfterByCount.get(count);
+  if (!read) {
+    const list = Array.from({ length: count }, () => '?').join(', ');
+    readTypesAfterByCount.set(count, (read = statement(`select * from events where sequence > ? and event_type in (${list}) order by sequence limit ?`)));
+  }
+  return read;
+}
+
 // Key of the transaction-level advisory lock that serialises appends on PostgreSQL, so that
 // sequence order is commit order and a reader following the sequence never skips an event.
 const APPEND_LOCK_KEY = 7_301_246;
@@ -62,24 +79,13 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
     async append(trx, events) {
       if (events.length === 0) return [];
       if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${APPEND_LOCK_KEY})`.execute(trx);
-      const stored: EventEnvelope[] = [];
-      for (let i = 0; i < events.length; i += MAX_ROWS_PER_INSERT) {
-        const chunk = events.slice(i, i + MAX_ROWS_PER_INSERT);
-        const rows = await trx
-          .insertInto('events')
-          .values(chunk.map(toRow))
-          .returning(['sequence', 'event_id'])
-          .execute();
-        const sequenceById = new Map(rows.map((r) => [r.event_id, Number(r.sequence)]));
-        for (const event of chunk) stored.push({ ...event, sequence: sequenceById.get(event.eventId)! });
-      }
-      return stored;
+      const rows = await insertEvents(trx as never, events.map(toParams));
+      const sequenceById = new Map(rows.map((r) => [r.event_id, Number(r.sequence)]));
+      return events.map((event) => ({ ...event, sequence: sequenceById.get(event.eventId)! }));
     },
 
     async readAfter(position, { types, limit }) {
-      let q = db.selectFrom('events').selectAll().where('sequence', '>', position);
-      if (types && types.length > 0) q = q.where('event_type', 'in', types as string[]);
-      const rows = await q.orderBy('sequence').limit(limit).execute();
+      const rows = types && types.length > 0 ? await readTypesAfter(types.length)(db, [position, ...types, limit]) : await readAllAfter(db, [position, limit]);
       return rows.map(fromRow);
     },
 
@@ -107,19 +113,19 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
   };
 }
 
-function toRow(event: EventEnvelope) {
-  return {
-    event_id: event.eventId,
-    event_type: event.eventType,
-    version: event.version,
-    aggregate_type: event.aggregateType,
-    aggregate_id: event.aggregateId,
-    occurred_at: event.occurredAt,
-    correlation_id: event.correlationId,
-    causation_id: event.causationId,
-    source: event.source,
-    payload: JSON.stringify(event.payload),
-  };
+function toParams(event: EventEnvelope): unknown[] {
+  return [
+    event.eventId,
+    event.eventType,
+    event.version,
+    event.aggregateType,
+    event.aggregateId,
+    event.occurredAt,
+    event.correlationId,
+    event.causationId,
+    event.source,
+    JSON.stringify(event.payload),
+  ];
 }
 
 /** Turns a stored row back into an envelope; a payload that is not JSON stays visible as a string. */

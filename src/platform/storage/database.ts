@@ -80,12 +80,13 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   };
 }
 
-const STATEMENT_CACHE_SIZE = 500;
+const STATEMENT_CACHE_SIZE = 2000;
 
 /**
  * Kysely prepares every query anew; better-sqlite3 can reuse a prepared statement for the
  * same SQL text, which saves a parse and plan per query on the hot path. Statements are used
- * one at a time (one connection, one thread), so sharing them is safe.
+ * one at a time (one connection, one thread), so sharing them is safe. The hot path's texts
+ * are few and fixed (see statements.ts); when the cache is full, the oldest entry goes.
  */
 function withStatementCache(database: SqliteDatabase.Database) {
   const cache = new Map<string, SqliteDatabase.Statement>();
@@ -93,14 +94,11 @@ function withStatementCache(database: SqliteDatabase.Database) {
     close: () => database.close(),
     prepare(sqlText: string) {
       let statement = cache.get(sqlText);
-      if (statement) {
-        // Most recently used last, so the first key is the one to evict.
-        cache.delete(sqlText);
-      } else {
+      if (!statement) {
         statement = database.prepare(sqlText);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(sqlText, statement);
       }
-      cache.set(sqlText, statement);
       return statement;
     },
   };
