@@ -1,12 +1,43 @@
 import type { Kysely } from 'kysely';
+import { rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { OrderFlow } from '../domain/order-flow.js';
 import type { Order } from '../domain/order.js';
 import type { Saga } from '../domain/saga.js';
 import { itemsToRows, orderFromRows, orderToRow, sagaFromRow, sagaToRow } from './rows.js';
-import type { OrdersTables } from './tables.js';
+import type { OrderItemRow, OrderRow, OrderSagaRow, OrdersTables } from './tables.js';
 
-// Writes, always inside the caller's transaction.
+// Writes, always inside the caller's transaction. Placement and every step of the flow run
+// these, so they are statements written once rather than queries built per call.
 type Db = Kysely<OrdersTables>;
+
+type OrderColumns = Omit<OrderRow, 'version'>;
+const ORDER_COLUMNS = [
+  'order_id', 'order_number', 'customer_id', 'status', 'currency', 'total_amount', 'shipping_address', 'billing_address',
+  'source_channel', 'payment_token', 'correlation_id', 'saga_id', 'cancellation_reason', 'cancelled_by', 'rejection_reason',
+  'payment_failure_reason', 'payment_id', 'shipment_id', 'tracking_number', 'dispatched_at', 'delivered_at', 'status_history',
+  'created_at', 'updated_at',
+] as const satisfies readonly (keyof OrderColumns)[];
+// Every column of the row must be listed above: a column added to the table and forgotten here fails to compile.
+const everyOrderColumn: Exclude<keyof OrderColumns, (typeof ORDER_COLUMNS)[number]> extends never ? true : never = true;
+void everyOrderColumn;
+/** What a change may rewrite: everything but the identity and the creation time. */
+const ORDER_CHANGEABLE = ORDER_COLUMNS.filter((c) => c !== 'order_id' && c !== 'order_number' && c !== 'created_at');
+const SAGA_COLUMNS = ['saga_id', 'order_id', 'state', 'steps', 'compensations', 'pending_compensations', 'deadline', 'started_at', 'completed_at', 'updated_at'] as const satisfies readonly (keyof OrderSagaRow)[];
+const SAGA_CHANGEABLE = SAGA_COLUMNS.filter((c) => c !== 'saga_id' && c !== 'order_id' && c !== 'started_at');
+const ITEM_COLUMNS = ['order_id', 'line_no', 'product_id', 'name', 'quantity', 'unit_price'] as const satisfies readonly (keyof OrderItemRow)[];
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const insertOrder = statement(`insert into orders (${ORDER_COLUMNS.join(', ')}, version) values (${placeholders(ORDER_COLUMNS.length)}, 1)`);
+const insertItems = rowsStatement(`insert into order_items (${ITEM_COLUMNS.join(', ')})`, ITEM_COLUMNS.length);
+const insertSaga = statement(`insert into order_sagas (${SAGA_COLUMNS.join(', ')}) values (${placeholders(SAGA_COLUMNS.length)})`);
+const updateOrder = statement(`update orders set ${ORDER_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where order_id = ?`);
+const updateSaga = statement(`update order_sagas set ${SAGA_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where saga_id = ?`);
+const lockOrder = statement<OrderRow>('update orders set version = version + 1 where order_id = ? returning *');
+const selectItems = statement<OrderItemRow>('select * from order_items where order_id = ?');
+const selectSaga = statement<OrderSagaRow>('select * from order_sagas where order_id = ?');
+const bumpOrderNumber = statement<{ last_number: number }>(
+  'insert into order_number_counters (year, last_number) values (?, 1) on conflict (year) do update set last_number = order_number_counters.last_number + 1 returning last_number',
+);
 
 /**
  * The next number of `year`, in one atomic statement: the first order of a year inserts the
@@ -14,20 +45,17 @@ type Db = Kysely<OrdersTables>;
  * ends, so concurrent placements get distinct numbers on both databases.
  */
 export async function nextOrderNumber(db: Db, year: number): Promise<number> {
-  const row = await db
-    .insertInto('order_number_counters')
-    .values({ year, last_number: 1 })
-    .onConflict((oc) => oc.column('year').doUpdateSet((eb) => ({ last_number: eb('order_number_counters.last_number', '+', 1) })))
-    .returning('last_number')
-    .executeTakeFirstOrThrow();
-  return Number(row.last_number);
+  const [row] = await bumpOrderNumber(db, [year]);
+  return Number(row!.last_number);
 }
 
 /** Inserts a new order, its lines and its saga. */
 export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promise<void> {
-  await db.insertInto('orders').values({ ...orderToRow(order), version: 1 }).execute();
-  await db.insertInto('order_items').values(itemsToRows(order)).execute();
-  await db.insertInto('order_sagas').values(sagaToRow(saga)).execute();
+  const row = orderToRow(order);
+  await insertOrder(db, ORDER_COLUMNS.map((c) => row[c]));
+  await insertItems(db, itemsToRows(order).map((item) => ITEM_COLUMNS.map((c) => item[c])));
+  const sagaRow = sagaToRow(saga);
+  await insertSaga(db, SAGA_COLUMNS.map((c) => sagaRow[c]));
 }
 
 /**
@@ -36,26 +64,22 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
  * alike), so concurrent handlers, commands and timers of one order run one after another.
  */
 export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow | undefined> {
-  const row = await db
-    .updateTable('orders')
-    .set((eb) => ({ version: eb('version', '+', 1) }))
-    .where('order_id', '=', orderId)
-    .returningAll()
-    .executeTakeFirst();
+  const [row] = await lockOrder(db, [orderId]);
   if (!row) return undefined;
-  const items = await db.selectFrom('order_items').selectAll().where('order_id', '=', orderId).execute();
-  const saga = await db.selectFrom('order_sagas').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
+  const items = await selectItems(db, [orderId]);
+  const [saga] = await selectSaga(db, [orderId]);
+  if (!saga) throw new Error(`order ${orderId} has no saga`);
   return { order: orderFromRows(row, items), saga: sagaFromRow(saga) };
 }
 
 /** Writes what changed between `before` and `after` (the lines never change after placement). */
 export async function saveOrderFlow(db: Db, before: OrderFlow, after: { order: Order; saga: Saga }): Promise<void> {
   if (after.order !== before.order) {
-    const { order_id: _id, order_number: _n, created_at: _c, ...changes } = orderToRow(after.order);
-    await db.updateTable('orders').set(changes).where('order_id', '=', after.order.orderId).execute();
+    const row = orderToRow(after.order);
+    await updateOrder(db, [...ORDER_CHANGEABLE.map((c) => row[c]), row.order_id]);
   }
   if (after.saga !== before.saga) {
-    const { saga_id: _id, order_id: _o, started_at: _s, ...changes } = sagaToRow(after.saga);
-    await db.updateTable('order_sagas').set(changes).where('saga_id', '=', after.saga.sagaId).execute();
+    const row = sagaToRow(after.saga);
+    await updateSaga(db, [...SAGA_CHANGEABLE.map((c) => row[c]), row.saga_id]);
   }
 }
