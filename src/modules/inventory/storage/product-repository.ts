@@ -1,13 +1,26 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { statement } from '../../../platform/storage/statements.js';
 import type { NewProduct } from '../domain/products.js';
 import type { StockLevel } from '../domain/stock.js';
 import type { InventoryTables, ProductRow } from './tables.js';
 
 type Db = Kysely<InventoryTables>;
 
-const LEVEL = ['on_hand', 'reserved', 'reorder_point'] as const;
+type Level = Pick<ProductRow, 'on_hand' | 'reserved' | 'reorder_point'>;
+// Reservation, release and shipment run for every order: statements written once.
+const LEVEL = 'returning on_hand, reserved, reorder_point';
+const selectProduct = statement<ProductRow>('select * from inventory_products where product_id = ?');
+const selectLevel = statement<Level>('select on_hand, reserved, reorder_point from inventory_products where product_id = ?');
+const reserve = statement<Level>(`update inventory_products set reserved = reserved + ?, updated_at = ? where product_id = ? and on_hand - reserved >= ? ${LEVEL}`);
+const unreserve = statement<Level>(`update inventory_products set reserved = reserved - ?, updated_at = ? where product_id = ? and reserved >= ? ${LEVEL}`);
+const ship = statement<Level>(
+  `update inventory_products set on_hand = on_hand - ?, reserved = reserved - ?, shipped = shipped + ?, updated_at = ? where product_id = ? and reserved >= ? ${LEVEL}`,
+);
+const adjust = statement<Level>(
+  `update inventory_products set on_hand = on_hand + ?, restocked = restocked + ?, updated_at = ? where product_id = ? and on_hand + ? >= reserved and on_hand + ? >= 0 ${LEVEL}`,
+);
 
-function toLevel(row: Pick<ProductRow, 'on_hand' | 'reserved' | 'reorder_point'>): StockLevel {
+function toLevel(row: Level): StockLevel {
   return { onHand: Number(row.on_hand), reserved: Number(row.reserved), reorderPoint: Number(row.reorder_point) };
 }
 
@@ -53,7 +66,7 @@ export async function insertProduct(db: Db, product: NewProduct, now: number): P
 }
 
 export async function findProduct(db: Db, productId: string): Promise<ProductRow | undefined> {
-  const row = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', productId).executeTakeFirst();
+  const [row] = await selectProduct(db, [productId]);
   return row && productFromRow(row);
 }
 
@@ -64,9 +77,14 @@ export async function listProductRows(db: Db, after: string | undefined, limit: 
   return (await query.execute()).map(productFromRow);
 }
 
+/** The products among `productIds` that exist (a placement's quote: a few lines, one look-up each). */
 export async function findProductsByIds(db: Db, productIds: readonly string[]): Promise<ProductRow[]> {
-  if (productIds.length === 0) return [];
-  return (await db.selectFrom('inventory_products').selectAll().where('product_id', 'in', [...productIds]).execute()).map(productFromRow);
+  const found: ProductRow[] = [];
+  for (const productId of new Set(productIds)) {
+    const [row] = await selectProduct(db, [productId]);
+    if (row) found.push(productFromRow(row));
+  }
+  return found;
 }
 
 export async function allProducts(db: Db): Promise<ProductRow[]> {
@@ -74,7 +92,7 @@ export async function allProducts(db: Db): Promise<ProductRow[]> {
 }
 
 export async function stockLevelOf(db: Db, productId: string): Promise<StockLevel | undefined> {
-  const row = await db.selectFrom('inventory_products').select(LEVEL).where('product_id', '=', productId).executeTakeFirst();
+  const [row] = await selectLevel(db, [productId]);
   return row && toLevel(row);
 }
 
@@ -83,51 +101,26 @@ export async function stockLevelOf(db: Db, productId: string): Promise<StockLeve
  * is available, so concurrent reservations can never oversell. Undefined when it did not apply.
  */
 export async function reserveUnits(db: Db, productId: string, quantity: number, now: number): Promise<StockLevel | undefined> {
-  const row = await db
-    .updateTable('inventory_products')
-    .set({ reserved: sql`reserved + ${quantity}`, updated_at: now })
-    .where('product_id', '=', productId)
-    .where(sql<number>`on_hand - reserved`, '>=', quantity)
-    .returning(LEVEL)
-    .executeTakeFirst();
+  const [row] = await reserve(db, [quantity, now, productId, quantity]);
   return row && toLevel(row);
 }
 
 /** Gives reserved units back (release, or undoing a partial reservation). */
 export async function unreserveUnits(db: Db, productId: string, quantity: number, now: number): Promise<StockLevel> {
-  const row = await db
-    .updateTable('inventory_products')
-    .set({ reserved: sql`reserved - ${quantity}`, updated_at: now })
-    .where('product_id', '=', productId)
-    .where('reserved', '>=', quantity)
-    .returning(LEVEL)
-    .executeTakeFirst();
+  const [row] = await unreserve(db, [quantity, now, productId, quantity]);
   if (!row) throw new Error(`cannot unreserve ${quantity} of ${productId}: fewer units are reserved (stock ledger out of step)`);
   return toLevel(row);
 }
 
 /** Reserved units leave the warehouse: on hand and reserved both drop. */
 export async function shipUnits(db: Db, productId: string, quantity: number, now: number): Promise<StockLevel> {
-  const row = await db
-    .updateTable('inventory_products')
-    .set({ on_hand: sql`on_hand - ${quantity}`, reserved: sql`reserved - ${quantity}`, shipped: sql`shipped + ${quantity}`, updated_at: now })
-    .where('product_id', '=', productId)
-    .where('reserved', '>=', quantity)
-    .returning(LEVEL)
-    .executeTakeFirst();
+  const [row] = await ship(db, [quantity, quantity, quantity, now, productId, quantity]);
   if (!row) throw new Error(`cannot ship ${quantity} of ${productId}: fewer units are reserved (stock ledger out of step)`);
   return toLevel(row);
 }
 
 /** Adds `delta` to on hand, guarded so it never drops below zero or below the reserved units. */
 export async function adjustUnits(db: Db, productId: string, delta: number, now: number): Promise<StockLevel | undefined> {
-  const row = await db
-    .updateTable('inventory_products')
-    .set({ on_hand: sql`on_hand + ${delta}`, restocked: sql`restocked + ${delta}`, updated_at: now })
-    .where('product_id', '=', productId)
-    .where(sql<number>`on_hand + ${delta}`, '>=', sql<number>`reserved`)
-    .where(sql<number>`on_hand + ${delta}`, '>=', 0)
-    .returning(LEVEL)
-    .executeTakeFirst();
+  const [row] = await adjust(db, [delta, delta, now, productId, delta, delta]);
   return row && toLevel(row);
 }

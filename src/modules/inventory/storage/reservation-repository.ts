@@ -1,8 +1,18 @@
 import type { Kysely } from 'kysely';
 import { reservationLines, type ReservationLine, type ReservationStatus } from '../domain/reservations.js';
+import { rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { InventoryTables } from './tables.js';
 
 type Db = Kysely<InventoryTables>;
+
+// Every order claims, reads and moves its reservation: statements written once.
+const claim = statement<{ order_id: string }>(
+  `insert into inventory_reservations (order_id, status, reason, created_at, updated_at) values (?, 'reserved', null, ?, ?) on conflict (order_id) do nothing returning order_id`,
+);
+const insertLines = rowsStatement('insert into inventory_reservation_lines (order_id, product_id, quantity)', 3);
+const transition = statement<{ order_id: string }>('update inventory_reservations set status = ?, updated_at = ? where order_id = ? and status = ? returning order_id');
+const selectReservation = statement<{ order_id: string; status: string }>('select order_id, status from inventory_reservations where order_id = ?');
+const selectLines = statement<{ product_id: string; quantity: number }>('select product_id, quantity from inventory_reservation_lines where order_id = ?');
 
 /** A reservation with its lines. */
 export interface StoredReservation {
@@ -16,21 +26,11 @@ export interface StoredReservation {
  * (a redelivered or repeated OrderPlaced), so it is never reserved twice.
  */
 export async function claimReservation(db: Db, orderId: string, now: number): Promise<boolean> {
-  const row = await db
-    .insertInto('inventory_reservations')
-    .values({ order_id: orderId, status: 'reserved', reason: null, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.column('order_id').doNothing())
-    .returning('order_id')
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await claim(db, [orderId, now, now])).length === 1;
 }
 
 export async function insertReservationLines(db: Db, orderId: string, lines: readonly ReservationLine[]): Promise<void> {
-  if (lines.length === 0) return;
-  await db
-    .insertInto('inventory_reservation_lines')
-    .values(lines.map((l) => ({ order_id: orderId, product_id: l.productId, quantity: l.quantity })))
-    .execute();
+  await insertLines(db, lines.map((l) => [orderId, l.productId, l.quantity]));
 }
 
 export async function markReservationFailed(db: Db, orderId: string, reason: string, now: number): Promise<void> {
@@ -39,23 +39,13 @@ export async function markReservationFailed(db: Db, orderId: string, reason: str
 
 /** Moves a reservation from one status to another; false when it was no longer in `from`. */
 export async function transitionReservation(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: number): Promise<boolean> {
-  const result = await db
-    .updateTable('inventory_reservations')
-    .set({ status: to, updated_at: now })
-    .where('order_id', '=', orderId)
-    .where('status', '=', from)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  return (await transition(db, [to, now, orderId, from])).length === 1;
 }
 
 export async function findReservation(db: Db, orderId: string): Promise<StoredReservation | undefined> {
-  const row = await db.selectFrom('inventory_reservations').select(['order_id', 'status']).where('order_id', '=', orderId).executeTakeFirst();
+  const [row] = await selectReservation(db, [orderId]);
   if (!row) return undefined;
-  const lines = await db
-    .selectFrom('inventory_reservation_lines')
-    .select(['product_id', 'quantity'])
-    .where('order_id', '=', orderId)
-    .execute();
+  const lines = await selectLines(db, [orderId]);
   return {
     orderId: row.order_id,
     status: row.status as ReservationStatus,

@@ -1,55 +1,46 @@
 import type { Kysely } from 'kysely';
+import { rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { OrderStatus } from '../../orders/index.js';
 import type { CounterDelta, OrderFacts } from '../domain/order-stats.js';
 import type { StatsCounterRow, StatsOrderRow, StatsTables } from './tables.js';
 
-// Rows per statement: far below the parameter limits of both databases.
-const CHUNK = 500;
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
-}
+// Every order event passes through the projection: statements written once.
+const selectOrder = statement<StatsOrderRow>('select * from stats_orders where order_id = ?');
+const upsertOrders = rowsStatement(
+  'insert into stats_orders (order_id, status, currency, total_amount, paid_amount, refunded_amount)',
+  6,
+  'on conflict (order_id) do update set status = excluded.status, currency = excluded.currency, total_amount = excluded.total_amount, paid_amount = excluded.paid_amount, refunded_amount = excluded.refunded_amount',
+);
+const addCounters = rowsStatement(
+  'insert into stats_counters (metric, dimension, value)',
+  3,
+  'on conflict (metric, dimension) do update set value = stats_counters.value + excluded.value',
+);
 
 /** The facts of the given orders that the projection has seen. */
 export async function loadOrders(db: Kysely<StatsTables>, orderIds: readonly string[]): Promise<Map<string, OrderFacts>> {
   const found = new Map<string, OrderFacts>();
-  for (const ids of chunks([...new Set(orderIds)])) {
-    const rows = await db.selectFrom('stats_orders').selectAll().where('order_id', 'in', ids).execute();
-    for (const row of rows) found.set(row.order_id, toFacts(row));
+  for (const orderId of new Set(orderIds)) {
+    const [row] = await selectOrder(db, [orderId]);
+    if (row) found.set(row.order_id, toFacts(row));
   }
   return found;
 }
 
 /** Inserts or overwrites the facts of the given orders. */
 export async function saveOrders(db: Kysely<StatsTables>, orders: Iterable<OrderFacts>): Promise<void> {
-  for (const batch of chunks([...orders].map(toRow))) {
-    await db
-      .insertInto('stats_orders')
-      .values(batch)
-      .onConflict((oc) =>
-        oc.column('order_id').doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          currency: eb.ref('excluded.currency'),
-          total_amount: eb.ref('excluded.total_amount'),
-          paid_amount: eb.ref('excluded.paid_amount'),
-          refunded_amount: eb.ref('excluded.refunded_amount'),
-        })),
-      )
-      .execute();
-  }
+  await upsertOrders(
+    db,
+    [...orders].map((o) => [o.orderId, o.status, o.currency, o.totalAmount, o.paidAmount, o.refundedAmount]),
+  );
 }
 
 /** Adds each delta to its counter, creating counters on first use. Deltas must be one per counter. */
 export async function addToCounters(db: Kysely<StatsTables>, deltas: readonly CounterDelta[]): Promise<void> {
-  for (const batch of chunks(deltas)) {
-    await db
-      .insertInto('stats_counters')
-      .values(batch.map((d) => ({ metric: d.metric, dimension: d.dimension, value: d.delta })))
-      .onConflict((oc) => oc.columns(['metric', 'dimension']).doUpdateSet((eb) => ({ value: eb('stats_counters.value', '+', eb.ref('excluded.value')) })))
-      .execute();
-  }
+  await addCounters(
+    db,
+    deltas.map((d) => [d.metric, d.dimension, d.delta]),
+  );
 }
 
 export async function readCounters(db: Kysely<StatsTables>): Promise<StatsCounterRow[]> {
@@ -71,16 +62,5 @@ function toFacts(row: StatsOrderRow): OrderFacts {
     totalAmount: Number(row.total_amount),
     paidAmount: Number(row.paid_amount),
     refundedAmount: Number(row.refunded_amount),
-  };
-}
-
-function toRow(order: OrderFacts): StatsOrderRow {
-  return {
-    order_id: order.orderId,
-    status: order.status,
-    currency: order.currency,
-    total_amount: order.totalAmount,
-    paid_amount: order.paidAmount,
-    refunded_amount: order.refundedAmount,
   };
 }
