@@ -1,5 +1,13 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../storage/database.js';
+import { statement } from '../storage/statements.js';
+
+// Every order schedules and cancels its saga deadline: statements written once.
+const upsertTimer = statement(
+  'insert into timers (key, kind, due_at, payload, attempts, created_at, last_error) values (?, ?, ?, ?, 0, ?, null) ' +
+    'on conflict (key) do update set kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, attempts = 0, last_error = null',
+);
+const deleteTimer = statement('delete from timers where key = ?');
 
 /** A timer to schedule: `kind` picks the handler, `key` makes it unique (scheduling again moves it). */
 export interface TimerDraft {
@@ -53,24 +61,11 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
   const tx = (trx: Transaction<unknown>) => trx as unknown as Transaction<TimerTables>;
   return {
     async schedule(trx, timer, now) {
-      const row = {
-        key: timer.key,
-        kind: timer.kind,
-        due_at: timer.dueAt,
-        payload: JSON.stringify(timer.payload ?? {}),
-        attempts: 0,
-        created_at: now,
-        last_error: null,
-      };
-      await tx(trx)
-        .insertInto('timers')
-        .values(row)
-        .onConflict((oc) => oc.column('key').doUpdateSet({ kind: row.kind, due_at: row.due_at, payload: row.payload, attempts: 0, last_error: null }))
-        .execute();
+      await upsertTimer(trx as never, [timer.key, timer.kind, timer.dueAt, JSON.stringify(timer.payload ?? {}), now]);
       onScheduled?.(timer.dueAt);
     },
     async cancel(trx, key) {
-      await tx(trx).deleteFrom('timers').where('key', '=', key).execute();
+      await deleteTimer(trx as never, [key]);
     },
     async dueKeys(now, limit, kinds) {
       if (kinds.length === 0) return [];

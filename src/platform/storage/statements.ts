@@ -56,6 +56,12 @@ export function rowsStatement<Row = never>(head: string, columns: number, tail =
   };
 }
 
+/** An insert of one row given as an object: the columns are named once, in the order the values are bound. */
+export function rowStatement<Row extends object, Out = never>(table: string, columns: readonly (keyof Row & string)[], tail = '') {
+  const run = statement<Out>(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) ${tail}`.trim());
+  return (db: Executor, row: Row): Promise<Out[]> => run(db, columns.map((c) => row[c]));
+}
+
 function isPostgres(db: Executor): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }

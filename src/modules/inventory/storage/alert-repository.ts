@@ -1,7 +1,11 @@
 import type { Kysely } from 'kysely';
+import { statement } from '../../../platform/storage/statements.js';
 import type { AlertRow, InventoryTables } from './tables.js';
 
 type Db = Kysely<InventoryTables>;
+
+// Every stock movement looks for the product's open alert.
+const selectOpen = statement<AlertRow>('select * from inventory_alerts where product_id = ? and resolved_at is null');
 
 function fromRow(row: AlertRow): AlertRow {
   return {
@@ -14,7 +18,7 @@ function fromRow(row: AlertRow): AlertRow {
 }
 
 export async function openAlertOf(db: Db, productId: string): Promise<AlertRow | undefined> {
-  const row = await db.selectFrom('inventory_alerts').selectAll().where('product_id', '=', productId).where('resolved_at', 'is', null).executeTakeFirst();
+  const [row] = await selectOpen(db, [productId]);
   return row && fromRow(row);
 }
 

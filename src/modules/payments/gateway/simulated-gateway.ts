@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Random } from '../../../kernel/clock.js';
+import { rowStatement, statement } from '../../../platform/storage/statements.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import type { SchemaMigration } from '../../../platform/storage/migrations.js';
@@ -116,7 +117,7 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Paymen
     const seen = await find(call.db, key);
     if (seen) return seen;
     const row: GatewayRecordRow = { idempotency_key: key, gateway_id: `${prefix}_${ids.next()}`, created_at: call.now, ...(await fresh()) };
-    await call.db.insertInto('payment_gateway_charges').values(row).onConflict((oc) => oc.column('idempotency_key').doNothing()).execute();
+    await insertRecord(call.db, row);
     return (await find(call.db, key))!;
   }
 
@@ -172,8 +173,18 @@ function own<DB extends GatewayTables>(call: GatewayCall<DB>): GatewayCall {
   return { db: call.db as unknown as Kysely<GatewayTables>, now: call.now };
 }
 
-function find(db: Kysely<GatewayTables>, key: string): Promise<GatewayRecordRow | undefined> {
-  return db.selectFrom('payment_gateway_charges').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+// Every charge looks its key up and records it: statements written once.
+const RECORD_COLUMNS = [
+  'idempotency_key', 'operation', 'reference', 'charge_key', 'amount', 'currency', 'token', 'outcome', 'decline_reason', 'gateway_id', 'created_at',
+] as const satisfies readonly (keyof GatewayRecordRow)[];
+const everyRecordColumn: Exclude<keyof GatewayRecordRow, (typeof RECORD_COLUMNS)[number]> extends never ? true : never = true;
+void everyRecordColumn;
+const insertRecord = rowStatement<GatewayRecordRow>('payment_gateway_charges', RECORD_COLUMNS, 'on conflict (idempotency_key) do nothing');
+const selectRecord = statement<GatewayRecordRow>('select * from payment_gateway_charges where idempotency_key = ?');
+
+async function find(db: Kysely<GatewayTables>, key: string): Promise<GatewayRecordRow | undefined> {
+  const [row] = await selectRecord(db, [key]);
+  return row;
 }
 
 /** Why the gateway refuses a refund: an unknown or failed charge, a wrong amount, or one already refunded. */

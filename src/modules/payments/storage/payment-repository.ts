@@ -1,9 +1,24 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../../kernel/errors.js';
 import type { PaymentState, PaymentStatus } from '../domain/payment.js';
+import { rowStatement, statement } from '../../../platform/storage/statements.js';
 import type { PaymentRow, PaymentsDb } from './tables.js';
 
 type Db = Kysely<PaymentsDb>;
+
+// Every order is charged once: statements written once.
+const PAYMENT_COLUMNS = [
+  'payment_id', 'order_id', 'status', 'amount', 'currency', 'token', 'reason', 'refund_on_success', 'version', 'correlation_id', 'created_at', 'updated_at', 'refunded_at',
+] as const satisfies readonly (keyof PaymentRow)[];
+const everyPaymentColumn: Exclude<keyof PaymentRow, (typeof PAYMENT_COLUMNS)[number]> extends never ? true : never = true;
+void everyPaymentColumn;
+const insertPaymentRow = rowStatement<PaymentRow, { payment_id: string }>('payments', PAYMENT_COLUMNS, 'on conflict (order_id) do nothing returning payment_id');
+const selectByOrder = statement<PaymentRow>('select * from payments where order_id = ?');
+const updatePayment = statement<{ payment_id: string }>(
+  'update payments set status = ?, refund_on_success = ?, updated_at = ?, version = ?, reason = ?, refunded_at = ? where payment_id = ? and version = ? returning payment_id',
+);
+const insertCancelled = statement('insert into payment_cancelled_orders (order_id, reason, cancelled_at) values (?, ?, ?) on conflict (order_id) do nothing');
+const selectCancelled = statement<{ order_id: string }>('select order_id from payment_cancelled_orders where order_id = ?');
 
 /** A payment as the API shows it; times are ISO-8601. */
 export interface PaymentView {
@@ -20,8 +35,9 @@ export interface PaymentView {
   refundedAt: string | null;
 }
 
-export function findPaymentByOrder(db: Db, orderId: string): Promise<PaymentRow | undefined> {
-  return db.selectFrom('payments').selectAll().where('order_id', '=', orderId).executeTakeFirst().then(normalise);
+export async function findPaymentByOrder(db: Db, orderId: string): Promise<PaymentRow | undefined> {
+  const [row] = await selectByOrder(db, [orderId]);
+  return normalise(row);
 }
 
 export function findPayment(db: Db, paymentId: string): Promise<PaymentRow | undefined> {
@@ -30,13 +46,7 @@ export function findPayment(db: Db, paymentId: string): Promise<PaymentRow | und
 
 /** Inserts a new payment; false when the order already has one (the unique order id decides a race). */
 export async function insertPayment(db: Db, row: PaymentRow): Promise<boolean> {
-  const inserted = await db
-    .insertInto('payments')
-    .values(row)
-    .onConflict((oc) => oc.column('order_id').doNothing())
-    .returning('payment_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+  return (await insertPaymentRow(db, row)).length === 1;
 }
 
 /**
@@ -45,13 +55,9 @@ export async function insertPayment(db: Db, row: PaymentRow): Promise<boolean> {
  */
 export async function savePayment(db: Db, current: PaymentRow, next: PaymentState, now: number, extra: Partial<Pick<PaymentRow, 'reason' | 'refunded_at'>> = {}): Promise<PaymentRow> {
   const changes = { status: next.status, refund_on_success: next.refundOnSuccess ? 1 : 0, updated_at: now, version: current.version + 1, ...extra };
-  const result = await db
-    .updateTable('payments')
-    .set(changes)
-    .where('payment_id', '=', current.payment_id)
-    .where('version', '=', current.version)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) {
+  const { reason, refunded_at } = { ...current, ...changes };
+  const updated = await updatePayment(db, [changes.status, changes.refund_on_success, now, changes.version, reason, refunded_at, current.payment_id, current.version]);
+  if (updated.length !== 1) {
     throw new AppError('conflict', 'PAYMENT_CHANGED_CONCURRENTLY', `payment ${current.payment_id} changed while it was being updated; retrying`);
   }
   return { ...current, ...changes };
@@ -59,16 +65,11 @@ export async function savePayment(db: Db, current: PaymentRow, next: PaymentStat
 
 /** Remembers that an order was cancelled (idempotent). */
 export async function recordCancelledOrder(db: Db, orderId: string, reason: string, now: number): Promise<void> {
-  await db
-    .insertInto('payment_cancelled_orders')
-    .values({ order_id: orderId, reason, cancelled_at: now })
-    .onConflict((oc) => oc.column('order_id').doNothing())
-    .execute();
+  await insertCancelled(db, [orderId, reason, now]);
 }
 
 export async function isOrderCancelled(db: Db, orderId: string): Promise<boolean> {
-  const row = await db.selectFrom('payment_cancelled_orders').select('order_id').where('order_id', '=', orderId).executeTakeFirst();
-  return row !== undefined;
+  return (await selectCancelled(db, [orderId])).length === 1;
 }
 
 export function stateOf(row: PaymentRow): PaymentState {

@@ -1,8 +1,19 @@
 import type { Kysely } from 'kysely';
 import type { ShipmentStatus } from '../domain/shipment.js';
+import { rowStatement, statement } from '../../../platform/storage/statements.js';
 import type { ShipmentRow, ShipmentsDb } from './tables.js';
 
 type Db = Kysely<ShipmentsDb>;
+
+// Every paid order gets a shipment: statements written once.
+const SHIPMENT_COLUMNS = [
+  'shipment_id', 'order_id', 'status', 'tracking_number', 'items', 'shipping_address', 'customer_id', 'payment_id', 'correlation_id', 'created_at', 'updated_at', 'dispatched_at', 'delivered_at', 'cancelled_at',
+] as const satisfies readonly (keyof ShipmentRow)[];
+const everyShipmentColumn: Exclude<keyof ShipmentRow, (typeof SHIPMENT_COLUMNS)[number]> extends never ? true : never = true;
+void everyShipmentColumn;
+const insertShipmentRow = rowStatement<ShipmentRow, { shipment_id: string }>('shipments', SHIPMENT_COLUMNS, 'on conflict (order_id) do nothing returning shipment_id');
+const selectByOrder = statement<ShipmentRow>('select * from shipments where order_id = ?');
+const selectCancelled = statement<{ order_id: string }>('select order_id from shipment_cancelled_orders where order_id = ?');
 
 /** A line of the shipment. */
 export interface ShipmentItem {
@@ -36,19 +47,14 @@ export function findShipment(db: Db, shipmentId: string): Promise<ShipmentRow | 
   return db.selectFrom('shipments').selectAll().where('shipment_id', '=', shipmentId).executeTakeFirst();
 }
 
-export function findShipmentByOrder(db: Db, orderId: string): Promise<ShipmentRow | undefined> {
-  return db.selectFrom('shipments').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+export async function findShipmentByOrder(db: Db, orderId: string): Promise<ShipmentRow | undefined> {
+  const [row] = await selectByOrder(db, [orderId]);
+  return row;
 }
 
 /** Inserts a new shipment; false when the order already has one (the unique order id decides a race). */
 export async function insertShipment(db: Db, row: ShipmentRow): Promise<boolean> {
-  const inserted = await db
-    .insertInto('shipments')
-    .values(row)
-    .onConflict((oc) => oc.column('order_id').doNothing())
-    .returning('shipment_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+  return (await insertShipmentRow(db, row)).length === 1;
 }
 
 const STAMP = { DISPATCHED: 'dispatched_at', DELIVERED: 'delivered_at', CANCELLED: 'cancelled_at' } as const;
@@ -78,8 +84,7 @@ export async function recordCancelledOrder(db: Db, orderId: string, reason: stri
 }
 
 export async function isOrderCancelled(db: Db, orderId: string): Promise<boolean> {
-  const row = await db.selectFrom('shipment_cancelled_orders').select('order_id').where('order_id', '=', orderId).executeTakeFirst();
-  return row !== undefined;
+  return (await selectCancelled(db, [orderId])).length === 1;
 }
 
 export function toShipmentView(row: ShipmentRow): ShipmentView {
