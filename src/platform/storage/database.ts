@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
+import { registerSqliteConnection } from './statements.js';
 
 /** The two databases orderflow runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -65,7 +66,9 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   // Checkpoints run in a worker thread of their own (a file database only).
   const checkpointer = inMemory ? undefined : startSqliteCheckpointer({ path, synchronous });
   if (checkpointer) database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
-  const db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const connection = withStatementCache(database);
+  const db = new Kysely({ dialect: new SqliteDialect({ database: connection }) });
+  registerSqliteConnection(db, connection);
   return {
     db,
     dialect: 'sqlite',

@@ -1,4 +1,4 @@
-import { CompiledQuery, PostgresAdapter, type Kysely } from 'kysely';
+import { CompiledQuery, PostgresAdapter, type DialectAdapter, type Kysely } from 'kysely';
 
 /** Where a statement runs: the database or an open transaction (a `Transaction` is a `Kysely`). */
 // Statements name their own tables in SQL; the executor's table types do not matter here.
@@ -20,13 +20,39 @@ export interface Statement<Row> {
 }
 
 export function statement<Row = never>(text: string): Statement<Row> {
-  const sqlite = CompiledQuery.raw(text, []).sql;
   const postgres = numberPlaceholders(text);
-  const run = async (db: Executor, params: readonly unknown[]) => {
-    const result = await db.executeQuery<Row>(CompiledQuery.raw(isPostgres(db) ? postgres : sqlite, params as unknown[]));
+  const run = async (db: Executor, params: readonly unknown[]): Promise<Row[]> => {
+    const adapter = db.getExecutor().adapter;
+    const direct = db.isTransaction ? sqliteConnections.get(adapter) : undefined;
+    if (direct) {
+      const prepared = direct.prepare(text);
+      if (prepared.reader) return prepared.all(params) as Row[];
+      prepared.run(params);
+      return [];
+    }
+    const result = await db.executeQuery<Row>(CompiledQuery.raw(adapter instanceof PostgresAdapter ? postgres : text, params as unknown[]));
     return result.rows;
   };
   return Object.assign(run, { text });
+}
+
+/** What a SQLite statement needs of better-sqlite3: a prepared statement for a text. */
+export interface SqlitePreparer {
+  prepare(text: string): { reader: boolean; all(params: readonly unknown[]): unknown[]; run(params: readonly unknown[]): unknown };
+}
+
+const sqliteConnections = new WeakMap<DialectAdapter, SqlitePreparer>();
+
+/**
+ * Lets statements run inside a transaction of this SQLite database straight on its one
+ * connection, skipping Kysely's executor (its connection mutex and promise chain cost more
+ * than the statement). Only inside a transaction: the transaction holds the connection, so
+ * nothing else runs on it in between. Outside one, a statement goes through Kysely, which
+ * waits for the connection — run directly, it could land inside another caller's open
+ * transaction and read what that one has not committed.
+ */
+export function registerSqliteConnection(db: Executor, connection: SqlitePreparer): void {
+  sqliteConnections.set(db.getExecutor().adapter, connection);
 }
 
 /**
