@@ -3,7 +3,7 @@ import { defineConsumer } from '../../platform/delivery/consumer.js';
 import { rebuildConsumer } from '../../platform/delivery/rebuild.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { StatsApi } from './api.js';
-import { PROJECTED_EVENT_TYPES } from './domain/order-stats.js';
+import { PROJECTED_EVENT_TYPES, type ProjectedEvent } from './domain/order-stats.js';
 import { applyToStats, projectOrderEvent } from './handlers/project-order-event.js';
 import { getStats } from './queries.js';
 import { statsMigrations } from './storage/migrations.js';
@@ -26,6 +26,8 @@ export function createStatsModule(): StatsModule {
     name: NAME,
     source: NAME,
     handlers: Object.fromEntries(PROJECTED_EVENT_TYPES.map((type) => [type, projectOrderEvent])),
+    // A batch of order events folds into one write per order and per counter.
+    handleBatch: (events, ctx) => applyToStats(ctx.db, events as unknown as readonly ProjectedEvent[]),
   });
   return {
     name: NAME,

@@ -24,6 +24,14 @@ export interface Consumer<DB = unknown> {
   /** The module whose events the handlers emit. */
   readonly source: string;
   readonly handlers: Readonly<Record<string, EventHandler<DB>>>;
+  /**
+   * Optional: handles the fresh events of a delivery batch in one call (a projection folds
+   * them into one write per row instead of one per event). It must have the same effect as
+   * `handlers` applied to each event in turn, and emit nothing. The fast path uses it; when
+   * anything in the batch fails, the careful path handles the events one by one through
+   * `handlers`, so a failure is still pinned to its event.
+   */
+  readonly handleBatch?: (events: readonly EventEnvelope[], ctx: HandlerContext<DB>) => Promise<void>;
 }
 
 /** Declares a consumer with handlers typed against the module's own tables. */

@@ -194,30 +194,47 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
       } else runnable.push(i);
     }
     const fresh = await store.markHandledMany(work.trx, consumer.name, runnable.map((i) => events[i]!.eventId), work.now);
+    const handled: number[] = [];
     for (const i of runnable) {
       const event = events[i]!;
-      if (!fresh.has(event.eventId)) {
-        outcomes[i] = 'duplicate';
-        continue;
-      }
-      const handler = consumer.handlers[event.eventType];
-      if (!handler) {
-        outcomes[i] = 'ignored';
-        continue;
-      }
-      const started = performance.now();
-      try {
-        await handler(event, handlerContext(work, consumer, event, 1));
-      } catch (error) {
-        if (isTransactionConflict(error)) throw error;
-        throw new FastPathAborted(error);
-      } finally {
-        metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, (performance.now() - started) / 1000);
-      }
+      if (!fresh.has(event.eventId)) outcomes[i] = 'duplicate';
+      else if (!consumer.handlers[event.eventType]) outcomes[i] = 'ignored';
+      else handled.push(i);
+    }
+    if (consumer.handleBatch && handled.length > 0) await runBatchHandler(work, consumer, handled.map((i) => events[i]!));
+    else for (const i of handled) await runFast(work, consumer, events[i]!);
+    for (const i of handled) {
       outcomes[i] = 'handled';
-      logHandled(consumer, event, 1);
+      logHandled(consumer, events[i]!, 1);
     }
     return outcomes;
+  }
+
+  /** One handler in the fast path: a failure aborts the transaction (see deliverFast). */
+  async function runFast(work: Work, consumer: Consumer, event: EventEnvelope): Promise<void> {
+    const started = performance.now();
+    try {
+      await consumer.handlers[event.eventType]!(event, handlerContext(work, consumer, event, 1));
+    } catch (error) {
+      if (isTransactionConflict(error)) throw error;
+      throw new FastPathAborted(error);
+    } finally {
+      metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** The consumer's batch handler over the fresh events; each event is charged its share of the time. */
+  async function runBatchHandler(work: Work, consumer: Consumer, events: readonly EventEnvelope[]): Promise<void> {
+    const started = performance.now();
+    try {
+      await consumer.handleBatch!(events, handlerContext(work, consumer, events[events.length - 1]!, 1));
+    } catch (error) {
+      if (isTransactionConflict(error)) throw error;
+      throw new FastPathAborted(error);
+    } finally {
+      const share = (performance.now() - started) / 1000 / events.length;
+      for (const event of events) metrics.handlerDuration.observe({ consumer: consumer.name, event_type: event.eventType }, share);
+    }
   }
 
   /** Each event under its own savepoint: a failing handler undoes only its own writes. */
