@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
+import { createSqliteDialect } from './sqlite-dialect.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { registerSqliteConnection } from './statements.js';
 
@@ -61,13 +62,14 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   const synchronous = options.sqliteSynchronous ?? 'FULL';
   database.pragma('journal_mode = WAL');
   database.pragma(`synchronous = ${synchronous}`);
-  database.pragma('busy_timeout = 5000');
+  // No waiting inside SQLite: a busy write lock is waited for asynchronously (sqlite-dialect.ts).
+  database.pragma('busy_timeout = 0');
   database.pragma('foreign_keys = ON');
   // Checkpoints run in a worker thread of their own (a file database only).
   const checkpointer = inMemory ? undefined : startSqliteCheckpointer({ path, synchronous });
   if (checkpointer) database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
   const connection = withStatementCache(database);
-  const db = new Kysely({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely({ dialect: createSqliteDialect(connection) });
   registerSqliteConnection(db, connection);
   return {
     db,

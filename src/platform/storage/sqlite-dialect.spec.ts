@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStorage, type Storage } from './database.js';
+
+/** Two connections writing one SQLite file, as the embedded mode's two threads do. */
+describe('SQLite with two writing connections', () => {
+  let dir: string;
+  let a: Storage;
+  let b: Storage;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orderflow-dialect-'));
+    a = await openStorage(`sqlite:${join(dir, 'shared.db')}`);
+    b = await openStorage(`sqlite:${join(dir, 'shared.db')}`);
+    await sql`create table t (id integer primary key, v text not null)`.execute(a.db);
+  });
+  afterEach(async () => {
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('waits for the other writer without freezing the event loop, then commits after it', async () => {
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    const order: string[] = [];
+    const first = a.db.transaction().execute(async (trx) => {
+      await sql`insert into t (v) values ('a')`.execute(trx);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      order.push('a');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const ticksBefore = ticks;
+    const second = b.db.transaction().execute(async (trx) => {
+      await sql`insert into t (v) values ('b')`.execute(trx);
+      order.push('b');
+    });
+    await Promise.all([first, second]);
+    clearInterval(ticker);
+    expect(order).toEqual(['a', 'b']);
+    // While b waited ~180 ms for the lock, timers kept firing on this thread.
+    expect(ticks - ticksBefore).toBeGreaterThan(10);
+    expect((await sql<{ v: string }>`select v from t order by id`.execute(a.db)).rows.map((r) => r.v)).toEqual(['a', 'b']);
+  });
+
+  it('never fails a transaction that reads, then writes after the other connection committed', async () => {
+    const increments = Array.from({ length: 40 }, (_, i) =>
+      (i % 2 ? a : b).db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ n: number }>`select count(*) as n from t`.execute(trx);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await sql`insert into t (v) values (${String(rows[0]!.n)})`.execute(trx);
+      }),
+    );
+    await Promise.all(increments);
+    // Each transaction saw every earlier commit: the counts it wrote are 0..39, each once.
+    const { rows } = await sql<{ v: string }>`select v from t order by id`.execute(a.db);
+    expect(rows.map((r) => Number(r.v))).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+});

@@ -1,0 +1,120 @@
+import type { CompiledQuery} from 'kysely';
+import { SqliteDialect, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
+import type { SqlitePreparer } from './statements.js';
+
+/** How long a statement keeps trying while another connection holds the write lock. */
+const BUSY_DEADLINE_MS = 5_000;
+
+/**
+ * SQLite through better-sqlite3, for a database that more than one connection writes (the
+ * delivery thread and the request thread of the embedded mode, or a CLI command beside a
+ * running server). It differs from Kysely's own driver in two ways:
+ *
+ * - Transactions begin IMMEDIATE: they take the write lock up front. A deferred transaction
+ *   that reads first and then writes fails at once (SQLITE_BUSY_SNAPSHOT) when another
+ *   connection committed in between; an immediate one never does.
+ * - Waiting for the lock happens here, asynchronously: the connection's own busy handler
+ *   (`busy_timeout`) would sleep inside the synchronous call and freeze the thread's event
+ *   loop — the very thread that answers HTTP requests. A statement or a BEGIN that finds the
+ *   lock taken is tried again after a short timer, up to a deadline, and only then fails.
+ */
+export function createSqliteDialect(database: SqlitePreparer & { close(): void }): SqliteDialect {
+  return new (class extends SqliteDialect {
+    override createDriver(): Driver {
+      return new SqliteDriver(database);
+    }
+  })({ database: database as never });
+}
+
+class SqliteDriver implements Driver {
+  readonly #connection: SqliteConnection;
+  #locked: Promise<void> | undefined;
+  #unlock: (() => void) | undefined;
+
+  constructor(private readonly database: SqlitePreparer & { close(): void }) {
+    this.#connection = new SqliteConnection(database);
+  }
+
+  async init(): Promise<void> {}
+
+  // One connection: callers take turns (Kysely's own driver does the same).
+  async acquireConnection(): Promise<DatabaseConnection> {
+    while (this.#locked) await this.#locked;
+    this.#locked = new Promise((resolve) => (this.#unlock = resolve));
+    return this.#connection;
+  }
+
+  async releaseConnection(): Promise<void> {
+    const unlock = this.#unlock;
+    this.#locked = undefined;
+    this.#unlock = undefined;
+    unlock?.();
+  }
+
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    await (connection as SqliteConnection).run('begin immediate', true);
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as SqliteConnection).run('commit', false);
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as SqliteConnection).run('rollback', false);
+  }
+
+  async destroy(): Promise<void> {
+    this.database.close();
+  }
+}
+
+class SqliteConnection implements DatabaseConnection {
+  #inTransaction = false;
+
+  constructor(private readonly database: SqlitePreparer) {}
+
+  /** Runs a transaction-control statement; `begin` waits for the write lock. */
+  async run(text: string, waitForLock: boolean): Promise<void> {
+    const statement = this.database.prepare(text);
+    if (waitForLock) await whenUnlocked(() => statement.run([]));
+    else statement.run([]);
+    this.#inTransaction = text.startsWith('begin');
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const statement = this.database.prepare(query.sql);
+    const execute = (): QueryResult<R> => {
+      if (statement.reader) return { rows: statement.all(query.parameters) as R[] };
+      const { changes, lastInsertRowid } = statement.run(query.parameters) as { changes?: number; lastInsertRowid?: number | bigint };
+      return {
+        numAffectedRows: changes === undefined ? undefined : BigInt(changes),
+        insertId: lastInsertRowid === undefined ? undefined : BigInt(lastInsertRowid),
+        rows: [],
+      };
+    };
+    // Inside a transaction the lock is ours already; alone, a write may have to wait for it.
+    return this.#inTransaction ? execute() : whenUnlocked(execute);
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('orderflow does not stream SQLite queries');
+  }
+}
+
+async function whenUnlocked<T>(attempt: () => T): Promise<T> {
+  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+    try {
+      return attempt();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
