@@ -6,6 +6,9 @@ import { createEngine, type Engine, type EngineModule } from './platform/engine.
 import { createEngineMetrics } from './platform/observability/metrics.js';
 import { openStorage, type Storage } from './platform/storage/database.js';
 import { createNatsTransportFactory } from './platform/transport/nats.js';
+import type { Transport } from './platform/transport/transport.js';
+import { startDeliveryThread, type DeliveryThread } from './embedded/delivery-thread.js';
+import { loadExtraModules } from './embedded/extra-modules.js';
 
 /** A running orderflow process. */
 export interface Orderflow {
@@ -20,8 +23,14 @@ export interface Orderflow {
 
 export interface StartOptions {
   logger?: Logger;
-  /** More engine modules to run beside the business ones (tests use it to watch the flow). */
+  /**
+   * More engine modules to run beside the business ones (tests use it to watch the flow).
+   * Given as objects they run in this thread, and the embedded mode then keeps delivery here
+   * too; given as the URL of a module whose `extraModules` export lists them, the delivery
+   * thread loads them as well.
+   */
   extraModules?: readonly EngineModule[];
+  extraModulesUrl?: string;
   /**
    * The HS256 secret the API verifies tokens with, when it does not come from JWT_SECRET (the
    * CLI's start passes the embedded mode's secret file here). Never logged.
@@ -33,13 +42,17 @@ export interface StartOptions {
 export async function startOrderflow(config: Config, options: StartOptions = {}): Promise<Orderflow> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const extraModules = options.extraModules ?? (options.extraModulesUrl ? await loadExtraModules(options.extraModulesUrl) : []);
+  // Embedded on a file: consumers and timers run in a delivery thread of their own.
+  const separateDelivery = storage.dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
+  let deliveryThread: DeliveryThread | undefined;
   const metrics = createEngineMetrics();
   const business = createBusinessModules(config, {
     onSagaSettled: (durationMs, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, durationMs / 1000),
   });
   const engine = createEngine({
     storage,
-    modules: [...business.engineModules(config.modules), ...(options.extraModules ?? [])],
+    modules: [...business.engineModules(config.modules), ...extraModules],
     logger,
     metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
@@ -47,10 +60,17 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     // Distributed mode (SPEC §1): without NATS_URL events go through the in-process transport.
     transport: config.natsUrl
       ? createNatsTransportFactory({ servers: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, partitions: config.natsPartitions, batchSize: config.delivery.batchSize })
-      : undefined,
+      : separateDelivery
+        ? () => forwardTo(() => deliveryThread?.transport)
+        : undefined,
+    timers: !separateDelivery,
   });
   const applied = await engine.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  if (separateDelivery) {
+    deliveryThread = await startDeliveryThread(config, { extraModulesUrl: options.extraModulesUrl }, logger);
+    metrics.addSource(() => deliveryThread!.metrics());
+  }
   const apis = business.connect(engine.runtime);
   await engine.start();
 
@@ -68,8 +88,20 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
       (stopping ??= (async () => {
         await app?.close();
         await engine.stop();
+        await deliveryThread?.stop();
         await storage.close();
         logger.info('orderflow stopped');
       })()),
+  };
+}
+
+/** A transport whose calls go to one made later (the delivery thread starts after the migrations). */
+function forwardTo(target: () => Transport | undefined): Transport {
+  return {
+    name: 'in-process',
+    start: async () => target()?.start(),
+    stop: async () => target()?.stop(),
+    notify: (appended) => target()?.notify(appended),
+    health: async () => (await target()?.health()) ?? { ok: false, detail: 'in-process: the delivery thread has not started' },
   };
 }

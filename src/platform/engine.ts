@@ -87,6 +87,8 @@ export interface Engine {
   start(): Promise<void>;
   /** Finishes in-flight handlers, commits, stops; the storage stays open (its owner closes it). */
   stop(): Promise<void>;
+  /** Looks at the log and the timers now: another connection committed (the embedded mode's request thread). */
+  wake(): void;
   health(): Promise<{ storage: DependencyHealth; transport: DependencyHealth }>;
 }
 
@@ -188,6 +190,10 @@ export function createEngine(options: EngineOptions): Engine {
       if (!started) return;
       started = false;
       await Promise.all([transport.stop(), timerWorker?.stop()]);
+    },
+    wake() {
+      transport.notify([]);
+      timerWorker?.poke();
     },
     async health() {
       const storageHealth = await storage.ping().then(

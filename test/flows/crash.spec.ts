@@ -72,6 +72,9 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     const second = spawnTs(node, { ...env, MODE: 'run' });
     await second.waitFor('running');
     await eventually(async () => (await order())?.status === 'CANCELLED', 'the deadline to cancel the order', 20_000);
+    // The release is inventory's answer to OrderCancelled: wait for that consumer, not only for the order.
+    const reservedWidgets = async () => Number((await db.selectFrom('inventory_products').select('reserved').where('product_id', '=', 'widget').executeTakeFirstOrThrow()).reserved);
+    await eventually(async () => (await reservedWidgets()) === 0, 'inventory to release the cancelled order', 20_000);
     expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     expect((await db.selectFrom('events').select('payload').where('event_type', '=', 'OrderCancelled').executeTakeFirstOrThrow()).payload).toContain('"reason":"timeout"');
     const widget = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', 'widget').executeTakeFirstOrThrow();

@@ -48,7 +48,8 @@ export function healthRoutes({ engine, apis }: HttpContext): FastifyPluginAsync 
       async (request, reply) => {
         // The gauges read the database; a scrape still answers (with the last values) when it is down.
         await refreshGauges().catch((error: unknown) => request.log.warn({ err: error }, 'metrics: could not refresh the database gauges'));
-        return reply.type(engine.metrics.registry.contentType).send(await engine.metrics.registry.metrics());
+        const gathered = await engine.metrics.gather();
+        return reply.type(engine.metrics.registry.contentType).send(await gathered.metrics());
       },
     );
   };

@@ -81,7 +81,7 @@ function createSampler(engine: Engine, settings: Required<ThroughputOptions>) {
         : undefined,
       engine.deadLetters.countOpen(),
       engine.deadLetters.list({ status: 'retrying', limit: 1000 }).then((l) => l.length),
-      engine.metrics.consumerLag.get(),
+      consumerLag(engine),
     ]);
     const now = Date.now();
     const seconds = previous ? Math.max(0.001, (now - Date.parse(previous.at)) / 1000) : 1;
@@ -94,7 +94,7 @@ function createSampler(engine: Engine, settings: Required<ThroughputOptions>) {
       orders,
       eventsPerSecond: round(events / seconds),
       ordersPerSecond: round(orders / seconds),
-      consumerLag: Object.fromEntries(lag.values.map((v) => [String(v.labels.consumer), v.value])),
+      consumerLag: lag,
       deadLetters,
       retrying,
     });
@@ -133,4 +133,12 @@ function createSampler(engine: Engine, settings: Required<ThroughputOptions>) {
 
 function round(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** Each consumer's lag, wherever its delivery runs (this thread or the delivery thread). */
+async function consumerLag(engine: Engine): Promise<Record<string, number>> {
+  const gathered = await engine.metrics.gather();
+  const lag = gathered.getSingleMetric('orderflow_consumer_lag_events');
+  const values = lag ? (await lag.get()).values : [];
+  return Object.fromEntries(values.map((v) => [String(v.labels.consumer), v.value]));
 }

@@ -1,4 +1,7 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** Series gathered elsewhere (another thread's registry, as JSON) to report with this one. */
+export type MetricsSource = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 
 /** The engine's Prometheus series (SPEC §6); modules add their own to the same registry. */
 export interface EngineMetrics {
@@ -13,12 +16,25 @@ export interface EngineMetrics {
   deadLettersOpen: Gauge;
   timersFired: Counter<'kind'>;
   sagaDuration: Histogram<'outcome'>;
+  /** Adds series gathered elsewhere (the embedded mode's delivery thread) to every scrape. */
+  addSource(source: MetricsSource): void;
+  /** This registry's series and every added source's, summed by name and labels. */
+  gather(): Promise<Registry>;
 }
 
 export function createEngineMetrics(registry = new Registry()): EngineMetrics {
   const r = [registry];
+  const sources: MetricsSource[] = [];
   return {
     registry,
+    addSource: (source) => {
+      sources.push(source);
+    },
+    async gather() {
+      if (sources.length === 0) return registry;
+      const parts = await Promise.all([registry.getMetricsAsJSON(), ...sources.map((source) => source())]);
+      return AggregatorRegistry.aggregate(parts as never) as unknown as Registry;
+    },
     eventsAppended: new Counter({ name: 'orderflow_events_appended_total', help: 'Events appended to the log', labelNames: ['event_type'], registers: r }),
     eventsDelivered: new Counter({
       name: 'orderflow_events_delivered_total',

@@ -36,6 +36,8 @@ export interface StorageOptions {
   poolSize?: number;
   /** PostgreSQL: milliseconds to wait for a connection before failing. */
   connectTimeoutMs?: number;
+  /** SQLite: run WAL checkpoints in a background thread (default true; one connection per file needs it). */
+  checkpointer?: boolean;
 }
 
 /** Parses `sqlite:<path>`, `sqlite::memory:` or `postgres://…`; anything else is refused. */
@@ -66,8 +68,9 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   database.pragma('busy_timeout = 0');
   database.pragma('foreign_keys = ON');
   // Checkpoints run in a worker thread of their own (a file database only).
-  const checkpointer = inMemory ? undefined : startSqliteCheckpointer({ path, synchronous });
-  if (checkpointer) database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
+  const checkpointer = inMemory || options.checkpointer === false ? undefined : startSqliteCheckpointer({ path, synchronous });
+  // Another connection's checkpointer (checkpointer: false) serves this one too.
+  if (!inMemory) database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
   const connection = withStatementCache(database);
   const db = new Kysely({ dialect: createSqliteDialect(connection) });
   registerSqliteConnection(db, connection);

@@ -40,7 +40,8 @@ parentPort.on('message', (message) => {
   clearTimeout(timer);
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
   db.close();
-  parentPort.postMessage({ stopped: true });
+  // Nothing else keeps the thread alive: it ends, and the parent hears its exit.
+  parentPort.close();
 });
 `;
 
@@ -53,26 +54,34 @@ export function startSqliteCheckpointer(options: {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    // Plain JavaScript: it needs none of the parent's loader flags (a TypeScript loader, say).
+    execArgv: [],
     workerData: { path: options.path, driver, synchronous: options.synchronous, intervalMs: options.intervalMs ?? 50 },
   });
   let stopped: Promise<void> | undefined;
+  let exited = false;
   worker.on('message', (message: { error?: string }) => {
     if (message.error) options.onError?.(message.error);
   });
   worker.on('error', (error) => options.onError?.(error.message));
+  worker.once('exit', () => {
+    exited = true;
+  });
   // The worker must never keep the process alive on its own.
   worker.unref();
   return {
     stop() {
       stopped ??= new Promise<void>((resolve) => {
-        const done = () => resolve();
-        worker.once('exit', done);
-        worker.once('message', (message: { stopped?: boolean }) => {
-          if (message.stopped) void worker.terminate().then(done, done);
+        if (exited) return resolve();
+        // Unreferenced while it runs; while it stops, the process waits for its answer.
+        worker.ref();
+        // A worker stuck in a long checkpoint is ended after a while; the WAL stays valid.
+        const fallback = setTimeout(() => void worker.terminate(), 5_000);
+        worker.once('exit', () => {
+          clearTimeout(fallback);
+          resolve();
         });
         worker.postMessage('stop');
-        // A worker stuck in a long checkpoint is ended after a while; the WAL stays valid.
-        setTimeout(() => void worker.terminate().then(done, done), 5_000).unref();
       });
       return stopped;
     },
