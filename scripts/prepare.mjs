@@ -17,7 +17,7 @@ const missing = ['typescript', 'vite'].filter((name) => {
 });
 if (missing.length > 0) {
   console.warn(
-    `orderflow: ${missing.join(' and ')} not installed (an install without dev dependencies?), so nothing was built and dist/ and web/dist are as they were; ` +
+    `orderflow: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed (an install without dev dependencies?), so nothing was built and dist/ and web/dist are as they were; ` +
       'to install for production, build with them and drop them after: `npm ci && npm prune --omit=dev`.',
   );
   process.exit(0);
