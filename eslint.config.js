@@ -57,7 +57,7 @@ export default tseslint.config(
     ignores: ['src/config.ts', 'src/**/*.spec.ts'],
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads process.env.' }] },
   },
-  { files: ['bin/**/*.js', 'eslint.config.js', 'web/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
+  { files: ['bin/**/*.js', 'eslint.config.js', 'scripts/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
   {
     // The console runs in the browser and reaches the server only through its HTTP API.
     files: ['web/src/**/*.ts'],

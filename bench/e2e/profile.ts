@@ -55,6 +55,11 @@ function relativeUrl(url: string): string {
   return path;
 }
 
+/** The file of src/ that compiled code comes from: the build in dist/ mirrors src/ file for file. */
+function asSource(path: string): string {
+  return path.startsWith('dist/') ? `src/${path.slice('dist/'.length).replace(/\.js$/, '.ts')}` : path;
+}
+
 function packageOf(path: string): string | undefined {
   const at = path.lastIndexOf('node_modules/');
   if (at < 0) return undefined;
@@ -65,7 +70,7 @@ function packageOf(path: string): string | undefined {
 /** The area a frame's own code belongs to; native frames (no url) are resolved by the caller. */
 function areaOfUrl(url: string): string | undefined {
   if (!url) return undefined;
-  const path = relativeUrl(url);
+  const path = asSource(relativeUrl(url));
   const pkg = packageOf(path);
   if (pkg) return pkg;
   if (path.startsWith('node:')) {
@@ -129,7 +134,7 @@ export function summariseProfile(file: string, window?: { fromUs: number; toUs: 
   const orderflowFrameOf = (id: number): string => {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = byId.get(at)!.callFrame;
-      const path = relativeUrl(frame.url);
+      const path = asSource(relativeUrl(frame.url));
       if (/(?:^|\/)src\/.+\.ts$/.test(path) && !path.includes('node_modules/')) return `${frame.functionName || '(anonymous)'} (${path.replace(/^.*?src\//, 'src/')})`;
     }
     const name = byId.get(id)!.callFrame.functionName;
