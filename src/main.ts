@@ -4,7 +4,8 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
 import { createEngineMetrics } from './platform/observability/metrics.js';
-import { openStorage, type Storage } from './platform/storage/database.js';
+import { openStorage, parseDatabaseUrl, type Storage } from './platform/storage/database.js';
+import { createWriteTurnsFlag } from './platform/storage/sqlite-dialect.js';
 import { createNatsTransportFactory } from './platform/transport/nats.js';
 import type { Transport } from './platform/transport/transport.js';
 import { startDeliveryThread, type DeliveryThread } from './embedded/delivery-thread.js';
@@ -41,10 +42,12 @@ export interface StartOptions {
 /** The composition root: opens storage, migrates, starts delivery and, if asked, HTTP. */
 export async function startOrderflow(config: Config, options: StartOptions = {}): Promise<Orderflow> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  // Embedded on a file: consumers and timers run in a delivery thread of their own, and this
+  // thread (requests, placements) goes first at the write lock.
+  const separateDelivery = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
+  const writeTurns = separateDelivery ? createWriteTurnsFlag() : undefined;
+  const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}) });
   const extraModules = options.extraModules ?? (options.extraModulesUrl ? await loadExtraModules(options.extraModulesUrl) : []);
-  // Embedded on a file: consumers and timers run in a delivery thread of their own.
-  const separateDelivery = storage.dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
   let deliveryThread: DeliveryThread | undefined;
   const metrics = createEngineMetrics();
   const business = createBusinessModules(config, {
@@ -68,7 +71,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   const applied = await engine.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   if (separateDelivery) {
-    deliveryThread = await startDeliveryThread(config, { extraModulesUrl: options.extraModulesUrl }, logger);
+    deliveryThread = await startDeliveryThread(config, { extraModulesUrl: options.extraModulesUrl, writeTurns: writeTurns! }, logger);
     metrics.addSource(() => deliveryThread!.metrics());
   }
   const apis = business.connect(engine.runtime);

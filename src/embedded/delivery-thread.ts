@@ -9,6 +9,8 @@ export interface DeliveryWorkerData {
   config: Config;
   /** A module whose `extraModules` export lists engine modules to run beside the business ones (tests). */
   extraModulesUrl: string | undefined;
+  /** The request thread's flag of writes waiting for the lock (sqlite-dialect.ts, WriteTurns). */
+  writeTurns: Int32Array;
 }
 
 /** Messages the request thread sends the delivery thread. */
@@ -41,8 +43,8 @@ const METRICS_TIMEOUT_MS = 2_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Starts the delivery thread on `config` (the database must be migrated already) and waits until it runs. */
-export async function startDeliveryThread(config: Config, options: { extraModulesUrl?: string | undefined }, logger: Logger): Promise<DeliveryThread> {
-  const worker = spawnWorker({ config, extraModulesUrl: options.extraModulesUrl });
+export async function startDeliveryThread(config: Config, options: { extraModulesUrl?: string | undefined; writeTurns: Int32Array }, logger: Logger): Promise<DeliveryThread> {
+  const worker = spawnWorker({ config, extraModulesUrl: options.extraModulesUrl, writeTurns: options.writeTurns });
   const pendingMetrics = new Map<number, (series: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextMetricsId = 0;
   let stopping: Promise<void> | undefined;

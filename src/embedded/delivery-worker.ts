@@ -14,13 +14,18 @@ import { openStorage } from '../platform/storage/database.js';
 import type { DeliveryWorkerData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
 
 const port = parentPort!;
-const { config, extraModulesUrl } = workerData as DeliveryWorkerData;
+const { config, extraModulesUrl, writeTurns } = workerData as DeliveryWorkerData;
 const send = (message: FromDeliveryThread) => port.postMessage(message);
 
 try {
   const logger = pino({ level: config.logLevel }).child({ thread: 'delivery' });
   // The request thread's connection runs the background checkpoints; one is enough.
-  const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, checkpointer: false });
+  const storage = await openStorage(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    checkpointer: false,
+    // Requests go first: this thread holds back while the request thread waits for the lock.
+    writeTurns: { waiting: writeTurns, priority: false },
+  });
   const metrics = createEngineMetrics();
   const business = createBusinessModules(config, {
     onSagaSettled: (durationMs, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, durationMs / 1000),

@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
-import { createSqliteDialect } from './sqlite-dialect.js';
+import { createSqliteDialect, type WriteTurns } from './sqlite-dialect.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { registerSqliteConnection } from './statements.js';
 
@@ -38,6 +38,8 @@ export interface StorageOptions {
   connectTimeoutMs?: number;
   /** SQLite: run WAL checkpoints in a background thread (default true; one connection per file needs it). */
   checkpointer?: boolean;
+  /** SQLite: turns at the write lock with the other threads' connections to the file (sqlite-dialect.ts). */
+  writeTurns?: WriteTurns;
 }
 
 /** Parses `sqlite:<path>`, `sqlite::memory:` or `postgres://…`; anything else is refused. */
@@ -72,7 +74,7 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   // Another connection's checkpointer (checkpointer: false) serves this one too.
   if (!inMemory) database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
   const connection = withStatementCache(database);
-  const db = new Kysely({ dialect: createSqliteDialect(connection) });
+  const db = new Kysely({ dialect: createSqliteDialect(connection, options.writeTurns) });
   registerSqliteConnection(db, connection);
   return {
     db,

@@ -18,20 +18,46 @@ const BUSY_DEADLINE_MS = 5_000;
  *   loop — the very thread that answers HTTP requests. A statement or a BEGIN that finds the
  *   lock taken is tried again after a short timer, up to a deadline, and only then fails.
  */
-export function createSqliteDialect(database: SqlitePreparer & { close(): void }): SqliteDialect {
+export function createSqliteDialect(database: SqlitePreparer & { close(): void }, turns?: WriteTurns): SqliteDialect {
   return new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new SqliteDriver(database);
+      return new SqliteDriver(database, turns);
     }
   })({ database: database as never });
 }
+
+/**
+ * Turns at the write lock between connections of one process in different threads. SQLite's
+ * lock is not fair: a thread that begins its next transaction the moment it committed (the
+ * delivery thread working through a backlog) wins it again and again, and the other one —
+ * polling with timers — can wait for seconds. A connection with `priority` raises a shared
+ * flag while it waits; the others do not begin while the flag is up (for a few milliseconds
+ * at most), so a placement gets the lock between two delivery batches.
+ */
+export interface WriteTurns {
+  /** One Int32 over a SharedArrayBuffer, shared by every connection of the file: the number of priority writers waiting. */
+  readonly waiting: Int32Array;
+  /** This connection goes first (the thread that answers requests). */
+  readonly priority: boolean;
+}
+
+/** A flag for `WriteTurns`, to hand to the other threads (it is shareable through workerData). */
+export function createWriteTurnsFlag(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** How long a connection without priority holds back for a waiting priority writer, at most. */
+const YIELD_MAX_MS = 50;
 
 class SqliteDriver implements Driver {
   readonly #connection: SqliteConnection;
   #locked: Promise<void> | undefined;
   #unlock: (() => void) | undefined;
 
-  constructor(private readonly database: SqlitePreparer & { close(): void }) {
+  constructor(
+    private readonly database: SqlitePreparer & { close(): void },
+    private readonly turns: WriteTurns | undefined,
+  ) {
     this.#connection = new SqliteConnection(database);
   }
 
@@ -52,7 +78,21 @@ class SqliteDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
-    await (connection as SqliteConnection).run('begin immediate', true);
+    const { turns } = this;
+    if (turns && !turns.priority) {
+      const until = Date.now() + YIELD_MAX_MS;
+      while (Atomics.load(turns.waiting, 0) > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (!turns?.priority) return (connection as SqliteConnection).run('begin immediate', true);
+    let announced = false;
+    try {
+      await (connection as SqliteConnection).run('begin immediate', true, () => {
+        if (!announced) Atomics.add(turns.waiting, 0, 1);
+        announced = true;
+      });
+    } finally {
+      if (announced) Atomics.sub(turns.waiting, 0, 1);
+    }
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -73,10 +113,10 @@ class SqliteConnection implements DatabaseConnection {
 
   constructor(private readonly database: SqlitePreparer) {}
 
-  /** Runs a transaction-control statement; `begin` waits for the write lock. */
-  async run(text: string, waitForLock: boolean): Promise<void> {
+  /** Runs a transaction-control statement; `begin` waits for the write lock (`onBusy` hears each time it found it taken). */
+  async run(text: string, waitForLock: boolean, onBusy?: () => void): Promise<void> {
     const statement = this.database.prepare(text);
-    if (waitForLock) await whenUnlocked(() => statement.run([]));
+    if (waitForLock) await whenUnlocked(() => statement.run([]), onBusy);
     else statement.run([]);
     this.#inTransaction = text.startsWith('begin');
   }
@@ -102,14 +142,16 @@ class SqliteConnection implements DatabaseConnection {
   }
 }
 
-async function whenUnlocked<T>(attempt: () => T): Promise<T> {
+async function whenUnlocked<T>(attempt: () => T, onBusy?: () => void): Promise<T> {
   const deadline = Date.now() + BUSY_DEADLINE_MS;
-  for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+  // A priority writer looks again every millisecond: the others hold back for it.
+  for (let wait = 1; ; wait = onBusy ? 1 : Math.min(wait * 2, 20)) {
     try {
       return attempt();
     } catch (error) {
       if (!isBusy(error) || Date.now() >= deadline) throw error;
     }
+    onBusy?.();
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
