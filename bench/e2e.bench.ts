@@ -25,6 +25,8 @@ import { Follower, openLogReader, type LogReader } from './e2e/follower.js';
 import { closedLoop, openLoop, summarize, type LoadOutcome } from './e2e/load.js';
 import { describeMachine } from './e2e/machine.js';
 import { cpuSecondsOf, ioOf, machineTicks, machineUsage, memoryOf } from './e2e/proc.js';
+import { runBacklog } from './e2e/backlog.js';
+import { formatBacklog } from './backlog.bench.js';
 import { summariseProfile } from './e2e/profile.js';
 import { measureRawCommits, pooled, type Rate } from './e2e/raw-commits.js';
 import { evaluateTargets, type ModeResult, type Mode, type PhaseResult, type ProcessUsage } from './e2e/results.js';
@@ -76,6 +78,8 @@ const settings = {
   /** How often the bench looks at the log for shipped orders (PostgreSQL: a query each time). */
   followerPollMs: { embedded: 3, distributed: 10 } as Record<Mode, number>,
   products: 50,
+  /** Orders queued for the backlog phase of the embedded mode (bench/e2e/backlog.ts). */
+  backlogOrders: quick ? 1_000 : 5_000,
 };
 const closedOrdersFor = (mode: Mode) => (typeof settings.closedOrders === 'number' ? settings.closedOrders : settings.closedOrders[mode]);
 
@@ -276,6 +280,10 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       ...(stalled ? { stalled } : {}),
     };
     if (mode === 'embedded' && settings.profile && !stalled) partial.profile = await profileEmbedded(peak.concurrency);
+    if (mode === 'embedded' && !stalled) {
+      partial.backlog = await runBacklog({ orders: settings.backlogOrders, postRatePerSecond: 20, timeoutMs: 300_000 });
+      console.log(`\n  ${formatBacklog(partial.backlog).replace(/\n/g, '\n  ')}`);
+    }
     return { ...partial, targets: evaluateTargets(partial) };
   } finally {
     client.close();

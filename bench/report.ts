@@ -87,6 +87,22 @@ function targetsTable(results: readonly ModeResult[]): string {
   return ['| mode | target | goal | measured | verdict |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
+function backlogSection(result: ModeResult | undefined): string {
+  const backlog = result?.backlog;
+  if (!backlog) return '_No backlog phase in these results._';
+  const row = (name: string, s: { count: number; p50: number; p99: number; max: number }) => `| ${name} | ${fmt(s.count)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.max, 2)} |`;
+  return [
+    `${fmt(backlog.orders)} orders were placed on a server running no consumer (\`MODULES=http\`), which was then stopped; a server with every module started on the same file ` +
+      `and drained the backlog in ${fmt(backlog.drainSeconds, 1)} s: **${fmt(backlog.drainEventsPerSecond)} events/s** (${fmt(backlog.drainOrdersPerSecond)} orders/s), ` +
+      `while one client asked \`GET /health\` back to back and another placed ${fmt(backlog.placedDuringDrain)} orders at 20/s.`,
+    '',
+    '| request while draining | count | p50 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|',
+    row('GET /health', backlog.health),
+    row('POST /orders', backlog.post),
+  ].join('\n');
+}
+
 function profileSection(result: ModeResult | undefined): string {
   const profile = result?.profile;
   if (!profile) return '_No profile in these results (quick runs skip it; `npm run bench` or `--profile` makes one)._';
@@ -213,6 +229,10 @@ ${latest.map(modeSection).join('\n\n')}
 ## Targets
 
 ${targetsTable(latest)}
+
+## Backlog drain (embedded)
+
+${backlogSection(embedded)}
 
 ## Where the time goes (embedded peak)
 
