@@ -106,23 +106,34 @@ function backlogSection(result: ModeResult | undefined): string {
 function profileSection(result: ModeResult | undefined): string {
   const profile = result?.profile;
   if (!profile) return '_No profile in these results (quick runs skip it; `npm run bench` or `--profile` makes one)._';
+  const delivery = profile.deliveryThread;
   return [
-    `Profile of a second embedded server started with \`node --cpu-prof\`, running the peak closed loop again (C=${result!.peak.concurrency}, ${fmt(profile.orders)} orders at ${fmt(profile.ordersPerSecond)} orders/s under the profiler). ` +
-      `${fmt(profile.totalMs / 1000, 1)} s of main-thread samples (${profile.windowed ? 'the load window only' : 'the whole process life'}): the main thread was idle ${fmt(profile.idlePercent, 1)}% of the time, ` +
-      `and the whole process used ${fmt(profile.processCpuPercent)}% of one core, so at least ${fmt(Math.max(0, 100 - profile.idlePercent - profile.processCpuPercent))}% of the wall time the main thread was neither idle nor on a CPU: ` +
-      `blocked inside a synchronous call — better-sqlite3 runs every statement, commit and fsync on the main thread. V8 charges that time to the JavaScript function that made the native call (below, Kysely's \`executeQuery\` and better-sqlite3's \`prepare\`). Self time:`,
+    `Profile of a second embedded server started with \`node --cpu-prof\` (one profile per thread), running the peak closed loop again (C=${result!.peak.concurrency}, ${fmt(profile.orders)} orders at ${fmt(profile.ordersPerSecond)} orders/s under the profiler), ` +
+      `the load window only. The whole process used ${fmt(profile.processCpuPercent)}% of one core (100% = one core; its threads together). ` +
+      `The main thread (HTTP, placements, reads) was idle ${fmt(profile.idlePercent, 1)}% of the time` +
+      (delivery ? `; the delivery thread (every consumer and the timers) ${fmt(delivery.idlePercent, 1)}%.` : '.') +
+      ` V8 charges the time of a synchronous native call (a SQLite statement, a commit and its fsync) to the JavaScript function that made it.`,
+    '',
+    threadTables('Main thread', profile),
+    ...(delivery ? ['', threadTables('Delivery thread', delivery)] : []),
+  ].join('\n');
+}
+
+function threadTables(name: string, profile: NonNullable<ModeResult['profile']> | NonNullable<NonNullable<ModeResult['profile']>['deliveryThread']>): string {
+  return [
+    `**${name}**, self time:`,
     '',
     '| self % | function | where | area |',
     '|---:|---|---|---|',
     ...profile.topFunctions.map((f) => `| ${fmt(f.percent, 1)} | \`${f.name}\` | ${f.where} | ${f.area} |`),
     '',
-    'By area (self time; native code is named by the JavaScript that called it):',
+    `${name}, by area (self time; native code is named by the JavaScript that called it):`,
     '',
     '| self % | area |',
     '|---:|---|',
     ...profile.areas.map((a) => `| ${fmt(a.percent, 1)} | ${a.name} |`),
     '',
-    'By the nearest orderflow function on the stack (everything below it — libraries, native code — counted to it):',
+    `${name}, by the nearest orderflow function on the stack (everything below it — libraries, native code — counted to it):`,
     '',
     '| % | orderflow function |',
     '|---:|---|',

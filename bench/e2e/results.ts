@@ -79,7 +79,7 @@ export interface ModeResult {
   /** The warm-up closed loop (not measured, but its failures count). */
   warmup: { placed: number; shipped: number; failures: Record<string, number> };
   peakRssMB: { total: number; byProcess: Record<string, number> };
-  profile?: ProfileSummary & { ordersPerSecond: number; orders: number; processCpuPercent: number };
+  profile?: ProfileSummary & { ordersPerSecond: number; orders: number; processCpuPercent: number; deliveryThread?: ProfileSummary };
   /** Embedded: a backlog drained by a freshly started server, with request latency meanwhile (backlog.ts). */
   backlog?: BacklogResult;
   /** Warnings and errors the servers logged, by process and message (empty when all went well). */
