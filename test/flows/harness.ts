@@ -22,6 +22,11 @@ export interface FlowHarness {
    * and the log has stopped growing: what a test waits for before it reads another module's state.
    */
   settle(): Promise<void>;
+  /**
+   * Makes a scheduled timer (one far from due) due now, as if its time had come: a test
+   * orders a story's timers by conditions instead of racing real delays against each other.
+   */
+  fireTimer(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,11 @@ export async function createFlowHarness(
     },
     settle() {
       return untilSettled(storage.db, engine.dispatcher.consumers().map((c) => ({ name: c.name, types: Object.keys(c.handlers) })));
+    },
+    async fireTimer(key) {
+      const timer = await engine.timers.get(key);
+      if (!timer) throw new Error(`no timer ${key} is scheduled`);
+      await engine.unitOfWork.run('test', (tx) => tx.schedule({ key, kind: timer.kind, dueAt: tx.now, payload: timer.payload }));
     },
     async close() {
       await engine.stop();
