@@ -124,7 +124,9 @@ describe.each(dialects)('GET /api/stream and GET /api/throughput on %s', (dialec
       await new Promise((resolve) => request.once('response', resolve));
       await eventually(async () => reads > 3, 'the stream to watch the log head');
       request.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The server has seen the client go (its stream ends on the connection's close), then nothing more is read.
+      const connections = () => new Promise<number>((resolve, reject) => app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+      await eventually(async () => (await connections()) === 0, 'the server to see the client go');
       const after = reads;
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(reads).toBe(after);
