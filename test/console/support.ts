@@ -67,6 +67,8 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
     PAYMENT_SUCCESS_RATE: '1',
     ORDER_RATE_LIMIT: '0',
     DELIVERY_RETRY_BASE_MS: '50',
+    // An order a test leaves CONFIRMED (tok_timeout) must stay so while the browser works on it.
+    SAGA_TIMEOUT_MS: '600000',
     ...env,
   });
   const orderflow = await startOrderflow(config, { logger: pino({ level: 'silent' }) });

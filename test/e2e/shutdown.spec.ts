@@ -11,7 +11,9 @@ const customer = mintToken(secret, { sub: 'customer-7', role: 'customer' });
 
 /** Starts `orderflow start` on a free port and resolves with its base URL. */
 async function startServer(scratch: ScratchDatabase): Promise<{ server: RunningCli; url: string }> {
-  const server = spawnCli(['start'], { DATABASE_URL: scratch.url, JWT_SECRET: secret, PORT: '0', LOG_LEVEL: 'info', ORDER_RATE_LIMIT: '0' });
+  // Every accepted order must complete: on a loaded machine the orders caught by the restart can
+  // take longer than the default 30 s deadline, which would cancel them instead.
+  const server = spawnCli(['start'], { DATABASE_URL: scratch.url, JWT_SECRET: secret, PORT: '0', LOG_LEVEL: 'info', ORDER_RATE_LIMIT: '0', SAGA_TIMEOUT_MS: '600000' });
   const [, url] = await server.waitFor(/"address":"(http:\/\/[^"]+)"/);
   return { server, url: url!.replace('0.0.0.0', '127.0.0.1') };
 }

@@ -30,7 +30,11 @@ export interface FlowHarness {
   close(): Promise<void>;
 }
 
-export const fastSettings: ModuleSettings = { sagaTimeoutMs: 30_000, paymentSuccessRate: 1, paymentLatencyMs: 0 };
+/**
+ * Every payment succeeds at once. The saga deadline is far beyond any test: on a loaded machine
+ * a flow that takes long is slow, not timed out (the deadline's own tests set theirs).
+ */
+export const fastSettings: ModuleSettings = { sagaTimeoutMs: 600_000, paymentSuccessRate: 1, paymentLatencyMs: 0 };
 
 /** All four modules on a scratch database of `dialect`, delivering through the real dispatcher. */
 export async function createFlowHarness(
