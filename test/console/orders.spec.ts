@@ -50,8 +50,8 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
 
     const order = await placeOrder(server, { productId: 'lamp' });
     const row = page.locator(`tr[data-order-id="${order.orderId}"]`);
-    await row.waitFor({ timeout: 10_000 });
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('SHIPPED');
+    await row.waitFor();
+    await expect.poll(() => row.getAttribute('data-status')).toBe('SHIPPED');
     await expect.poll(() => row.locator('.status-cell').textContent()).toBe('SHIPPED');
     await expect.poll(() => page.locator('[data-count-status="SHIPPED"] .count-value').textContent()).toBe('1');
 
@@ -78,8 +78,8 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     await orderReaches(server, order.orderId, 'PAYMENT_FAILED');
     await go(page, `#/orders/${order.orderId}`);
 
-    await expect.poll(() => page.locator('.order-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('PAYMENT_FAILED');
-    await expect.poll(() => page.locator('[data-compensation="stock released"]').textContent(), { timeout: 10_000 }).toContain('lamp × 2');
+    await expect.poll(() => page.locator('.order-status').getAttribute('data-status')).toBe('PAYMENT_FAILED');
+    await expect.poll(() => page.locator('[data-compensation="stock released"]').textContent()).toContain('lamp × 2');
     const released = page.locator('.timeline li[data-event-type="InventoryReleased"]');
     await expect.poll(() => released.textContent()).toContain('compensation: stock released');
     expect(await released.locator('.cause-link').textContent()).toMatch(/caused by #\d+ OrderPaymentFailed/);
@@ -102,8 +102,8 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.getByLabel('Reason (optional)').fill('customer changed their mind');
     await page.getByRole('button', { name: 'Confirm cancellation' }).click();
-    await expect.poll(() => page.locator('.order-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('CANCELLED');
-    await expect.poll(() => page.locator('[data-compensation="stock released"]').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('.order-status').getAttribute('data-status')).toBe('CANCELLED');
+    await expect.poll(() => page.locator('[data-compensation="stock released"]').count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
   });
 });

@@ -120,7 +120,7 @@ export async function createProduct(server: ConsoleServer, product: { productId:
 }
 
 /** Polls `probe` until it returns a value (not undefined); returns it. */
-export async function waitForValue<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function waitForValue<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs?: number): Promise<T> {
   let value: T | undefined;
   await eventually(async () => (value = await probe()) !== undefined, what, timeoutMs);
   return value!;

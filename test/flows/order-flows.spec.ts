@@ -151,7 +151,7 @@ describe.each(dialects)('order flows on %s', (dialect) => {
   it('saga timeout: a payment that never answers ends CANCELLED with reason timeout, compensated', async () => {
     await setup({ sagaTimeoutMs: 400 });
     const placed = await place('tok_timeout');
-    await reachStatus(placed.orderId, 'CANCELLED', 10_000);
+    await reachStatus(placed.orderId, 'CANCELLED');
     const order = (await h.apis.orders.getOrder(placed.orderId))!;
     expect(order.cancellationReason).toBe('timeout');
     await eventually(async () => (await inventoryOf('widget')).reserved === 0, 'stock released');
