@@ -153,6 +153,25 @@ describe.each(dialects)('GET /api/stream and GET /api/throughput on %s', (dialec
       await app.close();
     }
   });
+
+  it('takes one throughput sample at a time, the first one included, however slow the database', async () => {
+    // The first read of the log head takes 300 ms; the sampler ticks every 10 ms meanwhile.
+    const app = await appOver(h, { throughput: { intervalMs: 10 } });
+    const log = h.flow.engine.log;
+    const head = log.head;
+    let reads = 0;
+    log.head = async () => {
+      if (reads++ === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+      return head.call(log);
+    };
+    try {
+      const first = (await app.inject({ method: 'GET', url: '/api/throughput', headers: { authorization: `Bearer ${h.tokens.admin}` } })).json();
+      expect(first.samples).toHaveLength(1);
+    } finally {
+      log.head = head;
+      await app.close();
+    }
+  });
 });
 
 describe('the console page at /', () => {
