@@ -77,7 +77,7 @@ describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issu
 
       const result = await load.done;
       expect(result.placed).toHaveLength(400);
-      const quietMs = await untilQuiet(inspector, result.placed.length);
+      const quietMs = await untilQuiet(inspector, result.placed.length, { deployment });
       const { violations, figures } = await checkEverything(inspector, deployment.url, result.placed);
       report('SIGKILL of inventory-b mid-run: 400 orders', {
         killedAfterAcceptedOrders: acceptedAtKill,
