@@ -33,10 +33,10 @@ export function runCli(args: readonly string[], env: Record<string, string | und
       child.kill('SIGKILL');
       reject(new Error(`orderflow ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr:\n${stderr}`));
     }, timeoutMs);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' can come before the pipes are drained.
+    child.once('close', (code) => {
       clearTimeout(timer);
-      // 'exit' can come before the pipes are drained.
-      setImmediate(() => resolve({ code, stdout, stderr }));
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -60,7 +60,8 @@ export function spawnCli(args: readonly string[], env: Record<string, string | u
   const changed = () => listeners.forEach((l) => l());
   child.stdout!.on('data', (chunk: Buffer) => ((output.stdout += chunk.toString()), changed()));
   child.stderr!.on('data', (chunk: Buffer) => ((output.stderr += chunk.toString()), changed()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => setImmediate(() => resolve(code))));
+  // Once the process has exited and its pipes are drained ('exit' can come before the last output).
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return {
     process: child,
     exited,
@@ -75,7 +76,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string | u
           resolve(match);
         };
         const timer = setTimeout(() => (finish(), reject(new Error(`never saw ${pattern} on ${stream}; stdout:\n${output.stdout}\nstderr:\n${output.stderr}`))), timeoutMs);
-        void exited.then(() => setImmediate(() => (check(), finish(), reject(new Error(`exited before ${pattern} on ${stream}; stderr:\n${output.stderr}`)))));
+        void exited.then(() => (check(), finish(), reject(new Error(`exited before ${pattern} on ${stream}; stderr:\n${output.stderr}`))));
         const finish = () => (clearTimeout(timer), listeners.delete(check));
         listeners.add(check);
         check();

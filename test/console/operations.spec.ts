@@ -81,7 +81,7 @@ describe.skipIf(!browserAvailable())('console: dead letters, inventory and acces
     // The parked ShipmentDispatched followed the re-driven event.
     await eventually(async () => (await server.call<{ dispatchedAt: string | null }>('GET', `/orders/${order.orderId}`)).body.dispatchedAt !== null, 'the parked dispatch to be delivered');
     expect(shipped.status).toBe('SHIPPED');
-    await expect.poll(() => page.locator('.state-empty').textContent(), { timeout: 10_000 }).toContain('No dead letters');
+    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('No dead letters');
   });
 
   it('restocks from the Inventory view, which closes the low-stock alert', async () => {
@@ -100,7 +100,7 @@ describe.skipIf(!browserAvailable())('console: dead letters, inventory and acces
     await page.getByLabel('Reason', { exact: true }).fill('restock from supplier');
     await page.getByRole('button', { name: 'Restock' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Restocked teapot by 20' }).textContent()).toContain('24 available');
-    await expect.poll(() => alert.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => alert.count()).toBe(0);
     expect(await page.locator('tr[data-product-id="teapot"] .available').textContent()).toBe('24');
     const open = await server.call<{ alerts: { productId: string }[] }>('GET', '/inventory/alerts');
     expect(open.body.alerts.some((a) => a.productId === 'teapot')).toBe(false);

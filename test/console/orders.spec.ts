@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  answerPayment,
   browserAvailable,
   createProduct,
   ensureConsoleBuilt,
@@ -16,8 +17,8 @@ import {
   type ConsoleServer,
 } from './support.js';
 
-// The payment answers after two seconds (a durable timer), so an order visibly moves through
-// PENDING/CONFIRMED before it ships.
+// The gateway answers only when a test makes its answer due (the latency is a minute), so an
+// order visibly moves through PENDING/CONFIRMED before it ships, however slow the browser is.
 describe.skipIf(!browserAvailable())('console: orders and the order view, in Chromium', () => {
   let server: ConsoleServer;
   let browser: Browser;
@@ -25,7 +26,7 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
 
   beforeAll(async () => {
     ensureConsoleBuilt();
-    server = await startConsoleServer({ PAYMENT_LATENCY_MS: '2000' });
+    server = await startConsoleServer({ PAYMENT_LATENCY_MS: '60000' });
     await createProduct(server, { productId: 'lamp', name: 'Desk lamp', stock: 50, reorderPoint: 2, price: 25 });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -50,8 +51,9 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
 
     const order = await placeOrder(server, { productId: 'lamp' });
     const row = page.locator(`tr[data-order-id="${order.orderId}"]`);
-    await row.waitFor({ timeout: 10_000 });
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('SHIPPED');
+    await row.waitFor();
+    await answerPayment(server, order.orderId);
+    await expect.poll(() => row.getAttribute('data-status')).toBe('SHIPPED');
     await expect.poll(() => row.locator('.status-cell').textContent()).toBe('SHIPPED');
     await expect.poll(() => page.locator('[data-count-status="SHIPPED"] .count-value').textContent()).toBe('1');
 
@@ -75,11 +77,12 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
 
   it('shows a declined payment ending in PAYMENT_FAILED, with the stock release as its compensation', async () => {
     const order = await placeOrder(server, { productId: 'lamp', quantity: 2, card: 'tok_chargeDeclined' });
+    await answerPayment(server, order.orderId);
     await orderReaches(server, order.orderId, 'PAYMENT_FAILED');
     await go(page, `#/orders/${order.orderId}`);
 
-    await expect.poll(() => page.locator('.order-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('PAYMENT_FAILED');
-    await expect.poll(() => page.locator('[data-compensation="stock released"]').textContent(), { timeout: 10_000 }).toContain('lamp × 2');
+    await expect.poll(() => page.locator('.order-status').getAttribute('data-status')).toBe('PAYMENT_FAILED');
+    await expect.poll(() => page.locator('[data-compensation="stock released"]').textContent()).toContain('lamp × 2');
     const released = page.locator('.timeline li[data-event-type="InventoryReleased"]');
     await expect.poll(() => released.textContent()).toContain('compensation: stock released');
     expect(await released.locator('.cause-link').textContent()).toMatch(/caused by #\d+ OrderPaymentFailed/);
@@ -102,8 +105,8 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.getByLabel('Reason (optional)').fill('customer changed their mind');
     await page.getByRole('button', { name: 'Confirm cancellation' }).click();
-    await expect.poll(() => page.locator('.order-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('CANCELLED');
-    await expect.poll(() => page.locator('[data-compensation="stock released"]').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('.order-status').getAttribute('data-status')).toBe('CANCELLED');
+    await expect.poll(() => page.locator('[data-compensation="stock released"]').count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { mintToken } from '../../src/http/index.js';
 import { startOrderflow, type Orderflow } from '../../src/main.js';
+import { GATEWAY_ANSWER_TIMER } from '../../src/modules/payments/index.js';
 import { eventually } from '../support/kernel-test-module.js';
 
 export { eventually };
@@ -67,6 +68,8 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
     PAYMENT_SUCCESS_RATE: '1',
     ORDER_RATE_LIMIT: '0',
     DELIVERY_RETRY_BASE_MS: '50',
+    // An order a test leaves CONFIRMED (tok_timeout) must stay so while the browser works on it.
+    SAGA_TIMEOUT_MS: '600000',
     ...env,
   });
   const orderflow = await startOrderflow(config, { logger: pino({ level: 'silent' }) });
@@ -118,10 +121,25 @@ export async function createProduct(server: ConsoleServer, product: { productId:
 }
 
 /** Polls `probe` until it returns a value (not undefined); returns it. */
-export async function waitForValue<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function waitForValue<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs?: number): Promise<T> {
   let value: T | undefined;
   await eventually(async () => (value = await probe()) !== undefined, what, timeoutMs);
   return value!;
+}
+
+/**
+ * On a server whose gateway answers late (PAYMENT_LATENCY_MS far off), makes the answer to the
+ * order's charge due now: the test decides when the order moves on, not a race with the browser.
+ */
+export async function answerPayment(server: ConsoleServer, orderId: string): Promise<void> {
+  const { engine, apis } = server.orderflow;
+  const payment = await waitForValue(async () => {
+    const found = await apis.payments.getPaymentForOrder(orderId);
+    return found?.status === 'pending' ? found : undefined;
+  }, `the charge of ${orderId} to wait for the gateway`);
+  const key = `${GATEWAY_ANSWER_TIMER}:${payment.paymentId}`;
+  const timer = (await engine.timers.get(key))!;
+  await engine.unitOfWork.run('test', (tx) => tx.schedule({ key, kind: timer.kind, dueAt: tx.now, payload: timer.payload }));
 }
 
 /** Waits until the order has `status`, through the API. */

@@ -71,7 +71,7 @@ describe.skipIf(!browserAvailable())('console: every view, at 1280×800 and at p
       await page.setViewportSize(viewport);
       for (const view of views()) {
         await go(page, view.hash);
-        await page.locator(view.ready).first().waitFor({ timeout: 10_000 });
+        await page.locator(view.ready).first().waitFor();
         await page.waitForTimeout(300);
         const path = await screenshot(page, `${view.name}-${size}`, false);
         expect(readFileSync(path).subarray(1, 4).toString()).toBe('PNG');
@@ -90,7 +90,7 @@ describe.skipIf(!browserAvailable())('console: every view, at 1280×800 and at p
   it('shows the declined order’s saga with its compensation (the README’s picture)', async () => {
     await page.setViewportSize(SIZES.desktop);
     await go(page, `#/orders/${declinedOrder}`);
-    await page.locator('[data-compensation="stock released"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-compensation="stock released"]').waitFor();
     const path = join(SCREENSHOTS, 'order-compensated.png');
     await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width: SIZES.desktop.width, height: 1180 } });
     if (process.env.UPDATE_DOCS_SCREENSHOT) copyFileSync(path, DOCS_SCREENSHOT);

@@ -52,8 +52,9 @@ describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issu
 
       await createCatalog(deployment.url);
       const load = placeOrders({ url: deployment.url, count: 400, concurrency: 20 });
-      await until(async () => load.accepted() >= 120, '120 orders to be accepted', 120_000, 50);
-      // Mid-run, with the victim handling its share: no shutdown, no lease given back.
+      // Mid-run, with the victim handling its share (it has handled some: the load alone does not say so).
+      await until(async () => load.accepted() >= 120 && victim.handled('inventory') > 0, '120 orders to be accepted and the victim to be working', 120_000, 50);
+      // No shutdown, no lease given back.
       const victimHandled = victim.handled('inventory');
       const survivorHandledBefore = survivor.handled('inventory');
       const killedAt = performance.now();
@@ -76,7 +77,7 @@ describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issu
 
       const result = await load.done;
       expect(result.placed).toHaveLength(400);
-      const quietMs = await untilQuiet(inspector, result.placed.length);
+      const quietMs = await untilQuiet(inspector, result.placed.length, { deployment });
       const { violations, figures } = await checkEverything(inspector, deployment.url, result.placed);
       report('SIGKILL of inventory-b mid-run: 400 orders', {
         killedAfterAcceptedOrders: acceptedAtKill,
@@ -91,7 +92,6 @@ describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issu
         logged: notableLogLines(deployment),
       });
       expect(violations).toEqual([]);
-      expect(victimHandled, 'the victim was working when it was killed').toBeGreaterThan(0);
       expect(claimed, 'the survivor took exactly the victim’s partitions from it').toEqual(victimPartitions);
       // The lease TTL is 8 s, renewed every 2 s: the takeover comes after it, not before.
       expect(takeoverMs).toBeGreaterThan(5000);

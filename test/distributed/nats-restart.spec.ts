@@ -76,7 +76,7 @@ describe.skipIf(!natsServerInstalled)('nats-server restarted mid-run under a spl
 
       const result = await load.done;
       expect(result.placed).toHaveLength(400);
-      const quietMs = await untilQuiet(inspector, result.placed.length);
+      const quietMs = await untilQuiet(inspector, result.placed.length, { deployment });
       const { violations, figures } = await checkEverything(inspector, deployment.url, result.placed);
       const reconnected = Object.fromEntries(deployment.members().map((m) => [m.spec.name, m.cli.stdout().includes('"msg":"NATS connection back"')]));
       // The relay's backlog gauge is back to 0 and the consumer lag sampled from the broker too.

@@ -142,7 +142,7 @@ describe.skipIf(!natsAvailable)('PostgreSQL unreachable for 10 s under a split d
       const after = await placeOrders({ url, count: 150, from: 250, concurrency: 20 }).done;
       const first = await before.done;
       const placed = [...first.placed, ...duringOutage.placed, ...after.placed];
-      const quietMs = await untilQuiet(inspector, placed.length);
+      const quietMs = await untilQuiet(inspector, placed.length, { deployment });
       const { violations, figures } = await checkEverything(inspector, url, placed);
       const refused = [...first.refused, ...duringOutage.refused];
       report('PostgreSQL cut for 10 s through a TCP proxy', {

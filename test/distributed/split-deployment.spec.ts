@@ -57,7 +57,7 @@ describe.skipIf(!natsAvailable)('a split deployment of 5 processes on PostgreSQL
       await createCatalog(deployment.url);
       const load = await placeOrders({ url: deployment.url, count: 2000, concurrency: 20 }).done;
       expect(load.placed).toHaveLength(2000);
-      const quietMs = await untilQuiet(inspector, load.placed.length);
+      const quietMs = await untilQuiet(inspector, load.placed.length, { deployment });
 
       const { violations, figures } = await checkEverything(inspector, deployment.url, load.placed);
       const handled = { [a.spec.name]: a.handled('inventory'), [b.spec.name]: b.handled('inventory') };

@@ -408,14 +408,20 @@ export async function openInspector(databaseUrl: string): Promise<Inspector> {
 /**
  * Waits until the deployment is quiet: at least `expected` orders, every one SHIPPED or
  * terminal, the outbox empty, every consumer caught up (each event of its types in its inbox)
- * and no delivery failing or parked. Returns how long it took.
+ * and no delivery failing or parked. Returns how long it took. With `deployment`, a process
+ * that was running when the wait began and stops meanwhile fails the wait at once, naming it:
+ * what it left undone would only show as a backlog that never drains.
  */
-export async function untilQuiet(inspector: Inspector, expected: number, timeoutMs = 180_000): Promise<number> {
+export async function untilQuiet(inspector: Inspector, expected: number, options: { deployment?: Deployment; timeoutMs?: number } = {}): Promise<number> {
   const started = performance.now();
+  const running = options.deployment?.members().filter((m) => m.alive()) ?? [];
+  let stopped: Member | undefined;
   let last: Record<string, unknown> = {};
   try {
     await until(
       async () => {
+        stopped = running.find((m) => !m.alive());
+        if (stopped) return true;
         const progress = await inspector.progress();
         last = progress;
         if (progress.orders < expected || progress.settled !== progress.orders) return false;
@@ -424,11 +430,15 @@ export async function untilQuiet(inspector: Inspector, expected: number, timeout
         return Object.values(behind).every((n) => n === 0);
       },
       'every order to be SHIPPED or terminal and every consumer to catch up',
-      timeoutMs,
+      options.timeoutMs ?? 180_000,
       1000,
     );
   } catch (error) {
     throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
+  }
+  if (stopped) {
+    const { exitCode, signalCode } = stopped.cli.process;
+    throw new Error(`${stopped.spec.name} (pid ${stopped.pid}) stopped (${exitCode ?? signalCode}) while the test waited for the deployment to be quiet; last seen: ${JSON.stringify(last)}`);
   }
   return performance.now() - started;
 }

@@ -3,6 +3,7 @@ import { mintToken } from '../../src/http/index.js';
 import { spawnCli, type RunningCli } from '../cli/cli.js';
 import { createScratchDatabase, dialects, type ScratchDatabase } from '../support/databases.js';
 import { eventually } from '../support/kernel-test-module.js';
+import { businessConsumers, untilSettled } from '../support/settle.js';
 
 const secret = 'shutdown-test-secret-of-at-least-32-chars';
 const admin = mintToken(secret, { sub: 'admin-1', role: 'admin' });
@@ -10,7 +11,9 @@ const customer = mintToken(secret, { sub: 'customer-7', role: 'customer' });
 
 /** Starts `orderflow start` on a free port and resolves with its base URL. */
 async function startServer(scratch: ScratchDatabase): Promise<{ server: RunningCli; url: string }> {
-  const server = spawnCli(['start'], { DATABASE_URL: scratch.url, JWT_SECRET: secret, PORT: '0', LOG_LEVEL: 'info', ORDER_RATE_LIMIT: '0' });
+  // Every accepted order must complete: on a loaded machine the orders caught by the restart can
+  // take longer than the default 30 s deadline, which would cancel them instead.
+  const server = spawnCli(['start'], { DATABASE_URL: scratch.url, JWT_SECRET: secret, PORT: '0', LOG_LEVEL: 'info', ORDER_RATE_LIMIT: '0', SAGA_TIMEOUT_MS: '600000' });
   const [, url] = await server.waitFor(/"address":"(http:\/\/[^"]+)"/);
   return { server, url: url!.replace('0.0.0.0', '127.0.0.1') };
 }
@@ -74,6 +77,14 @@ describe.each(dialects)('SIGTERM during a burst of orders on %s (real process, r
       const page = await call(url, 'GET', '/orders?limit=200&status=SHIPPED', admin);
       return (page.body.orders as unknown[]).length >= accepted.length;
     }, 'every accepted order to ship after the restart', 60_000);
+    // SHIPPED is the orders consumer's view: the inventory consumer ships the stock on
+    // ShipmentCreated on its own time. Wait for every consumer of the server before reading it.
+    const storage = await scratch.open();
+    try {
+      await untilSettled(storage.db, businessConsumers());
+    } finally {
+      await storage.close();
+    }
     for (const orderId of accepted) expect((await call(url, 'GET', `/orders/${orderId}`, customer)).body.status).toBe('SHIPPED');
     // No order exists that was not accepted and completed: nothing half-written.
     const all = await call(url, 'GET', '/orders?limit=200', admin);

@@ -6,7 +6,7 @@ import { createEngine, type Engine } from '../../src/platform/engine.js';
 import { createEngineMetrics } from '../../src/platform/observability/metrics.js';
 import type { DialectName, Storage } from '../../src/platform/storage/database.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { eventually } from '../support/kernel-test-module.js';
+import { untilSettled } from '../support/settle.js';
 
 export interface FlowHarness {
   scratch: ScratchDatabase;
@@ -17,12 +17,24 @@ export interface FlowHarness {
   db: Kysely<any>;
   /** Stops the engine and starts another on the same database running `running` (all by default). */
   restart(running?: readonly ModuleName[]): Promise<void>;
-  /** Waits until the log has stopped growing and no delivery or retry is pending. */
+  /**
+   * Waits until every consumer of the engine has caught up with the log, no retry is pending
+   * and the log has stopped growing: what a test waits for before it reads another module's state.
+   */
   settle(): Promise<void>;
+  /**
+   * Makes a scheduled timer (one far from due) due now, as if its time had come: a test
+   * orders a story's timers by conditions instead of racing real delays against each other.
+   */
+  fireTimer(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export const fastSettings: ModuleSettings = { sagaTimeoutMs: 30_000, paymentSuccessRate: 1, paymentLatencyMs: 0 };
+/**
+ * Every payment succeeds at once. The saga deadline is far beyond any test: on a loaded machine
+ * a flow that takes long is slow, not timed out (the deadline's own tests set theirs).
+ */
+export const fastSettings: ModuleSettings = { sagaTimeoutMs: 600_000, paymentSuccessRate: 1, paymentLatencyMs: 0 };
 
 /** All four modules on a scratch database of `dialect`, delivering through the real dispatcher. */
 export async function createFlowHarness(
@@ -43,18 +55,6 @@ export async function createFlowHarness(
   let engine = build(running);
   await engine.migrate();
   await engine.start();
-  /** Every consumer's checkpoint has reached the last event of the types it handles (a consumer that emits nothing can lag a quiet log). */
-  async function consumersCaughtUp(): Promise<boolean> {
-    for (const consumer of engine.dispatcher.consumers()) {
-      const types = Object.keys(consumer.handlers);
-      if (types.length === 0) continue;
-      const last = await storage.db.selectFrom('events').select((eb) => eb.fn.max('sequence').as('last')).where('event_type', 'in', types).executeTakeFirst();
-      const checkpoint = await storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer.name).where('partition', '=', 0).executeTakeFirst();
-      if (Number(checkpoint?.position ?? 0) < Number(last?.last ?? 0)) return false;
-    }
-    return true;
-  }
-
   const harness: FlowHarness = {
     scratch,
     storage,
@@ -68,19 +68,13 @@ export async function createFlowHarness(
       harness.apis = modules.connect(engine.runtime);
       await engine.start();
     },
-    async settle() {
-      let last = -1;
-      let stableSince = Date.now();
-      await eventually(async () => {
-        const head = await engine.log.head();
-        const pendingRetries = (await engine.deadLetters.list({ status: 'retrying' })).length;
-        if (head !== last || pendingRetries > 0 || !(await consumersCaughtUp())) {
-          last = head;
-          stableSince = Date.now();
-          return false;
-        }
-        return Date.now() - stableSince > 150;
-      }, 'the flows to settle', 30_000);
+    settle() {
+      return untilSettled(storage.db, engine.dispatcher.consumers().map((c) => ({ name: c.name, types: Object.keys(c.handlers) })));
+    },
+    async fireTimer(key) {
+      const timer = await engine.timers.get(key);
+      if (!timer) throw new Error(`no timer ${key} is scheduled`);
+      await engine.unitOfWork.run('test', (tx) => tx.schedule({ key, kind: timer.kind, dueAt: tx.now, payload: timer.payload }));
     },
     async close() {
       await engine.stop();

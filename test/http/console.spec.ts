@@ -124,7 +124,9 @@ describe.each(dialects)('GET /api/stream and GET /api/throughput on %s', (dialec
       await new Promise((resolve) => request.once('response', resolve));
       await eventually(async () => reads > 3, 'the stream to watch the log head');
       request.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The server has seen the client go (its stream ends on the connection's close), then nothing more is read.
+      const connections = () => new Promise<number>((resolve, reject) => app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+      await eventually(async () => (await connections()) === 0, 'the server to see the client go');
       const after = reads;
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(reads).toBe(after);
@@ -148,6 +150,25 @@ describe.each(dialects)('GET /api/stream and GET /api/throughput on %s', (dialec
       const last = (await call()).samples.at(-1);
       expect(Object.keys(last.consumerLag)).toEqual(expect.arrayContaining(['inventory', 'orders', 'payments', 'shipments']));
     } finally {
+      await app.close();
+    }
+  });
+
+  it('takes one throughput sample at a time, the first one included, however slow the database', async () => {
+    // The first read of the log head takes 300 ms; the sampler ticks every 10 ms meanwhile.
+    const app = await appOver(h, { throughput: { intervalMs: 10 } });
+    const log = h.flow.engine.log;
+    const head = log.head;
+    let reads = 0;
+    log.head = async () => {
+      if (reads++ === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+      return head.call(log);
+    };
+    try {
+      const first = (await app.inject({ method: 'GET', url: '/api/throughput', headers: { authorization: `Bearer ${h.tokens.admin}` } })).json();
+      expect(first.samples).toHaveLength(1);
+    } finally {
+      log.head = head;
       await app.close();
     }
   });

@@ -102,8 +102,15 @@ export function createTestModule(controls: TestControls = { failFor: new Set(), 
   };
 }
 
-/** Waits until `probe` returns true, polling; fails with `what` after `timeoutMs`. */
-export async function eventually(probe: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+/** How long `eventually` polls by default. */
+export const EVENTUALLY_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until `probe` returns true, polling; fails with `what` after `timeoutMs`. The default
+ * is generous (the machines have 2 cores, shared with other runs): it only turns a hang into
+ * a failure, it is never what a test asserts.
+ */
+export async function eventually(probe: () => Promise<boolean>, what: string, timeoutMs = EVENTUALLY_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;

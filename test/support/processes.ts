@@ -38,8 +38,10 @@ export function spawnTs(entry: string | URL, env: Record<string, string>): Child
       w.resolve(line);
     }
   });
+  // 'close', not 'exit': 'exit' can come before the last lines are read from the pipe, and a
+  // child that prints then dies at once would look as if it had died first.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   return {
     process: child,

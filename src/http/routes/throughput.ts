@@ -101,12 +101,15 @@ function createSampler(engine: Engine, settings: Required<ThroughputOptions>) {
     while (samples.length > 0 && now - Date.parse(samples[0]!.at) > settings.windowMs) samples.shift();
   }
 
+  /** Takes a sample unless one is being taken: a slow database never stacks samples up. */
+  function sample(): Promise<void> {
+    running ??= take().finally(() => (running = undefined));
+    return running;
+  }
+
   function tick(): void {
     if (Date.now() - lastAsked > settings.idleMs) return stop();
-    // A slow database never stacks samples up.
-    running ??= take()
-      .catch((error: unknown) => engine.logger.debug({ err: error }, 'throughput: sample failed'))
-      .finally(() => (running = undefined));
+    sample().catch((error: unknown) => engine.logger.debug({ err: error }, 'throughput: sample failed'));
   }
 
   function stop(): void {
@@ -120,13 +123,14 @@ function createSampler(engine: Engine, settings: Required<ThroughputOptions>) {
       if (!timer) {
         timer = setInterval(tick, settings.intervalMs);
         timer.unref();
-        if (samples.length === 0) await take();
+        // Through the same guard as the ticks, which start meanwhile: the first answer has one sample.
+        if (samples.length === 0) await sample();
       }
       return { intervalMs: settings.intervalMs, windowMs: settings.windowMs, samples };
     },
     async stop() {
       stop();
-      await running;
+      await running?.catch(() => undefined);
     },
   };
 }
