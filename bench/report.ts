@@ -165,8 +165,9 @@ function method(results: readonly ModeResult[]): string {
 - **Peak RSS** = \`VmHWM\` of \`/proc/<pid>/status\` of each server process at the end of the run, over every order it handled (warm-up included).
 - **Raw limit.** In the same run and on the same database configuration: back-to-back transactions that each insert one row, through orderflow's own \`openStorage\` (SQLite: a file beside the servers' database, WAL, \`synchronous=FULL\`; PostgreSQL: the same scratch database, default \`synchronous_commit=on\`), half of the time before the load and half after, pooled. **Ratio** = peak orders/s × events per order ÷ raw commits/s; a system that committed once per event would be capped at 1, group commit is what can take it above.
 - **Durability is not relaxed.** The servers run with orderflow's defaults (\`SQLITE_SYNCHRONOUS\` unset = FULL; PostgreSQL's \`synchronous_commit=on\`), \`LOG_LEVEL=info\`.
-- **Profile.** After the measured embedded phases, a second embedded server is started with \`node --cpu-prof\` and the peak closed loop is run again on it; the \`.cpuprofile\` is summarised into self time per function, per area, and per nearest orderflow function on the stack. The measured figures always come from the unprofiled server.
-- **Deployments.** Embedded: one process, all modules and HTTP, SQLite in a temporary folder on the machine's disk. Distributed: a scratch PostgreSQL database and a NATS JetStream stream of their own (both removed afterwards), one process per module (\`MODULES=http,orders\`, \`inventory\`, \`payments\`, \`shipments\`), default \`NATS_PARTITIONS\` (8). Servers are stopped with SIGTERM and must exit 0.`;
+- **Profile.** After the measured embedded phases, a second embedded server is started with \`node --cpu-prof\` and the peak closed loop is run again on it; each thread's \`.cpuprofile\` (the main thread's and the delivery thread's) is summarised into self time per function, per area, and per nearest orderflow function on the stack. The measured figures always come from the unprofiled server.
+- **Backlog phase** (embedded). 5,000 orders (1,000 in a quick run) are placed on a server started with \`MODULES=http\`, which runs no consumer, so their events only queue; it is stopped, and a server with every module is started on the same file. Until the last backlog order is SHIPPED, one client sends \`GET /health\` back to back (5 ms apart) and another places orders at 20/s; the drain rate is the events the consumers appended ÷ the drain time.
+- **Deployments.** Embedded: one process (a main thread for HTTP and placements, a delivery thread for the consumers), all modules and HTTP, the compiled build (\`dist/\`), SQLite in a temporary folder on the machine's disk. Distributed: a scratch PostgreSQL database and a NATS JetStream stream of their own (both removed afterwards), one process per module (\`MODULES=http,orders\`, \`inventory\`, \`payments\`, \`shipments\`), default \`NATS_PARTITIONS\` (8). Servers are stopped with SIGTERM and must exit 0.`;
 }
 
 /** Writes docs/benchmarks.md and the chart; returns the files written. */
@@ -192,25 +193,26 @@ server processes and followed until they are SHIPPED, in the embedded mode (one 
 SQLite) and the distributed mode (PostgreSQL + NATS JetStream, one process per module),
 measured against the raw durable commit rate of the same database.
 
-> **These figures were measured on a shared 2-core machine while other work ran on it** (see
-> the "machine busy" column). They show the shape and the bottlenecks, not the absolute
-> capacity: re-measure on an idle machine (\`npm run bench\`) before quoting them.
+> The machine has 2 cores, shared by the servers, the bench's own client and (in the distributed
+> mode) PostgreSQL and NATS; the "machine busy" column shows how busy it was, the bench's own
+> CPU beside it. Wall-clock figures move with other load: quote a full run made on an idle
+> machine, and compare commits with \`npm run bench:engine\` (CPU per order), which moves less.
 
 ## How to run
 
 \`\`\`sh
-npm run bench                     # full run of the embedded mode + profile; regenerates this file (≈ 5–7 min)
-npm run bench -- --mode=both      # the same for both modes (≈ 8–10 min while the distributed mode works)
-npm run bench -- --quick          # under a minute: prints the tables, writes JSON, leaves this file alone
-npm run bench -- --quick --mode=both   # both modes quickly (the distributed mode is cut short when it stalls)
+npm run bench                     # full run of both modes, profile and backlog phase; regenerates this file (≈ 7–9 min)
+npm run bench -- --mode=embedded  # the embedded mode only (≈ 4 min)
+npm run bench -- --quick          # about a minute: prints the tables, writes JSON, leaves this file alone
 npm run bench:report              # re-render this file and the chart from bench/results/*.json
+npm run bench:engine              # CPU ms and KB written per order of the embedded engine, in-process
+npm run bench:backlog             # the backlog phase alone
 \`\`\`
 
 Other options: \`--mode=distributed\`, \`--concurrency=16,64,256\` (closed-loop clients; a list
 sweeps them and the best is the peak), \`--orders=N\` (closed-loop orders per level),
 \`--profile\` / \`--no-profile\`, \`--no-report\`. \`BENCH_LOG_DIR=<folder>\` keeps every
-server's log. The distributed mode is not in the default run while it stalls under load (see
-the analysis below); \`DEFAULT_MODES\` in \`bench/e2e.bench.ts\` puts it back.
+server's log.
 
 The distributed mode needs PostgreSQL on 127.0.0.1:5432 and NATS JetStream on 127.0.0.1:4222
 (\`BENCH_POSTGRES_URL\` / \`TEST_POSTGRES_URL\` and \`BENCH_NATS_URL\` override them). Each run
