@@ -124,7 +124,14 @@ export function createEngine(options: EngineOptions): Engine {
     logger,
     metrics,
   });
-  const transport = (options.transport ?? ((parts) => createInProcessTransport({ ...parts, db: parts.storage.db, batchSize: options.batchSize, pollMs: options.pollMs })))({
+  const transport = (options.transport ?? ((parts) => createInProcessTransport({
+        ...parts,
+        db: parts.storage.db,
+        batchSize: options.batchSize,
+        pollMs: options.pollMs,
+        // SQLite runs one transaction at a time on its one connection: a round commits once.
+        rounds: parts.storage.dialect === 'sqlite',
+      })))({
     storage,
     log,
     dispatcher,

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../../kernel/clock.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
@@ -32,6 +32,13 @@ export interface DispatcherDeps {
   retry: RetryPolicy;
   logger: Logger;
   metrics: EngineMetrics;
+}
+
+/** A consumer's batch in a round (`deliverRound`): its events after the checkpoint it read. */
+export interface RoundBatch {
+  consumer: string;
+  events: readonly EventEnvelope[];
+  expectedPosition: number;
 }
 
 export interface BatchResult {
@@ -76,6 +83,41 @@ export function createDispatcher(deps: DispatcherDeps) {
     return result;
   }
 
+  /** One consumer's batch inside an open transaction: checkpoint check, handlers, checkpoint move. Undefined when stale. */
+  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: number, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean) {
+    if (expectedPosition !== undefined && position !== expectedPosition) return undefined;
+    const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(events.map((e) => e.aggregateId))]);
+    const outcomes = fast ? await deliverFast(work, consumer, partition, events, blocked) : await deliverCarefully(work, consumer, partition, events, blocked);
+    const last = events[events.length - 1]!.sequence;
+    if (expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
+    return outcomes;
+  }
+
+  /**
+   * One consumer's batch of a round, under a savepoint of its own: the fast path, or, when a
+   * handler failed in it, the careful path from the savepoint (the other batches stay).
+   */
+  async function roundBatch(trx: Work['trx'], batch: RoundBatch, afterCommit: (() => void)[]): Promise<{ value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }> {
+    const consumer = consumerNamed(batch.consumer);
+    await sql.raw('savepoint round_batch').execute(trx);
+    const attempt = async (fast: boolean) => {
+      const work: Work = { trx, pending: [], afterCommit: [], now: clock.now() };
+      const position = await store.lockCheckpoint(trx, consumer.name, 0);
+      return { work, value: await handleBatch(work, position, consumer, 0, batch.events, batch.expectedPosition, fast) };
+    };
+    let done: Awaited<ReturnType<typeof attempt>>;
+    try {
+      done = await attempt(true);
+    } catch (error) {
+      if (!(error instanceof FastPathAborted)) throw error;
+      await sql.raw('rollback to savepoint round_batch').execute(trx);
+      done = await attempt(false);
+    }
+    await sql.raw('release savepoint round_batch').execute(trx);
+    afterCommit.push(...done.work.afterCommit);
+    return { value: done.value, appended: await log.append(trx as never, done.work.pending) };
+  }
+
   return {
     consumers: () => [...consumers.values()],
 
@@ -96,15 +138,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       const consumer = consumerNamed(consumerName);
       const partition = options.partition ?? 0;
       if (events.length === 0) return { stale: false, outcomes: [], appended: [] };
-      const run = (fast: boolean) =>
-        inTransaction(consumer.name, partition, async (work, position) => {
-          if (options.expectedPosition !== undefined && position !== options.expectedPosition) return undefined;
-          const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(events.map((e) => e.aggregateId))]);
-          const outcomes = fast ? await deliverFast(work, consumer, partition, events, blocked) : await deliverCarefully(work, consumer, partition, events, blocked);
-          const last = events[events.length - 1]!.sequence;
-          if (options.expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
-          return outcomes;
-        });
+      const run = (fast: boolean) => inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast));
       let result: Awaited<ReturnType<typeof run>>;
       for (let conflicts = 0; ; conflicts++) {
         try {
@@ -126,6 +160,33 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (!value) return { stale: true, outcomes: [], appended: [] };
       events.forEach((e, i) => metrics.eventsDelivered.inc({ event_type: e.eventType, consumer: consumer.name, outcome: value[i]! }));
       return { stale: false, outcomes: value, appended };
+    },
+
+    /**
+     * Delivers the batches of several consumers in one transaction (one commit, one sync to
+     * disk, for a whole round of a single-connection database); each batch as `deliver` with
+     * `expectedPosition` would, under a savepoint of its own. Results in the batches' order.
+     */
+    async deliverRound(batches: readonly RoundBatch[]): Promise<BatchResult[]> {
+      const work = batches.filter((b) => b.events.length > 0);
+      if (work.length === 0) return batches.map(() => ({ stale: false, outcomes: [], appended: [] }));
+      const afterCommit: (() => void)[] = [];
+      const results = await db.transaction().execute(async (trx) => {
+        afterCommit.length = 0;
+        const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
+        for (const batch of work) out.set(batch, await roundBatch(trx, batch, afterCommit));
+        return out;
+      });
+      for (const callback of afterCommit) callback();
+      return batches.map((batch) => {
+        const result = results.get(batch);
+        if (!result) return { stale: false, outcomes: [], appended: [] };
+        for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
+        if (!result.value) return { stale: true, outcomes: [], appended: result.appended };
+        const outcomes = result.value;
+        batch.events.forEach((e, i) => metrics.eventsDelivered.inc({ event_type: e.eventType, consumer: batch.consumer, outcome: outcomes[i]! }));
+        return { stale: false, outcomes, appended: result.appended };
+      });
     },
 
     /** Fires a retry timer: claims it and retries the failed delivery it names; returns what it emitted. */

@@ -18,6 +18,13 @@ export interface InProcessTransportDeps {
   batchSize?: number;
   /** Longest wait before looking at the log again when nothing woke the consumer. */
   pollMs?: number;
+  /**
+   * Deliver every consumer's batch of a round in one transaction (`deliverRound`) instead of
+   * one transaction per consumer. For a database with one connection (SQLite), where the
+   * consumers' transactions run one after another anyway: a round then syncs the disk once,
+   * not once per consumer, and an event crosses a hop in one round.
+   */
+  rounds?: boolean;
 }
 
 /**
@@ -87,6 +94,49 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     }
   }
 
+  /** Every consumer in one loop: read each one's batch, deliver them all in one transaction. */
+  async function consumeInRounds(all: readonly Consumer[]): Promise<void> {
+    const readers = all.map((consumer) => ({ consumer, types: Object.keys(consumer.handlers), position: 0 }));
+    for (const reader of readers) reader.position = await checkpoint(reader.consumer.name);
+    let failures = 0;
+    const signal = { dirty: false, wake: undefined as (() => void) | undefined };
+    signals.set('*', signal);
+    while (running) {
+      signal.dirty = false;
+      try {
+        const batches: { reader: (typeof readers)[number]; events: EventEnvelope[] }[] = [];
+        for (const reader of readers) {
+          const events = await log.readAfter(reader.position, { types: reader.types, limit: batchSize });
+          if (events.length > 0) batches.push({ reader, events });
+          else metrics.consumerLag.set({ consumer: reader.consumer.name }, 0);
+        }
+        if (batches.length === 0) {
+          await sleep(signal, pollMs);
+          continue;
+        }
+        const results = await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })));
+        const appended: EventEnvelope[] = [];
+        for (const [i, { reader, events }] of batches.entries()) {
+          const result = results[i]!;
+          reader.position = result.stale ? await checkpoint(reader.consumer.name) : events[events.length - 1]!.sequence!;
+          appended.push(...result.appended);
+          metrics.consumerLag.set({ consumer: reader.consumer.name }, Math.max(0, knownHead - reader.position));
+        }
+        if (appended.length > 0) notify(appended);
+        failures = 0;
+        // better-sqlite3 answers synchronously: without a macrotask turn, a backlog would
+        // starve timers, HTTP requests and signals until it is drained.
+        await new Promise((resolve) => setImmediate(resolve));
+      } catch (error) {
+        failures++;
+        logger.error({ err: error }, 'delivery round failed; retrying');
+        signal.dirty = false;
+        await sleep(signal, Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        for (const reader of readers) reader.position = await checkpoint(reader.consumer.name).catch(() => reader.position);
+      }
+    }
+  }
+
   function notify(appended: readonly EventEnvelope[]): void {
     const last = appended[appended.length - 1]?.sequence;
     if (last !== undefined && last > knownHead) knownHead = last;
@@ -102,7 +152,8 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
       if (running) return;
       running = true;
       knownHead = await log.head();
-      for (const consumer of dispatcher.consumers()) loops.push(consume(consumer));
+      if (deps.rounds) loops.push(consumeInRounds(dispatcher.consumers()));
+      else for (const consumer of dispatcher.consumers()) loops.push(consume(consumer));
     },
     notify,
     async stop() {
