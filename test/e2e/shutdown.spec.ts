@@ -1,31 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/http/index.js';
-import { spawnCli, type RunningCli } from '../cli/cli.js';
+import type { RunningCli } from '../cli/cli.js';
 import { createScratchDatabase, dialects, type ScratchDatabase } from '../support/databases.js';
 import { eventually } from '../support/kernel-test-module.js';
 import { businessConsumers, untilSettled } from '../support/settle.js';
+import { call, startServer } from './server.js';
 
 const secret = 'shutdown-test-secret-of-at-least-32-chars';
 const admin = mintToken(secret, { sub: 'admin-1', role: 'admin' });
 const customer = mintToken(secret, { sub: 'customer-7', role: 'customer' });
 
-/** Starts `orderflow start` on a free port and resolves with its base URL. */
-async function startServer(scratch: ScratchDatabase): Promise<{ server: RunningCli; url: string }> {
-  // Every accepted order must complete: on a loaded machine the orders caught by the restart can
-  // take longer than the default 30 s deadline, which would cancel them instead.
-  const server = spawnCli(['start'], { DATABASE_URL: scratch.url, JWT_SECRET: secret, PORT: '0', LOG_LEVEL: 'info', ORDER_RATE_LIMIT: '0', SAGA_TIMEOUT_MS: '600000' });
-  const [, url] = await server.waitFor(/"address":"(http:\/\/[^"]+)"/);
-  return { server, url: url!.replace('0.0.0.0', '127.0.0.1') };
-}
-
-async function call(url: string, method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
 
 describe.each(dialects)('SIGTERM during a burst of orders on %s (real process, real port)', (dialect) => {
   let scratch: ScratchDatabase;
@@ -39,7 +23,7 @@ describe.each(dialects)('SIGTERM during a burst of orders on %s (real process, r
   });
 
   it('exits 0, and after a restart every accepted order completes; nothing is lost', async () => {
-    let { server, url } = await startServer(scratch);
+    let { server, url } = await startServer(scratch, secret);
     running = server;
     const created = await call(url, 'POST', '/products', admin, { productId: 'burst-1', name: 'Burst', price: 12.5, stock: 1000 });
     expect(created.status).toBe(201);
@@ -71,7 +55,7 @@ describe.each(dialects)('SIGTERM during a burst of orders on %s (real process, r
     expect(accepted.length).toBeGreaterThanOrEqual(40);
     expect(refused, 'requests after the SIGTERM were refused, not accepted').toBeGreaterThan(0);
 
-    ({ server, url } = await startServer(scratch));
+    ({ server, url } = await startServer(scratch, secret));
     running = server;
     await eventually(async () => {
       const page = await call(url, 'GET', '/orders?limit=200&status=SHIPPED', admin);
