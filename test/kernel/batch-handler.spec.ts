@@ -2,10 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/kernel/envelope.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
-import { createEngine, type Engine } from '../../src/platform/engine.js';
-import type { Storage } from '../../src/platform/storage/database.js';
-import { createScratchDatabase, dialects, type ScratchDatabase } from '../support/databases.js';
-import { counterEvent, createTestModule, testSchemas, type TestTables } from '../support/kernel-test-module.js';
+import { createConsumerEngine, type ConsumerEngine } from '../support/consumer-engine.js';
+import { dialects } from '../support/databases.js';
+import { counterEvent, type TestTables } from '../support/kernel-test-module.js';
 
 /**
  * A consumer with a batch handler (as the stats projection has): the fast path hands it the
@@ -13,9 +12,7 @@ import { counterEvent, createTestModule, testSchemas, type TestTables } from '..
  * the per-event handlers, so the failing event alone is retried and its aggregate parked.
  */
 describe.each(dialects)('batch handlers on %s', (dialect) => {
-  let scratch: ScratchDatabase;
-  let storage: Storage;
-  let engine: Engine;
+  let h: ConsumerEngine;
   const batches: string[][] = [];
   const failFor = new Set<string>();
 
@@ -40,8 +37,6 @@ describe.each(dialects)('batch handlers on %s', (dialect) => {
   beforeEach(async () => {
     batches.length = 0;
     failFor.clear();
-    scratch = await createScratchDatabase(dialect);
-    storage = await scratch.open();
     const consumer = defineConsumer<TestTables>({
       name: 'test.batch',
       source: 'test',
@@ -51,36 +46,28 @@ describe.each(dialects)('batch handlers on %s', (dialect) => {
         await addTotals(ctx.db, events);
       },
     });
-    const { migrations } = createTestModule();
-    engine = createEngine({ storage, modules: [{ name: 'test', migrations, consumers: [consumer] }], schemas: testSchemas, retry: { maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
-    await engine.migrate();
-    await engine.dispatcher.register();
+    h = await createConsumerEngine(dialect, [consumer]);
   });
   afterEach(async () => {
-    await engine?.stop();
-    await storage?.close();
-    await scratch?.drop();
+    await h?.close();
   });
 
-  const totals = async () =>
-    Object.fromEntries((await storage.db.selectFrom('test_totals').selectAll().orderBy('aggregate_id').execute()).map((r) => [r.aggregate_id, [Number(r.total), Number(r.handled)]]));
-
   async function append(amounts: { agg: string; amount: number }[]): Promise<EventEnvelope[]> {
-    await engine.unitOfWork.run('test', async (tx) => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
       for (const a of amounts) tx.emit(counterEvent(a.agg, a.amount));
     });
-    return (await engine.log.query({ limit: 1000 })).events;
+    return (await h.engine.log.query({ limit: 1000 })).events;
   }
 
   it('hands the batch handler each fresh event once: redelivered batches give the state of one delivery', async () => {
     const amounts = Array.from({ length: 60 }, (_, i) => ({ agg: `b-${i % 6}`, amount: i + 1 }));
     const events = await append(amounts);
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < events.length; i += 7 + round) await engine.dispatcher.deliver('test.batch', events.slice(i, i + 7 + round));
+      for (let i = 0; i < events.length; i += 7 + round) await h.engine.dispatcher.deliver('test.batch', events.slice(i, i + 7 + round));
     }
     const expected: Record<string, [number, number]> = {};
     for (const { agg, amount } of amounts) expected[agg] = [(expected[agg]?.[0] ?? 0) + amount, (expected[agg]?.[1] ?? 0) + 1];
-    expect(await totals()).toEqual(expected);
+    expect(await h.totals()).toEqual(expected);
     // Only the first round had fresh events: 9 batches of 7 (the last one shorter), 60 ids in all, none twice.
     expect(batches.flat()).toEqual(events.map((e) => e.eventId));
     expect(batches).toHaveLength(9);
@@ -94,10 +81,10 @@ describe.each(dialects)('batch handlers on %s', (dialect) => {
       { agg: 'b-ok', amount: 2 },
       { agg: 'b-bad', amount: 20 },
     ]);
-    const result = await engine.dispatcher.deliver('test.batch', events);
+    const result = await h.engine.dispatcher.deliver('test.batch', events);
     expect(result.outcomes).toEqual(['handled', 'failed', 'handled', 'parked']);
-    expect(await totals()).toEqual({ 'b-ok': [3, 2] });
-    const failed = await storage.db.selectFrom('failed_deliveries').select(['event_id', 'status']).execute();
+    expect(await h.totals()).toEqual({ 'b-ok': [3, 2] });
+    const failed = await h.storage.db.selectFrom('failed_deliveries').select(['event_id', 'status']).execute();
     expect(failed).toEqual([{ event_id: events[1]!.eventId, status: 'retrying' }]);
   });
 });

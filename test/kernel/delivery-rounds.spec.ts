@@ -2,10 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/kernel/envelope.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
-import { createEngine, type Engine } from '../../src/platform/engine.js';
-import type { Storage } from '../../src/platform/storage/database.js';
-import { createScratchDatabase, dialects, type ScratchDatabase } from '../support/databases.js';
-import { counterEvent, createTestModule, testSchemas, type TestTables } from '../support/kernel-test-module.js';
+import { createConsumerEngine, type ConsumerEngine } from '../support/consumer-engine.js';
+import { dialects } from '../support/databases.js';
+import { counterEvent, type TestTables } from '../support/kernel-test-module.js';
 
 /**
  * A delivery round (the in-process transport on SQLite): the batches of several consumers in
@@ -13,9 +12,7 @@ import { counterEvent, createTestModule, testSchemas, type TestTables } from '..
  * the careful path and leaves the others' effects and checkpoints as they were.
  */
 describe.each(dialects)('delivery rounds on %s', (dialect) => {
-  let scratch: ScratchDatabase;
-  let storage: Storage;
-  let engine: Engine;
+  let h: ConsumerEngine;
   const failFor = new Set<string>();
 
   const addTo = (table: string) => async (event: EventEnvelope, db: Kysely<TestTables>) => {
@@ -30,57 +27,48 @@ describe.each(dialects)('delivery rounds on %s', (dialect) => {
 
   beforeEach(async () => {
     failFor.clear();
-    scratch = await createScratchDatabase(dialect);
-    storage = await scratch.open();
     const consumers = ['steady', 'picky'].map((name) =>
       defineConsumer<TestTables>({ name, source: 'test', handlers: { CounterIncremented: (event, ctx) => addTo(name)(event, ctx.db) } }),
     );
-    const { migrations } = createTestModule();
-    engine = createEngine({ storage, modules: [{ name: 'test', migrations, consumers }], schemas: testSchemas, retry: { maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
-    await engine.migrate();
-    await engine.dispatcher.register();
+    h = await createConsumerEngine(dialect, consumers);
   });
   afterEach(async () => {
-    await engine?.stop();
-    await storage?.close();
-    await scratch?.drop();
+    await h?.close();
   });
 
-  const totals = async () =>
-    Object.fromEntries((await storage.db.selectFrom('test_totals').selectAll().orderBy('aggregate_id').execute()).map((r) => [r.aggregate_id, [Number(r.total), Number(r.handled)]]));
   const positions = async () =>
-    Object.fromEntries((await storage.db.selectFrom('consumer_checkpoints').select(['consumer', 'position']).execute()).map((r) => [r.consumer, Number(r.position)]));
+    Object.fromEntries((await h.storage.db.selectFrom('consumer_checkpoints').select(['consumer', 'position']).execute()).map((r) => [r.consumer, Number(r.position)]));
 
   it('keeps each consumer of a round on its own when one of their handlers fails', async () => {
     failFor.add('bad');
-    await engine.unitOfWork.run('test', async (tx) => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
       for (const [agg, amount] of [['ok', 1], ['bad', 10], ['ok', 2], ['bad', 20]] as const) tx.emit(counterEvent(agg, amount));
     });
-    const { events } = await engine.log.query({});
-    const [steady, picky] = await engine.dispatcher.deliverRound([
+    const { events } = await h.engine.log.query({});
+    const [steady, picky] = await h.engine.dispatcher.deliverRound([
       { consumer: 'steady', events, expectedPosition: 0 },
       { consumer: 'picky', events, expectedPosition: 0 },
     ]);
     expect(steady!.outcomes).toEqual(['handled', 'handled', 'handled', 'handled']);
     expect(picky!.outcomes).toEqual(['handled', 'failed', 'handled', 'parked']);
-    expect(await totals()).toEqual({ 'picky:ok': [3, 2], 'steady:bad': [30, 2], 'steady:ok': [3, 2] });
+    expect(await h.totals()).toEqual({ 'picky:ok': [3, 2], 'steady:bad': [30, 2], 'steady:ok': [3, 2] });
     expect(await positions()).toEqual({ steady: 4, picky: 4 });
-    const failed = await storage.db.selectFrom('failed_deliveries').select(['consumer', 'event_id', 'status']).execute();
+    const failed = await h.storage.db.selectFrom('failed_deliveries').select(['consumer', 'event_id', 'status']).execute();
     expect(failed).toEqual([{ consumer: 'picky', event_id: events[1]!.eventId, status: 'retrying' }]);
   });
 
   it('applies nothing of a batch whose checkpoint moved on, and says so', async () => {
-    await engine.unitOfWork.run('test', async (tx) => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
       tx.emit(counterEvent('x', 5));
     });
-    const { events } = await engine.log.query({});
-    await engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }]);
-    const [again, picky] = await engine.dispatcher.deliverRound([
+    const { events } = await h.engine.log.query({});
+    await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }]);
+    const [again, picky] = await h.engine.dispatcher.deliverRound([
       { consumer: 'steady', events, expectedPosition: 0 },
       { consumer: 'picky', events, expectedPosition: 0 },
     ]);
     expect(again).toMatchObject({ stale: true, outcomes: [] });
     expect(picky).toMatchObject({ stale: false, outcomes: ['handled'] });
-    expect(await totals()).toEqual({ 'picky:x': [5, 1], 'steady:x': [5, 1] });
+    expect(await h.totals()).toEqual({ 'picky:x': [5, 1], 'steady:x': [5, 1] });
   });
 });
