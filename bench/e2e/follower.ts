@@ -14,6 +14,7 @@
  */
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
+import { STABLE_HEAD_SQL, stableHeadOf } from '../../src/platform/log/event-log.js';
 
 /** Events that end an order's automatic flow: SHIPPED, or one of the failures. */
 const FINAL_TYPES = ['OrderShipped', 'OrderRejected', 'OrderPaymentFailed', 'OrderCancelled'] as const;
@@ -30,7 +31,7 @@ export interface FinalEvent {
 /** Read access to the log for the bench. */
 export interface LogReader {
   finalEventsAfter(cursor: number, limit: number): Promise<FinalEvent[]>;
-  /** The highest sequence committed so far. */
+  /** The log's stable head: every event at or below it has committed (or never will). */
   head(): Promise<number>;
   /** PostgreSQL: the pid of the bench's own backend, to leave it out of the servers' figures. */
   backendPid(): Promise<number | undefined>;
@@ -56,16 +57,17 @@ const toEvent = (row: Row): FinalEvent => ({
 });
 
 const FINAL_QUERY = `select sequence, event_type, aggregate_id, occurred_at from events
-  where sequence > $1 and event_type in (${FINAL_TYPES.map((t) => `'${t}'`).join(', ')}) order by sequence limit $2`;
+  where sequence > $1 and sequence <= $3 and event_type in (${FINAL_TYPES.map((t) => `'${t}'`).join(', ')}) order by sequence limit $2`;
 
 function sqliteReader(path: string): LogReader {
   const db = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
   let closed = false;
   db.pragma('busy_timeout = 5000');
-  const finals = db.prepare(FINAL_QUERY.replace('$1', '?').replace('$2', '?'));
+  const finals = db.prepare(FINAL_QUERY.replace('$1', '@cursor').replace('$2', '@limit').replace('$3', '@head'));
   const head = db.prepare('select coalesce(max(sequence), 0) as head from events');
   return {
-    finalEventsAfter: async (cursor, limit) => (finals.all(cursor, limit) as Row[]).map(toEvent),
+    // One writer at a time on SQLite: everything committed is below its highest sequence.
+    finalEventsAfter: async (cursor, limit) => (finals.all({ cursor, limit, head: Number.MAX_SAFE_INTEGER }) as Row[]).map(toEvent),
     head: async () => Number((head.get() as { head: number }).head),
     backendPid: async () => undefined,
     close: async () => {
@@ -79,9 +81,11 @@ function postgresReader(url: string): LogReader {
   const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0 });
   pool.on('error', () => undefined);
   let closing: Promise<void> | undefined;
+  const head = async () => stableHeadOf((await pool.query<{ committed: string | null; in_flight: string | null }>(STABLE_HEAD_SQL)).rows[0]);
   return {
-    finalEventsAfter: async (cursor, limit) => (await pool.query<Row>(FINAL_QUERY, [cursor, limit])).rows.map(toEvent),
-    head: async () => Number((await pool.query<{ head: string }>('select coalesce(max(sequence), 0) as head from events')).rows[0]!.head),
+    // Up to the stable head: appends commit out of sequence order, a cursor past one in flight would skip it.
+    finalEventsAfter: async (cursor, limit) => (await pool.query<Row>(FINAL_QUERY, [cursor, limit, await head()])).rows.map(toEvent),
+    head,
     // The pool holds one connection for good (no idle timeout below), so this pid stays the follower's.
     backendPid: async () => Number((await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid),
     close: () => (closing ??= pool.end()),

@@ -131,6 +131,7 @@ export function createEngine(options: EngineOptions): Engine {
         pollMs: options.pollMs,
         // SQLite runs one transaction at a time on its one connection: a round commits once.
         rounds: parts.storage.dialect === 'sqlite',
+        boundedByHead: parts.storage.dialect === 'postgres',
       })))({
     storage,
     log,

@@ -67,8 +67,11 @@ export async function rebuildConsumer<DB>(options: RebuildOptions<DB>): Promise<
 
     const log = createEventLog(trx as never, options.dialect);
     const result: RebuildResult = { applied: 0, skipped: [], position: 0 };
+    // Up to the stable head: an event above it may still commit below one read here. The
+    // consumer delivers everything after the checkpoint once the rebuild committed.
+    const through = await log.head();
     for (;;) {
-      const page = await log.readAfter(result.position, { types, limit: pageSize });
+      const page = await log.readAfter(result.position, { types, limit: pageSize, through });
       if (page.length === 0) break;
       const valid: EventEnvelope[] = [];
       for (const event of page) {

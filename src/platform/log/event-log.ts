@@ -1,4 +1,4 @@
-import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
 import { rowsStatement, statement, type Statement } from '../storage/statements.js';
@@ -43,11 +43,20 @@ export interface EventPage {
 export interface EventLog {
   /** Appends events inside the caller's transaction and returns them with their sequence. */
   append(trx: Transaction<EventLogTables>, events: readonly EventEnvelope[]): Promise<EventEnvelope[]>;
-  /** Committed events after `position`, in log order, optionally of some types only. */
-  readAfter(position: number, options: { types?: readonly string[]; limit: number }): Promise<EventEnvelope[]>;
+  /**
+   * Committed events after `position`, in log order, optionally of some types only, and up to
+   * `through` (a `head()` read before): a reader that follows the log passes it, so that it
+   * never moves past an event that commits later.
+   */
+  readAfter(position: number, options: { types?: readonly string[]; limit: number; through?: number }): Promise<EventEnvelope[]>;
+  /** A page of events; with `after` (a cursor) the page stops at the head, as `readAfter` with `through`. */
   query(query: EventQuery): Promise<EventPage>;
   get(eventId: string, db?: Kysely<EventLogTables>): Promise<EventEnvelope | undefined>;
-  /** The highest sequence committed so far (0 for an empty log). */
+  /**
+   * The stable head: the highest sequence such that every event at or below it has committed
+   * (or never will: its transaction rolled back). 0 for an empty log. Events above it may be
+   * visible already; a reader that moved its cursor past them could skip one still in flight.
+   */
   head(): Promise<number>;
 }
 
@@ -56,36 +65,91 @@ const insertEvents = rowsStatement<{ sequence: number; event_id: string }>(
   10,
   'returning sequence, event_id',
 );
-const readAllAfter = statement<Selectable<EventRow>>('select * from events where sequence > ? order by sequence limit ?');
+const readAllAfter = statement<Selectable<EventRow>>('select * from events where sequence > ? and sequence <= ? order by sequence limit ?');
 const readTypesAfterByCount = new Map<number, Statement<Selectable<EventRow>>>();
 /** The consumer's read: after its position, of the types it handles (one text per list length). */
 function readTypesAfter(count: number): Statement<Selectable<EventRow>> {
   let read = readTypesAfterByCount.get(count);
   if (!read) {
     const list = Array.from({ length: count }, () => '?').join(', ');
-    readTypesAfterByCount.set(count, (read = statement(`select * from events where sequence > ? and event_type in (${list}) order by sequence limit ?`)));
+    readTypesAfterByCount.set(count, (read = statement(`select * from events where sequence > ? and sequence <= ? and event_type in (${list}) order by sequence limit ?`)));
   }
   return read;
 }
 
-// Key of the transaction-level advisory lock that serialises appends on PostgreSQL, so that
-// sequence order is commit order and a reader following the sequence never skips an event.
-const APPEND_LOCK_KEY = 7_301_246;
+/*
+ * Concurrent appends on PostgreSQL. Appending transactions do not wait for one another: each
+ * takes its sequence numbers from the `events` sequence and commits when it is done, so
+ * sequence order is not commit order — event 10 may commit while event 9's transaction is
+ * still open, and a reader that moved past 10 would never see 9. Readers therefore stop at the
+ * stable head, below every append still in flight:
+ *
+ * - Before it inserts, an appending transaction takes a shared transaction-level advisory lock
+ *   whose key is the sequence's last value L (all its events will be numbered above L). The lock
+ *   is released by the commit or rollback, after the rows became visible. Shared locks never
+ *   wait for one another: appends still run side by side.
+ * - `head()` reads the highest committed sequence M, then the smallest L among the locks held
+ *   now (pg_locks, this database): head = min(M, L - 1). Every transaction still holding its lock
+ *   has events above head; one that released it has committed (or rolled back) before head was
+ *   read; one that takes it later numbers its events above M. So every event at or below head
+ *   is visible to any statement that starts after head() returned, and always will be.
+ *
+ * Per-aggregate order needs no lock of its own: sequence numbers are drawn at append time, the
+ * last step before the commit, so a transaction that saw another's committed effects (a row it
+ * waited for, an event it handles) draws higher numbers than all of that one's events. Causal
+ * order is log order. (Why not transaction ids, Emmett's watermark: an id is assigned at a
+ * transaction's first write, possibly before the row lock that orders two writers of one
+ * aggregate, and the watermark waits for every write transaction in the cluster, not only for
+ * appends.)
+ */
+/** First key of the advisory locks that mark appends in flight (two-key form: 'OF' << 16). */
+const IN_FLIGHT_LOCK_CLASS = 0x4f46_0000;
+/** The low 31 bits of L are the second key; the rest is added to the first. */
+const IN_FLIGHT_LOCK_SPAN = 2 ** 31;
+const markAppendInFlight = statement(
+  `select pg_advisory_xact_lock_shared(${IN_FLIGHT_LOCK_CLASS} + (last_value / ${IN_FLIGHT_LOCK_SPAN})::int, (last_value % ${IN_FLIGHT_LOCK_SPAN})::int) from events_sequence_seq`,
+);
+/** PostgreSQL: the highest committed sequence and the lowest append in flight (see `head()`). */
+export const STABLE_HEAD_SQL = `select (select max(sequence) from events) as committed,
+          (select min((classid::bigint - ${IN_FLIGHT_LOCK_CLASS}) * ${IN_FLIGHT_LOCK_SPAN} + objid::bigint) from pg_locks
+            where locktype = 'advisory' and objsubid = 2
+              and database = (select oid from pg_database where datname = current_database())
+              and classid::bigint >= ${IN_FLIGHT_LOCK_CLASS} and classid::bigint < ${IN_FLIGHT_LOCK_CLASS + 0xffff}) as in_flight`;
+const readStableHead = statement<{ committed: string | number | null; in_flight: string | number | null }>(STABLE_HEAD_SQL);
+const readMaxSequence = statement<{ committed: number | null }>('select max(sequence) as committed from events');
+
+/** The stable head from a row of `STABLE_HEAD_SQL`: below the lowest append in flight, if any. */
+export function stableHeadOf(row: { committed: string | number | null; in_flight: string | number | null } | undefined): number {
+  const committed = Number(row?.committed ?? 0);
+  return row?.in_flight === null || row?.in_flight === undefined ? committed : Math.min(committed, Number(row.in_flight) - 1);
+}
 
 export const MAX_QUERY_LIMIT = 1000;
 
 export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName): EventLog {
+  async function head(): Promise<number> {
+    if (dialect !== 'postgres') {
+      // One writer at a time, sequence order is commit order: the highest sequence is stable.
+      const [row] = await readMaxSequence(db, []);
+      return Number(row?.committed ?? 0);
+    }
+    const [row] = await readStableHead(db, []);
+    return stableHeadOf(row);
+  }
+
   return {
     async append(trx, events) {
       if (events.length === 0) return [];
-      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${APPEND_LOCK_KEY})`.execute(trx);
+      if (dialect === 'postgres') await markAppendInFlight(trx as never, []);
       const rows = await insertEvents(trx as never, events.map(toParams));
       const sequenceById = new Map(rows.map((r) => [r.event_id, Number(r.sequence)]));
       return events.map((event) => ({ ...event, sequence: sequenceById.get(event.eventId)! }));
     },
 
-    async readAfter(position, { types, limit }) {
-      const rows = types && types.length > 0 ? await readTypesAfter(types.length)(db, [position, ...types, limit]) : await readAllAfter(db, [position, limit]);
+    async readAfter(position, { types, limit, through }) {
+      const upTo = through ?? Number.MAX_SAFE_INTEGER;
+      if (upTo <= position) return [];
+      const rows = types && types.length > 0 ? await readTypesAfter(types.length)(db, [position, upTo, ...types, limit]) : await readAllAfter(db, [position, upTo, limit]);
       return rows.map(fromRow);
     },
 
@@ -95,7 +159,10 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
       if (eventType) q = q.where('event_type', '=', eventType);
       if (aggregateId) q = q.where('aggregate_id', '=', aggregateId);
       if (correlationId) q = q.where('correlation_id', '=', correlationId);
-      if (after !== undefined) q = q.where('sequence', '>', after);
+      if (after !== undefined) {
+        q = q.where('sequence', '>', after);
+        if (dialect === 'postgres') q = q.where('sequence', '<=', await head());
+      }
       const rows = await q.orderBy('sequence').limit(pageSize + 1).execute();
       const page = rows.slice(0, pageSize).map(fromRow);
       return { events: page, nextCursor: rows.length > pageSize ? page[page.length - 1]!.sequence! : null };
@@ -106,10 +173,7 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
       return row ? fromRow(row) : undefined;
     },
 
-    async head() {
-      const row = await db.selectFrom('events').select((eb) => eb.fn.max('sequence').as('head')).executeTakeFirst();
-      return Number(row?.head ?? 0);
-    },
+    head,
   };
 }
 

@@ -25,6 +25,13 @@ export interface InProcessTransportDeps {
    * not once per consumer, and an event crosses a hop in one round.
    */
   rounds?: boolean;
+  /**
+   * Read only up to the log's stable head (`EventLog.head`). Needed where appends commit out of
+   * sequence order (PostgreSQL, concurrent writers): without it a consumer could move its
+   * checkpoint past an event whose transaction commits later, and never see it. SQLite commits
+   * one writer at a time, in sequence order, and skips the extra statement.
+   */
+  boundedByHead?: boolean;
 }
 
 /**
@@ -70,7 +77,8 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     while (running) {
       signal.dirty = false;
       try {
-        const events: EventEnvelope[] = await log.readAfter(position, { types, limit: batchSize });
+        const through = deps.boundedByHead ? await log.head() : undefined;
+        const events: EventEnvelope[] = await log.readAfter(position, { types, limit: batchSize, through });
         if (events.length === 0) {
           metrics.consumerLag.set({ consumer: consumer.name }, 0);
           await sleep(signal, pollMs);
@@ -105,8 +113,9 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
       signal.dirty = false;
       try {
         const batches: { reader: (typeof readers)[number]; events: EventEnvelope[] }[] = [];
+        const through = deps.boundedByHead ? await log.head() : undefined;
         for (const reader of readers) {
-          const events = await log.readAfter(reader.position, { types: reader.types, limit: batchSize });
+          const events = await log.readAfter(reader.position, { types: reader.types, limit: batchSize, through });
           if (events.length > 0) batches.push({ reader, events });
           else metrics.consumerLag.set({ consumer: reader.consumer.name }, 0);
         }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../kernel/errors.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { Consumer } from '../delivery/consumer.js';
+import type { EventLog } from '../log/event-log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { TransportFactory } from '../engine.js';
 import type { EngineMetrics } from '../observability/metrics.js';
@@ -51,6 +52,7 @@ interface NatsTransportDeps extends Required<Omit<NatsTransportOptions, 'servers
   servers: string | string[];
   names: StreamNames;
   storage: Storage;
+  log: EventLog;
   dispatcher: Dispatcher;
   logger: Logger;
   metrics: EngineMetrics;
@@ -86,7 +88,7 @@ export function createNatsTransportFactory(options: NatsTransportOptions): Trans
     lagSampleMs: options.lagSampleMs ?? 5000,
     sweepGraceMs: options.sweepGraceMs ?? 30_000,
   };
-  return (parts) => createNatsTransport({ ...deps, storage: parts.storage, dispatcher: parts.dispatcher, logger: parts.logger.child({ transport: 'nats' }), metrics: parts.metrics });
+  return (parts) => createNatsTransport({ ...deps, storage: parts.storage, log: parts.log, dispatcher: parts.dispatcher, logger: parts.logger.child({ transport: 'nats' }), metrics: parts.metrics });
 }
 
 /**
@@ -209,7 +211,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
       if (started) return;
       await open();
       started = true;
-      relay = createRelay({ db, dialect: storage.dialect, partitions, publish, logger, metrics, batchSize: deps.batchSize, pollMs: deps.relayPollMs, onFailure: repairTopology });
+      relay = createRelay({ db, dialect: storage.dialect, head: () => deps.log.head(), partitions, publish, logger, metrics, batchSize: deps.batchSize, pollMs: deps.relayPollMs, onFailure: repairTopology });
       relay.start();
       leases = createPartitionLeases({
         store: createLeaseStore(db, storage.dialect),

@@ -9,14 +9,15 @@ import { partitionOf } from './partitioning.js';
 
 type RelayTables = EventLogTables & NatsTransportTables;
 
-// Key of the transaction-level advisory lock held by the one relay that publishes at a time
-// (the log's append lock is 7_301_246).
+// Key of the transaction-level advisory lock held by the one relay that publishes at a time.
 const RELAY_LOCK_KEY = 7_301_247;
 const MAX_ROWS_PER_STATEMENT = 500;
 
 export interface RelayDeps {
   db: Kysely<RelayTables>;
   dialect: DialectName;
+  /** The log's stable head: the relay publishes nothing above it (an event below may still commit). */
+  head(): Promise<number>;
   partitions: number;
   /** Publishes one event; resolves once the broker stored it (or had it already: same message id). */
   publish(event: EventEnvelope, partition: number): Promise<void>;
@@ -42,8 +43,8 @@ export interface Relay {
 }
 
 /**
- * Moves the outbox to JetStream. Events are read in sequence order (commit order, thanks to
- * the append lock), published pipelined on one connection (the server stores them in the
+ * Moves the outbox to JetStream. Events are read in sequence order up to the log's stable head
+ * (so a later event never goes out before an earlier one that was still committing), published pipelined on one connection (the server stores them in the
  * order sent) and marked published only once acknowledged. A failure stops the round at the
  * first event not acknowledged; the next round starts there again and the broker drops the
  * copies it already holds (message id = event id, two-minute duplicate window).
@@ -94,7 +95,8 @@ export function createRelay(deps: RelayDeps): Relay {
   }
 
   async function publishBatch(q: Kysely<RelayTables>): Promise<{ published: number; failure?: Error }> {
-    const rows = await q.selectFrom('events').selectAll().where('published_at', 'is', null).orderBy('sequence').limit(batchSize).execute();
+    const head = await deps.head();
+    const rows = await q.selectFrom('events').selectAll().where('published_at', 'is', null).where('sequence', '<=', head).orderBy('sequence').limit(batchSize).execute();
     if (rows.length === 0) {
       metrics.outboxBacklog.set(0);
       return { published: 0 };
