@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { systemClock, type Clock, type Random } from '../kernel/clock.js';
 import type { EventEnvelope } from '../kernel/envelope.js';
 import { eventCatalog } from '../kernel/catalog.js';
@@ -105,6 +106,16 @@ export function createEngine(options: EngineOptions): Engine {
   const metrics = options.metrics ?? createEngineMetrics();
   const schemas = options.schemas ?? createEventSchemas(eventCatalog);
   const log = createEventLog(storage.db, storage.dialect);
+  if (storage.dialect === 'postgres' && !metrics.registry.getSingleMetric('orderflow_log_oldest_append_in_flight_seconds')) {
+    new Gauge({
+      name: 'orderflow_log_oldest_append_in_flight_seconds',
+      help: 'Age of the oldest transaction with an append not yet committed; consumers wait for it (capped by the idle-in-transaction timeout)',
+      registers: [metrics.registry],
+      async collect() {
+        this.set(await log.oldestAppendInFlight().catch(() => 0));
+      },
+    });
+  }
   // Assigned below; the timer store calls it only once the engine runs.
   // eslint-disable-next-line prefer-const
   let timerWorker: ReturnType<typeof createTimerWorker> | undefined;
@@ -205,7 +216,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
     async health() {
       const storageHealth = await storage.ping().then(
-        (): DependencyHealth => ({ ok: true, detail: storage.dialect }),
+        async (): Promise<DependencyHealth> => {
+          // Readers of the log wait for the oldest append in flight: worth saying once it is slow.
+          const waiting = await log.oldestAppendInFlight().catch(() => 0);
+          return { ok: true, detail: waiting >= 1 ? `${storage.dialect}; an append in flight for ${waiting.toFixed(1)} s holds back delivery` : storage.dialect };
+        },
         (error: unknown): DependencyHealth => ({ ok: false, detail: `${storage.dialect}: ${(error as Error).message}` }),
       );
       return { storage: storageHealth, transport: await transport.health() };

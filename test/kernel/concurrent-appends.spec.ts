@@ -109,6 +109,10 @@ describe.each(kernelSetups.filter((s) => s.dialect === 'postgres'))('concurrent 
     await sleep(500);
     const whileOpen = await effects();
     expect(await appendsInFlight()).toBeGreaterThan(0);
+    // Operators see what holds delivery back: readiness says it, the metric gives its age.
+    await eventually(async () => /an append in flight for \d+\.\d s holds back delivery/.test((await h.engine.health()).storage.detail ?? ''), 'the readiness detail');
+    const age = await h.engine.metrics.registry.getSingleMetric('orderflow_log_oldest_append_in_flight_seconds')!.get();
+    expect(age.values[0]!.value).toBeGreaterThanOrEqual(1);
     release();
     const slowEvents = await slow;
     expect(slowEvents).toHaveLength(2);

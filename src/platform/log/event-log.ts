@@ -58,6 +58,11 @@ export interface EventLog {
    * visible already; a reader that moved its cursor past them could skip one still in flight.
    */
   head(): Promise<number>;
+  /**
+   * Seconds since the oldest transaction with an append in flight began (0 when none, and
+   * always on SQLite): how long it has been holding every reader of the log back.
+   */
+  oldestAppendInFlight(): Promise<number>;
 }
 
 const insertEvents = rowsStatement<{ sequence: number; event_id: string }>(
@@ -116,6 +121,13 @@ export const STABLE_HEAD_SQL = `select (select max(sequence) from events) as com
               and database = (select oid from pg_database where datname = current_database())
               and classid::bigint >= ${IN_FLIGHT_LOCK_CLASS} and classid::bigint < ${IN_FLIGHT_LOCK_CLASS + 0xffff}) as in_flight`;
 const readStableHead = statement<{ committed: string | number | null; in_flight: string | number | null }>(STABLE_HEAD_SQL);
+const readOldestInFlight = statement<{ age: string | number | null }>(
+  `select extract(epoch from clock_timestamp() - min(a.xact_start)) as age
+     from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.objsubid = 2
+      and l.database = (select oid from pg_database where datname = current_database())
+      and l.classid::bigint >= ${IN_FLIGHT_LOCK_CLASS} and l.classid::bigint < ${IN_FLIGHT_LOCK_CLASS + 0xffff}`,
+);
 const readMaxSequence = statement<{ committed: number | null }>('select max(sequence) as committed from events');
 
 /** The stable head from a row of `STABLE_HEAD_SQL`: below the lowest append in flight, if any. */
@@ -174,6 +186,12 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
     },
 
     head,
+
+    async oldestAppendInFlight() {
+      if (dialect !== 'postgres') return 0;
+      const [row] = await readOldestInFlight(db, []);
+      return Math.max(0, Number(row?.age ?? 0));
+    },
   };
 }
 

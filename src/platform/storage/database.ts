@@ -36,6 +36,12 @@ export interface StorageOptions {
   poolSize?: number;
   /** PostgreSQL: milliseconds to wait for a connection before failing. */
   connectTimeoutMs?: number;
+  /**
+   * PostgreSQL: a transaction of orderflow's left idle this long (its process paused or stuck
+   * between two statements) is ended by the server. An append in flight holds back every
+   * consumer (readers stop below it, see event-log.ts): this caps how long. Default 10 s.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** SQLite: run WAL checkpoints in a background thread (default true; one connection per file needs it). */
   checkpointer?: boolean;
   /** SQLite: turns at the write lock with the other threads' connections to the file (sqlite-dialect.ts). */
@@ -119,6 +125,7 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
     connectionString,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
     types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
