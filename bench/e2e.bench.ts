@@ -280,6 +280,7 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       ...(stalled ? { stalled } : {}),
     };
     if (mode === 'embedded' && settings.profile && !stalled) partial.profile = await profileEmbedded(peak.concurrency);
+    if (mode === 'distributed' && settings.profile && !stalled) partial.processProfiles = await profileDistributed(peak.concurrency);
     if (mode === 'embedded' && !stalled) {
       partial.backlog = await runBacklog({ orders: settings.backlogOrders, postRatePerSecond: 20, timeoutMs: 300_000 });
       console.log(`\n  ${formatBacklog(partial.backlog).replace(/\n/g, '\n  ')}`);
@@ -342,6 +343,59 @@ async function profileEmbedded(concurrency: number): Promise<NonNullable<ModeRes
     }
     if (delivery) return { ...summary, ordersPerSecond, orders: outcome.shipped, processCpuPercent, deliveryThread: delivery };
     return { ...summary, ordersPerSecond, orders: outcome.shipped, processCpuPercent };
+  } finally {
+    client.close();
+    await follower.stop().catch(() => undefined);
+    await reader.close().catch(() => undefined);
+    await deployment.cleanup();
+    pendingCleanups.delete(deployment.cleanup);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The distributed peak run again on a split deployment whose processes run under `node
+ * --cpu-prof`: where each process spends its CPU, and how much CPU an order costs in each.
+ */
+async function profileDistributed(concurrency: number): Promise<NonNullable<ModeResult['processProfiles']>> {
+  const dir = mkdtempSync(join(tmpdir(), 'orderflow-bench-profile-'));
+  const deployment = await startDistributed({ cpuProfileDir: dir });
+  pendingCleanups.add(deployment.cleanup);
+  const { reader, follower } = await follow(deployment);
+  const client = new Client(deployment.url, 1024);
+  try {
+    await seedCatalog(client, adminToken());
+    const ctx = { client, follower, source: new OrderSource() };
+    await closedLoop(ctx, { concurrency, orders: settings.warmupOrders, maxMs: settings.warmupMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const cpuBefore = deployment.servers.map((s) => cpuSecondsOf(s.pid) ?? 0);
+    const outcome = await closedLoop(ctx, { concurrency, orders: Math.round(settings.profileOrders / 4), maxMs: settings.profileMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    const wallS = (toUs - fromUs) / 1e6;
+    const cpuUsed = deployment.servers.map((s, i) => (cpuSecondsOf(s.pid) ?? 0) - cpuBefore[i]!);
+    await follower.stop();
+    await reader.close();
+    const pids = deployment.servers.map((s) => s.pid);
+    await deployment.stop(); // the profiles are written as the processes exit
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    const ordersPerSecond = round(outcome.shipped / ((outcome.endMs - outcome.startMs) / 1000));
+    const processes = deployment.servers.flatMap((server, i) => {
+      // CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile; thread 0 is the main one.
+      const file = files.find((f) => Number(f.split('.')[3]) === pids[i] && Number(f.split('.')[4]) === 0);
+      if (!file) return [];
+      const summary = summariseProfile(join(dir, file), { fromUs, toUs });
+      return [{ ...summary, name: server.name, processCpuPercent: round((100 * cpuUsed[i]!) / wallS), cpuMsPerOrder: round((1000 * cpuUsed[i]!) / Math.max(1, outcome.shipped), 2) }];
+    });
+    console.log(`\n  CPU profiles of the distributed peak run (C=${concurrency}, ${outcome.shipped} orders at ${ordersPerSecond.toFixed(0)} orders/s under the profiler; load window only), per process:`);
+    for (const p of processes) {
+      console.log(`  ${p.name}: ${p.processCpuPercent.toFixed(0)}% of one core, ${p.cpuMsPerOrder.toFixed(1)} ms CPU per order, idle ${p.idlePercent.toFixed(0)}%`);
+      for (const f of p.topFunctions.slice(0, 6)) console.log(`    ${`${f.percent.toFixed(1)}%`.padStart(6)}  ${f.name} — ${f.where} [${f.area}]`);
+      console.log('   by area:');
+      for (const a of p.areas.slice(0, 5)) console.log(`    ${`${a.percent.toFixed(1)}%`.padStart(6)}  ${a.name}`);
+      console.log('   under orderflow function:');
+      for (const a of p.underOrderflowFunction.slice(0, 6)) console.log(`    ${`${a.percent.toFixed(1)}%`.padStart(6)}  ${a.name}`);
+    }
+    return { ordersPerSecond, orders: outcome.shipped, processes };
   } finally {
     client.close();
     await follower.stop().catch(() => undefined);

@@ -83,7 +83,7 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
   }
 }
 
-export async function startDistributed(options: { partitions?: number } = {}): Promise<Deployment> {
+export async function startDistributed(options: { partitions?: number; cpuProfileDir?: string } = {}): Promise<Deployment> {
   const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const database = `orderflow_bench_${suffix}`;
   const stream = `ORDERFLOW_BENCH_${suffix}`;
@@ -124,8 +124,9 @@ export async function startDistributed(options: { partitions?: number } = {}): P
   };
   try {
     // The HTTP process first: it applies the migrations, so the others start on a ready schema.
-    servers.push(await startServer('http,orders', { ...env, MODULES: 'http,orders', PORT: '0' }));
-    const others = await Promise.allSettled(['inventory', 'payments', 'shipments'].map((module) => startServer(module, { ...env, MODULES: module })));
+    const profiling = options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {};
+    servers.push(await startServer('http,orders', { ...env, MODULES: 'http,orders', PORT: '0' }, profiling));
+    const others = await Promise.allSettled(['inventory', 'payments', 'shipments'].map((module) => startServer(module, { ...env, MODULES: module }, profiling)));
     for (const started of others) if (started.status === 'fulfilled') servers.push(started.value);
     const failed = others.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -80,6 +80,8 @@ export interface ModeResult {
   warmup: { placed: number; shipped: number; failures: Record<string, number> };
   peakRssMB: { total: number; byProcess: Record<string, number> };
   profile?: ProfileSummary & { ordersPerSecond: number; orders: number; processCpuPercent: number; deliveryThread?: ProfileSummary };
+  /** Distributed mode: a profile of each process of the split deployment (main thread), under the peak closed loop. */
+  processProfiles?: { ordersPerSecond: number; orders: number; processes: (ProfileSummary & { name: string; processCpuPercent: number; cpuMsPerOrder: number })[] };
   /** Embedded: a backlog drained by a freshly started server, with request latency meanwhile (backlog.ts). */
   backlog?: BacklogResult;
   /** Warnings and errors the servers logged, by process and message (empty when all went well). */

@@ -83,7 +83,7 @@ describe.skipIf(!natsAvailable)(`a consumer process killed on ${natsSetup.name} 
     // This process only appends (it never starts delivery); the two children relay and consume.
     const writer = createEngine({ storage, modules: [createTestModule()], schemas: testSchemas });
     await writer.migrate();
-    const env = { DATABASE_URL: scratch.url, NATS_URL: natsUrl, NATS_STREAM: stream.stream, NATS_LEASE_TTL_MS: '2000', NATS_ACK_WAIT_MS: '3000', MODE: 'run' };
+    const env = { DATABASE_URL: scratch.url, NATS_URL: natsUrl, NATS_STREAM: stream.stream, NATS_LEASE_TTL_MS: '2000', MODE: 'run' };
     const [survivor, victim] = [spawnTs(node, env), spawnTs(node, env)];
     children.push(survivor, victim);
     await Promise.all([survivor.waitFor('running'), victim.waitFor('running')]);

@@ -115,29 +115,40 @@ describe.skipIf(!natsAvailable)(`NATS transport on ${natsSetup.name}`, () => {
     await eventually(async () => (await owners()).join() === '8', 'the remaining engine owning all 8 partitions');
   });
 
-  it('takes an event the broker lost from the log: before a later event of its aggregate, and on its own after the grace period', async () => {
-    // Publish e1, e2 (aggregate "x") and e3 (aggregate "y") with an engine that only relays.
-    const relay = h.engineBeside({ modules: [relayOnly] });
-    await relay.start();
-    const [e1, , e3] = await relay.unitOfWork.run('test', async (tx) => [tx.emit(counterEvent('x', 1)), tx.emit(counterEvent('x', 2)), tx.emit(counterEvent('y', 3))]);
-    await eventually(async () => (await h.storage.db.selectFrom('events').select('sequence').where('published_at', 'is', null).execute()).length === 0, 'publication');
-    await relay.stop();
-    // The broker loses e1 and e3 (as after an OS crash before its fsync).
-    const nc = await connect({ servers: natsUrl });
-    const jsm = await jetstreamManager(nc);
-    for (const event of [e1!, e3!]) await deleteByEventId(jsm, h.stream!.stream, event.eventId);
-    await nc.close();
-
-    const engine = await h.restart({ transport: h.stream!.transport({ sweepGraceMs: 1500 }) });
+  it('wakes the consumers of another process at once over NATS: an event crosses processes without waiting for a poll', async () => {
+    // This engine works every partition and would look at the log again only after a minute.
+    const engine = await h.restart({ transport: h.stream!.transport({ pollMs: 60_000 }) });
     await engine.start();
-    // e2 arrives; e1, behind it in the log, is taken from the log first. (Count x's effects: on a
-    // slow start the sweep may deliver y first, and two effects would not mean x is done.)
-    const x = () => h.db.selectFrom('test_effects').select('amount').where('aggregate_id', '=', 'x').orderBy('id').execute();
-    await eventually(async () => (await x()).length >= 2, 'x handled');
-    expect((await x()).map((r) => Number(r.amount))).toEqual([1, 2]);
-    // Nothing later comes for y: the sweep delivers e3 once it is overdue.
-    await eventually(async () => (await effectCount()) === 3, 'y handled by the sweep');
-    await expectLogOrderOnce(3);
+    await eventually(async () => (await owners()).join() === '8', 'one engine owning all 8 partitions');
+    // Another process, with no consumer, appends: its commit wakes the first one.
+    const writer = h.engineBeside({ modules: [relayOnly] });
+    others.push(writer);
+    await writer.start();
+    for (let i = 0; i < 5; i++) {
+      await writer.unitOfWork.run('test', async (tx) => {
+        tx.emit(counterEvent(`w-${i}`, i));
+      });
+      await eventually(async () => (await effectCount()) === i + 1, `event ${i} handled`, 20_000);
+    }
+    await expectLogOrderOnce(5);
+  });
+
+  it('keeps the published feed in log order on the stream, each event once', async () => {
+    await h.engine.start();
+    await appendThousand([h.engine]);
+    await eventually(async () => (await effectCount()) >= 1000, '1,000 effects');
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await eventually(async () => (await jsm.streams.info(h.stream!.stream)).state.messages === 1000, 'the whole log on the stream');
+      const { state } = await jsm.streams.info(h.stream!.stream);
+      const sequences: number[] = [];
+      for (let seq = state.first_seq; seq <= state.last_seq; seq++) sequences.push(Number((await jsm.streams.getMessage(h.stream!.stream, { seq }))!.header.get('Orderflow-Sequence')));
+      expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+      expect(new Set(sequences).size).toBe(1000);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('reports health, outbox backlog and consumer lag, and refuses a stream made with another partition count', async () => {
@@ -158,16 +169,3 @@ describe.skipIf(!natsAvailable)(`NATS transport on ${natsSetup.name}`, () => {
     expect((await h.engine.health()).transport).toMatchObject({ ok: false });
   });
 });
-
-/** Deletes the stream message carrying `eventId` (the stream is tiny: scan it). */
-async function deleteByEventId(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string, eventId: string): Promise<void> {
-  const { state } = await jsm.streams.info(stream);
-  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
-    const message = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
-    if (message?.header.get('Nats-Msg-Id') === eventId) {
-      await jsm.streams.deleteMessage(stream, seq);
-      return;
-    }
-  }
-  throw new Error(`event ${eventId} is not on stream ${stream}`);
-}

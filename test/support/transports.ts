@@ -59,7 +59,7 @@ export interface ScratchStream {
 }
 
 /** Timings shortened for tests; the defaults are for production. */
-const testTimings: Partial<NatsTransportOptions> = { fetchExpiresMs: 2000, leaseRenewMs: 500, leaseTtlMs: 3000, lagSampleMs: 1000 };
+const testTimings: Partial<NatsTransportOptions> = { leaseRenewMs: 500, leaseTtlMs: 3000 };
 
 export function createScratchStream(): ScratchStream {
   const stream = `OFT_${process.pid}_${randomBytes(4).toString('hex')}`;

@@ -14,8 +14,8 @@ import type { EngineMetrics } from '../observability/metrics.js';
 import type { Storage } from '../storage/database.js';
 import { createLeaseStore } from './nats/lease-store.js';
 import { createPartitionLeases, type Lease, type PartitionLeases } from './nats/partition-leases.js';
-import { startPartitionWorker } from './nats/partition-worker.js';
-import { durableName, eventSubject, type StreamNames } from './nats/partitioning.js';
+import { createConsumerLogReader, type ConsumerLogReader } from './nats/log-reader.js';
+import { eventSubject, wakeSubject, type StreamNames } from './nats/partitioning.js';
 import { createRelay, type Relay } from './nats/relay.js';
 import { ensureTopology } from './nats/topology.js';
 import type { DependencyHealth, Transport } from './transport.js';
@@ -30,22 +30,20 @@ export interface NatsTransportOptions {
   subjectPrefix?: string;
   /** Partitions of the stream (default 8); fixed for the stream's lifetime. */
   partitions?: number;
-  /** Events per fetch and per delivery transaction at most (default 256). */
+  /** Events read per round and per delivery transaction at most (default 256). */
   batchSize?: number;
-  /** How long the broker waits for an ack before redelivering (default 10 s). */
-  ackWaitMs?: number;
-  /** How long one pull request waits for messages (default 5 s, at least 1 s). */
-  fetchExpiresMs?: number;
+  /**
+   * Longest wait of a consumer before it looks at the log again when no wake-up came (default
+   * 250 ms). Commits wake the consumers of every process over NATS at once; this is for a
+   * wake-up lost while NATS is away.
+   */
+  pollMs?: number;
   /** A partition lease not renewed for this long is free for another process (default 8 s). */
   leaseTtlMs?: number;
   /** How often leases are renewed and partitions rebalanced (default 2 s). */
   leaseRenewMs?: number;
-  /** Longest wait of the outbox relay when no local commit woke it (default 100 ms). */
+  /** Longest wait of the outbox relay when no commit woke it (default 100 ms). */
   relayPollMs?: number;
-  /** How often consumer lag is sampled from the broker (default 5 s). */
-  lagSampleMs?: number;
-  /** An event published this long ago that never arrived is delivered from the log (default 30 s). */
-  sweepGraceMs?: number;
 }
 
 interface NatsTransportDeps extends Required<Omit<NatsTransportOptions, 'servers' | 'stream' | 'subjectPrefix'>> {
@@ -61,18 +59,6 @@ interface NatsTransportDeps extends Required<Omit<NatsTransportOptions, 'servers
 const HEALTH_TIMEOUT_MS = 1500;
 const REPAIR_EVERY_MS = 5000;
 
-/** Runs what it is given one at a time, in the order given. */
-type Lane = <T>(work: () => Promise<T>) => Promise<T>;
-
-function createLane(): Lane {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (work) => {
-    const run = tail.then(work, work);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
-
 /** The distributed transport for `createEngine({ transport })`: outbox relay to JetStream, partitioned durable consumers. */
 export function createNatsTransportFactory(options: NatsTransportOptions): TransportFactory {
   const deps = {
@@ -80,22 +66,23 @@ export function createNatsTransportFactory(options: NatsTransportOptions): Trans
     names: { stream: options.stream, prefix: options.subjectPrefix ?? options.stream.toLowerCase() },
     partitions: options.partitions ?? 8,
     batchSize: options.batchSize ?? 256,
-    ackWaitMs: options.ackWaitMs ?? 10_000,
-    fetchExpiresMs: Math.max(1000, options.fetchExpiresMs ?? 5000),
+    pollMs: options.pollMs ?? 250,
     leaseTtlMs: options.leaseTtlMs ?? 8000,
     leaseRenewMs: options.leaseRenewMs ?? 2000,
     relayPollMs: options.relayPollMs ?? 100,
-    lagSampleMs: options.lagSampleMs ?? 5000,
-    sweepGraceMs: options.sweepGraceMs ?? 30_000,
   };
   return (parts) => createNatsTransport({ ...deps, storage: parts.storage, log: parts.log, dispatcher: parts.dispatcher, logger: parts.logger.child({ transport: 'nats' }), metrics: parts.metrics });
 }
 
 /**
- * Events leave the outbox through the relay (one process at a time) and reach each consumer
- * through one durable pull consumer per partition; the processes running a consumer share
- * its partitions by lease. Delivery goes through the dispatcher, so the inbox makes every
- * redelivery harmless, and the log, not the broker, decides the order (see partition-worker).
+ * Consumers read the log: each process works the partitions it leased (the processes running
+ * a consumer share its partitions by lease), reading their events straight from the log up
+ * to its stable head (see log-reader). NATS carries a wake-up: after a commit that appended
+ * events, a core NATS message tells every process to read, so an event crosses processes in
+ * one read instead of a relay round and a broker delivery. The relay publishes the log to a
+ * JetStream stream (one process at a time), the feed for systems outside orderflow; it is off
+ * the path of orderflow's own consumers. With NATS away, consumers keep reading the log (they
+ * poll every `pollMs`) and the feed catches up once NATS is back.
  */
 function createNatsTransport(deps: NatsTransportDeps): Transport {
   const { storage, dispatcher, logger, metrics, names, partitions } = deps;
@@ -108,70 +95,67 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
   let js: JetStreamClient | undefined;
   let relay: Relay | undefined;
   let leases: PartitionLeases | undefined;
-  let lagTimer: NodeJS.Timeout | undefined;
   let connected = false;
   let started = false;
   let lastRepair = 0;
-  const topology = { ...names, partitions, ackWaitMs: deps.ackWaitMs, maxAckPending: deps.batchSize * 4 };
-  // One delivery transaction at a time per consumer in this process. The partitions of a
-  // consumer are fetched concurrently, but their transactions update the same rows when the
-  // handlers share some (a product's stock, a statistics counter): run side by side, batches
-  // lock them in different orders and deadlock each other, and a process working 8 partitions
-  // of 2 consumers needs more connections than its pool has. Across processes the instances
-  // still work in parallel, each on its own partitions.
-  const lanes = new Map<string, Lane>([...consumers.keys()].map((name) => [name, createLane()]));
+  let wakePending = false;
+  const topology = { ...names, partitions };
+  const readers = new Map<string, ConsumerLogReader>(
+    [...consumers.values()].map((consumer) => [
+      consumer.name,
+      createConsumerLogReader({
+        consumer,
+        log: deps.log,
+        db,
+        dispatcher,
+        metrics,
+        logger,
+        partitions,
+        batchSize: deps.batchSize,
+        pollMs: deps.pollMs,
+        onAppended: (events) => notify(events),
+        onFailure: repairTopology,
+      }),
+    ]),
+  );
 
   async function publish(event: EventEnvelope, partition: number): Promise<void> {
-    // For people reading the stream; consumers take the sequence from the envelope.
+    // For people reading the stream: the event's place in the log.
     const h = headers();
     h.set('Orderflow-Sequence', String(event.sequence));
     await js!.publish(eventSubject(names, partition, event.eventType), JSON.stringify(event), { msgID: event.eventId, headers: h, expect: { streamName: names.stream } });
   }
 
-  function startWorker(lease: Lease) {
-    return startPartitionWorker({
-      lease,
-      consumer: consumers.get(lease.consumer)!,
-      messages: () => js!.consumers.get(names.stream, durableName(lease.consumer, lease.partition)),
-      db,
-      dispatcher,
-      logger,
-      batchSize: deps.batchSize,
-      fetchExpiresMs: deps.fetchExpiresMs,
-      ackWaitMs: deps.ackWaitMs,
-      sweepGraceMs: deps.sweepGraceMs,
-      onAppended: () => relay?.wake(),
-      serialize: lanes.get(lease.consumer)!,
-      onFailure: repairTopology,
+  /** Wakes this process's readers and relay. */
+  function wakeHere(): void {
+    for (const reader of readers.values()) reader.wake();
+    relay?.wake();
+  }
+
+  /** The log grew: wake this process, and (once per turn of the event loop) every other one. */
+  function notify(appended: readonly EventEnvelope[]): void {
+    wakeHere();
+    if (appended.length === 0 || wakePending || !connected) return;
+    wakePending = true;
+    setImmediate(() => {
+      wakePending = false;
+      try {
+        nc?.publish(wakeSubject(names));
+      } catch {
+        // Closing or away: the others poll the log.
+      }
     });
   }
 
-  /**
-   * After a failure, makes sure the stream and durables still exist (at most every few
-   * seconds): a broker that lost its storage gets them back, and the log fills in the rest.
-   */
+  /** After a failure, makes sure the stream still exists (at most every few seconds): a broker that lost its storage gets it back. */
   function repairTopology(): void {
     if (!jsm || !connected || Date.now() - lastRepair < REPAIR_EVERY_MS) return;
     lastRepair = Date.now();
-    ensureTopology(jsm, topology, [...consumers.keys()]).catch((error: unknown) => logger.warn({ err: error }, 'checking the stream and its consumers failed'));
+    ensureTopology(jsm, topology).catch((error: unknown) => logger.warn({ err: error }, 'checking the stream failed'));
   }
 
-  async function sampleLag(): Promise<void> {
-    if (!connected || !jsm) return;
-    for (const consumer of consumers.keys()) {
-      let lag = 0;
-      for (let p = 0; p < partitions; p++) {
-        const info = await jsm.consumers.info(names.stream, durableName(consumer, p));
-        lag += info.num_pending + info.num_ack_pending;
-      }
-      metrics.consumerLag.set({ consumer }, lag);
-    }
-  }
-
-  /** Connects (reconnecting forever afterwards), makes the stream and durables, and the checkpoint rows of every partition. */
+  /** Connects (reconnecting forever afterwards), makes the stream, the checkpoint rows of every partition, and listens for wake-ups. */
   async function open(): Promise<void> {
-    const durables = new Map([...consumers.keys()].map((c) => [durableName(c, 0), c]));
-    if (durables.size < consumers.size) throw new AppError('internal', 'NATS_DURABLE_NAME_CLASH', `two consumers map to one durable name: ${[...consumers.keys()].join(', ')}`);
     let connection: NatsConnection;
     try {
       connection = await connect({ servers: deps.servers, name: `orderflow ${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 1000, timeout: 5000 });
@@ -180,8 +164,9 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
     }
     try {
       const manager = await jetstreamManager(connection, { timeout: 5000 });
-      await ensureTopology(manager, topology, [...consumers.keys()]);
+      await ensureTopology(manager, topology);
       await dispatcher.register(partitions);
+      connection.subscribe(wakeSubject(names), { callback: () => wakeHere() });
       [nc, jsm, js, connected] = [connection, manager, manager.jetstream(), true];
       void watchStatus(connection);
     } catch (error) {
@@ -200,6 +185,8 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
         logger.info({ server: connection.getServer() }, 'NATS connection back');
         relay?.resume();
         leases?.nudge();
+        // Wake-ups sent while away were lost: read now.
+        wakeHere();
       }
     }
   }
@@ -211,7 +198,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
       if (started) return;
       await open();
       started = true;
-      relay = createRelay({ db, dialect: storage.dialect, head: () => deps.log.head(), partitions, publish, logger, metrics, batchSize: deps.batchSize, pollMs: deps.relayPollMs, onFailure: repairTopology });
+      relay = createRelay({ db, dialect: storage.dialect, stream: names.stream, head: () => deps.log.head(), partitions, publish, logger, metrics, batchSize: deps.batchSize, pollMs: deps.relayPollMs, onFailure: repairTopology });
       relay.start();
       leases = createPartitionLeases({
         store: createLeaseStore(db, storage.dialect),
@@ -221,22 +208,18 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
         ttlMs: deps.leaseTtlMs,
         renewMs: deps.leaseRenewMs,
         logger,
-        startWorker,
+        startWorker: (lease: Lease) => readers.get(lease.consumer)!.add(lease),
       });
       await leases.start();
-      lagTimer = setInterval(() => void sampleLag().catch((error: unknown) => logger.debug({ err: error }, 'sampling consumer lag failed')), deps.lagSampleMs);
       logger.info({ stream: names.stream, partitions, owner, partitionsOwned: leases.owned().length }, 'NATS transport started');
     },
 
-    notify() {
-      relay?.wake();
-    },
+    notify,
 
     async stop() {
       if (!started) return;
       started = false;
-      clearInterval(lagTimer);
-      // Workers first: they commit and ack their batch; the relay then publishes what they emitted.
+      // Readers first: they commit their batch; the relay then publishes what they emitted.
       await leases?.stop();
       await relay?.stop();
       await nc?.drain().catch((error: unknown) => logger.warn({ err: error }, 'draining the NATS connection failed'));

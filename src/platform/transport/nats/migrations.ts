@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { SchemaMigration } from '../../storage/migrations.js';
 import { columnTypes } from '../../storage/migrations.js';
 
@@ -7,11 +8,8 @@ export interface NatsTransportTables {
   transport_members: { consumer: string; owner: string; expires_at: number };
   /** Which process fetches a (consumer, partition); `owner` null when released. */
   transport_leases: { consumer: string; partition: number; owner: string | null; expires_at: number };
-  /**
-   * The partition of every relayed event, written before it is published: a consumer finds
-   * in it the events of its partition it has not seen, whatever the broker redelivered or lost.
-   */
-  transport_event_partitions: { sequence: number; partition: number; event_type: string };
+  /** How far the relay has published the log to a stream (the last sequence the broker acknowledged). */
+  transport_relay_cursor: { stream: string; position: number };
 }
 
 export const natsTransportMigrations: SchemaMigration[] = [
@@ -41,6 +39,23 @@ export const natsTransportMigrations: SchemaMigration[] = [
         .addColumn('event_type', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('transport_event_partitions_lookup').on('transport_event_partitions').columns(['partition', 'event_type', 'sequence']).execute();
+    },
+  },
+  {
+    // Consumers read their partitions from the log itself; the broker is the wake-up signal and
+    // the published feed. The relay keeps one cursor per stream instead of marking every event,
+    // so the per-event bookkeeping goes: the partition index and the unpublished-events index
+    // (which SQLite grew on every append, with no relay to empty it).
+    name: 'platform/0004-relay-cursor',
+    async up(db, dialect) {
+      const t = columnTypes(dialect);
+      await db.schema
+        .createTable('transport_relay_cursor')
+        .addColumn('stream', 'text', (c) => c.primaryKey())
+        .addColumn('position', t.bigint, (c) => c.notNull())
+        .execute();
+      await db.schema.dropTable('transport_event_partitions').ifExists().execute();
+      await sql`drop index if exists events_unpublished`.execute(db);
     },
   },
 ];

@@ -39,17 +39,7 @@ export function eventSubject(names: StreamNames, partition: number, eventType: s
   return `${names.prefix}.events.${partition}.${token(eventType)}`;
 }
 
-/** The filter of a partition's durable consumers. */
-export function partitionFilter(names: StreamNames, partition: number): string {
-  return `${names.prefix}.events.${partition}.>`;
-}
-
-/** The event type, read back from a subject made by `eventSubject`. */
-export function eventTypeOfSubject(subject: string): string {
-  return subject.slice(subject.lastIndexOf('.') + 1);
-}
-
-/** Durable names allow letters, digits, `_` and `-`: `inventory.reservations` on partition 3 is `inventory_reservations-p3`. */
-export function durableName(consumer: string, partition: number): string {
-  return `${consumer.replace(/[^A-Za-z0-9_-]/g, '_')}-p${partition}`;
+/** `<prefix>.appended`: a core NATS subject (outside the stream) on which a commit wakes the other processes. */
+export function wakeSubject(names: StreamNames): string {
+  return `${names.prefix}.appended`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durableName, eventSubject, eventTypeOfSubject, hash32, partitionFilter, partitionOf } from './partitioning.js';
+import { eventSubject, hash32, partitionOf, wakeSubject } from './partitioning.js';
 
 describe('partitioning', () => {
   it('hashes with FNV-1a, so a partition never changes between processes or releases', () => {
@@ -16,12 +16,11 @@ describe('partitioning', () => {
     for (const n of counts) expect(n).toBeGreaterThan(800);
   });
 
-  it('names subjects and durables that NATS accepts', () => {
+  it('names subjects that NATS accepts', () => {
     const names = { stream: 'ORDERFLOW_EVENTS', prefix: 'orderflow_events' };
     expect(eventSubject(names, 3, 'OrderPlaced')).toBe('orderflow_events.events.3.OrderPlaced');
     expect(eventSubject(names, 0, 'odd.type *>')).toBe('orderflow_events.events.0.odd_type___');
-    expect(eventTypeOfSubject(eventSubject(names, 5, 'StockAdjusted'))).toBe('StockAdjusted');
-    expect(partitionFilter(names, 7)).toBe('orderflow_events.events.7.>');
-    expect(durableName('inventory.reservations', 3)).toBe('inventory_reservations-p3');
+    // The wake-up subject is outside the stream's subjects (`<prefix>.events.>`).
+    expect(wakeSubject(names)).toBe('orderflow_events.appended');
   });
 });

@@ -11,11 +11,12 @@ type RelayTables = EventLogTables & NatsTransportTables;
 
 // Key of the transaction-level advisory lock held by the one relay that publishes at a time.
 const RELAY_LOCK_KEY = 7_301_247;
-const MAX_ROWS_PER_STATEMENT = 500;
 
 export interface RelayDeps {
   db: Kysely<RelayTables>;
   dialect: DialectName;
+  /** The stream published to: the relay keeps a cursor per stream. */
+  stream: string;
   /** The log's stable head: the relay publishes nothing above it (an event below may still commit). */
   head(): Promise<number>;
   partitions: number;
@@ -31,7 +32,7 @@ export interface RelayDeps {
   onFailure(error: unknown): void;
 }
 
-/** The outbox relay: publishes committed events to the broker in log order and marks them published. */
+/** The outbox relay: publishes committed events to the broker in log order, and keeps how far it got. */
 export interface Relay {
   start(): void;
   /** A transaction committed events: look at the outbox now. */
@@ -43,15 +44,18 @@ export interface Relay {
 }
 
 /**
- * Moves the outbox to JetStream. Events are read in sequence order up to the log's stable head
- * (so a later event never goes out before an earlier one that was still committing), published pipelined on one connection (the server stores them in the
- * order sent) and marked published only once acknowledged. A failure stops the round at the
- * first event not acknowledged; the next round starts there again and the broker drops the
- * copies it already holds (message id = event id, two-minute duplicate window).
+ * Moves the log to JetStream, the published feed for systems outside orderflow (orderflow's
+ * own consumers read the log). Events are read in sequence order up to the log's stable head
+ * (so a later event never goes out before an earlier one that was still committing),
+ * published pipelined on one connection (the server stores them in the order sent), and the
+ * stream's cursor moves past the acknowledged prefix: one row per stream, one update per
+ * round. A failure stops the round at the first event not acknowledged; the next round starts
+ * there again and the broker drops the copies it already holds (message id = event id,
+ * two-minute duplicate window).
  *
  * On PostgreSQL one relay runs at a time across processes: the round holds
- * `pg_try_advisory_xact_lock` from reading to marking; whoever does not get it lets the other
- * relay. SQLite has one process and needs no lock.
+ * `pg_try_advisory_xact_lock` from reading to moving the cursor; whoever does not get it lets
+ * the other relay. SQLite has one process and needs no lock.
  */
 export function createRelay(deps: RelayDeps): Relay {
   const { db, dialect, logger, metrics, batchSize, pollMs } = deps;
@@ -94,18 +98,26 @@ export function createRelay(deps: RelayDeps): Relay {
     return round.published;
   }
 
+  /** The stream's cursor; a stream seen for the first time starts after what earlier releases marked published. */
+  async function cursor(q: Kysely<RelayTables>): Promise<number> {
+    const row = await q.selectFrom('transport_relay_cursor').select('position').where('stream', '=', deps.stream).executeTakeFirst();
+    if (row) return Number(row.position);
+    const { rows } = await sql<{ position: string | number }>`select coalesce((select min(sequence) - 1 from events where published_at is null), (select max(sequence) from events), 0) as position`.execute(q);
+    const position = Number(rows[0]?.position ?? 0);
+    await q.insertInto('transport_relay_cursor').values({ stream: deps.stream, position }).onConflict((oc) => oc.column('stream').doNothing()).execute();
+    return position;
+  }
+
   async function publishBatch(q: Kysely<RelayTables>): Promise<{ published: number; failure?: Error }> {
+    const from = await cursor(q);
     const head = await deps.head();
-    const rows = await q.selectFrom('events').selectAll().where('published_at', 'is', null).where('sequence', '<=', head).orderBy('sequence').limit(batchSize).execute();
+    const rows = from >= head ? [] : await q.selectFrom('events').selectAll().where('sequence', '>', from).where('sequence', '<=', head).orderBy('sequence').limit(batchSize).execute();
     if (rows.length === 0) {
       metrics.outboxBacklog.set(0);
       return { published: 0 };
     }
     const events = rows.map(fromRow);
     const placed = events.map((event) => ({ event, partition: partitionOf(event.aggregateId, deps.partitions) }));
-    // Committed (outside the round's transaction) before anything is published: a consumer
-    // that receives an event can always see which earlier events of its partition exist.
-    await index(placed);
     const settled = Promise.allSettled(placed.map(({ event, partition }) => deps.publish(event, partition)));
     // After a reconnect the answers to what was in flight may never come: publish again at once
     // (what the broker did store, it drops as duplicates; the old messages reach it first).
@@ -114,31 +126,19 @@ export function createRelay(deps: RelayDeps): Relay {
     if (results === 'abandoned') return { published: 0, failure: new Error('the round was abandoned (reconnect or stop); publishing again') };
     const failed = results.findIndex((r) => r.status === 'rejected');
     const acknowledged = failed === -1 ? events : events.slice(0, failed);
-    const now = Date.now();
-    for (let i = 0; i < acknowledged.length; i += MAX_ROWS_PER_STATEMENT) {
-      const sequences = acknowledged.slice(i, i + MAX_ROWS_PER_STATEMENT).map((e) => e.sequence!);
-      await q.updateTable('events').set({ published_at: now }).where('sequence', 'in', sequences).execute();
-    }
+    if (acknowledged.length > 0) await q.updateTable('transport_relay_cursor').set({ position: acknowledged.at(-1)!.sequence! }).where('stream', '=', deps.stream).execute();
     if (failed === -1) return { published: acknowledged.length };
     const reason = (results[failed] as PromiseRejectedResult).reason as Error;
     const failure = new Error(`publishing event ${events[failed]!.eventId} (sequence ${events[failed]!.sequence}) failed: ${reason?.message ?? reason}`, { cause: reason });
     return { published: acknowledged.length, failure };
   }
 
-  async function index(placed: { event: EventEnvelope; partition: number }[]): Promise<void> {
-    for (let i = 0; i < placed.length; i += MAX_ROWS_PER_STATEMENT) {
-      await db
-        .insertInto('transport_event_partitions')
-        .values(placed.slice(i, i + MAX_ROWS_PER_STATEMENT).map(({ event, partition }) => ({ sequence: event.sequence!, partition, event_type: event.eventType })))
-        .onConflict((oc) => oc.column('sequence').doNothing())
-        .execute();
-    }
-  }
-
   /** The backlog gauge, counted every second apart from the rounds (one may hang on a broker that is away). */
   async function countBacklog(): Promise<void> {
-    const row = await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('published_at', 'is', null).executeTakeFirst();
-    metrics.outboxBacklog.set(Number(row?.n ?? 0));
+    const row = await db.selectFrom('transport_relay_cursor').select('position').where('stream', '=', deps.stream).executeTakeFirst();
+    const after = Number(row?.position ?? 0);
+    const count = await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('sequence', '>', after).executeTakeFirst();
+    metrics.outboxBacklog.set(Number(count?.n ?? 0));
   }
 
   async function run(): Promise<void> {

@@ -1,31 +1,24 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { AppError } from '../../../kernel/errors.js';
-import { durableName, partitionFilter, streamSubjects, type StreamNames } from './partitioning.js';
+import { streamSubjects, type StreamNames } from './partitioning.js';
 
 const nanos = (ms: number) => ms * 1_000_000;
 const DUPLICATE_WINDOW_MS = 120_000;
 
 export interface TopologyOptions extends StreamNames {
   partitions: number;
-  ackWaitMs: number;
-  /** Messages a durable may have delivered and not acknowledged. */
-  maxAckPending: number;
 }
 
 /** The partition count is part of the stream: an aggregate's partition must never change under it. */
 const describe = (partitions: number) => `orderflow events; partitions=${partitions}`;
 
 /**
- * Creates the stream and every (consumer, partition) durable if missing; idempotent, so
- * processes starting together all run it. Refuses a stream made with another partition count.
+ * Creates the stream if missing; idempotent, so processes starting together all run it.
+ * Refuses a stream made with another partition count: the count is also that of the
+ * consumers' checkpoints, and an aggregate's partition must never change under them.
  */
-export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions, consumers: readonly string[]): Promise<void> {
+export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
   await ensureStream(jsm, options);
-  const pending: Promise<void>[] = [];
-  for (const consumer of consumers) {
-    for (let partition = 0; partition < options.partitions; partition++) pending.push(ensureDurable(jsm, options, durableName(consumer, partition), partitionFilter(options, partition)));
-  }
-  await Promise.all(pending);
 }
 
 async function ensureStream(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
@@ -64,25 +57,6 @@ async function ensureStream(jsm: JetStreamManager, options: TopologyOptions): Pr
   const subjects = existing.config.subjects ?? [];
   if (!subjects.includes(streamSubjects(options)) || existing.config.duplicate_window !== config.duplicate_window || made === undefined) {
     await jsm.streams.update(options.stream, { subjects: [...new Set([...subjects, streamSubjects(options)])], duplicate_window: config.duplicate_window, description: config.description });
-  }
-}
-
-async function ensureDurable(jsm: JetStreamManager, options: TopologyOptions, name: string, filter: string): Promise<void> {
-  const config = {
-    durable_name: name,
-    filter_subject: filter,
-    ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(options.ackWaitMs),
-    deliver_policy: DeliverPolicy.All,
-    max_ack_pending: options.maxAckPending,
-    max_deliver: -1,
-  };
-  try {
-    await jsm.consumers.add(options.stream, config);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError)) throw error;
-    // It exists with other settings (an older release): bring over what may change.
-    await jsm.consumers.update(options.stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending, max_deliver: -1 });
   }
 }
 
