@@ -4,7 +4,7 @@ import type { ModuleRuntime } from '../../../platform/engine.js';
 import { PlaceOrderInputSchema, type CatalogPort, type OrderView, type PlaceOrderInput } from '../api.js';
 import { createOrder, duplicateProducts, formatOrderNumber, orderPlacedPayload, priceOrder, type PricedOrder } from '../domain/placement.js';
 import { startSaga } from '../domain/saga.js';
-import { insertOrderFlow, nextOrderNumber } from '../storage/order-store.js';
+import { insertOrderFlow, nextOrderNumber, nextOrderNumberFromSequence } from '../storage/order-store.js';
 import type { OrdersTables } from '../storage/tables.js';
 import { toOrderView } from '../views.js';
 import { emitOrderEvents } from './order-events.js';
@@ -28,9 +28,14 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
   const request = validatePlaceOrder(input);
   const quote = await deps.catalog.quote(request.items.map(({ productId, quantity }) => ({ productId, quantity })));
   const priced = priceOrder(request.items, request, quote);
+  // PostgreSQL runs placements side by side: their numbers come from a sequence, drawn before
+  // the transaction. SQLite commits one writer at a time: the counter row, gapless.
+  const { runtime } = deps;
+  const drawnYear = new Date(runtime.clock.now()).getUTCFullYear();
+  const drawn = runtime.dialect === 'postgres' ? await nextOrderNumberFromSequence(runtime.db, drawnYear) : undefined;
   return deps.runtime.unitOfWork.runGrouped<OrderView, OrdersTables>('orders', async (tx) => {
-    const year = new Date(tx.now).getUTCFullYear();
-    const orderNumber = formatOrderNumber(year, await nextOrderNumber(tx.db, year));
+    const year = drawn === undefined ? new Date(tx.now).getUTCFullYear() : drawnYear;
+    const orderNumber = formatOrderNumber(year, drawn ?? (await nextOrderNumber(tx.db, year)));
     const { order, saga } = newOrderFlow(deps, request, priced, orderNumber, tx.now);
     await insertOrderFlow(tx.db, { order, saga });
     await tx.schedule({ key: sagaTimerKey(order.orderId), kind: SAGA_TIMEOUT_TIMER, dueAt: saga.deadline, payload: { orderId: order.orderId } });

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { OrderFlow } from '../domain/order-flow.js';
 import type { Order } from '../domain/order.js';
@@ -47,6 +47,26 @@ const bumpOrderNumber = statement<{ last_number: number }>(
 export async function nextOrderNumber(db: Db, year: number): Promise<number> {
   const [row] = await bumpOrderNumber(db, [year]);
   return Number(row!.last_number);
+}
+
+/**
+ * PostgreSQL: the next number of `year` from a sequence of the year's own (`order_numbers_<year>`,
+ * made on first use, after what the counter row of earlier releases reached). Drawn outside the
+ * placement's transaction: no row stays locked until the commit, so placements on many
+ * connections do not queue behind one another. A placement that is refused leaves a gap.
+ */
+export async function nextOrderNumberFromSequence(db: Kysely<OrdersTables>, year: number): Promise<number> {
+  const name = `order_numbers_${Math.trunc(year)}`;
+  try {
+    const { rows } = await sql<{ n: string | number }>`select nextval(${name}) as n`.execute(db);
+    return Number(rows[0]!.n);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P01') throw error;
+    const counted = await db.selectFrom('order_number_counters').select('last_number').where('year', '=', year).executeTakeFirst();
+    await sql.raw(`create sequence if not exists ${name} start with ${Number(counted?.last_number ?? 0) + 1}`).execute(db);
+    const { rows } = await sql<{ n: string | number }>`select nextval(${name}) as n`.execute(db);
+    return Number(rows[0]!.n);
+  }
 }
 
 /** Inserts a new order, its lines and its saga. */
