@@ -42,6 +42,8 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
       OrderCancelled: releaseOnOrderCancelled(ids),
       ShipmentCreated: shipReservedStock(ids),
     },
+    // Orders of different partitions reserve the same products: one partition at a time per process.
+    sharedRows: true,
   });
   return {
     name: NAME,

@@ -28,6 +28,8 @@ export function createStatsModule(): StatsModule {
     handlers: Object.fromEntries(PROJECTED_EVENT_TYPES.map((type) => [type, projectOrderEvent])),
     // A batch of order events folds into one write per order and per counter.
     handleBatch: (events, ctx) => applyToStats(ctx.db, events as unknown as readonly ProjectedEvent[]),
+    // Every order moves the same counters: one partition at a time per process.
+    sharedRows: true,
   });
   return {
     name: NAME,

@@ -32,6 +32,13 @@ export interface Consumer<DB = unknown> {
    * `handlers`, so a failure is still pinned to its event.
    */
   readonly handleBatch?: (events: readonly EventEnvelope[], ctx: HandlerContext<DB>) => Promise<void>;
+  /**
+   * The handlers write rows that events of different aggregates share (a product's stock, a
+   * statistics counter). A process then delivers this consumer's partitions one at a time:
+   * side by side, two batches would lock those rows in different orders and deadlock. Without
+   * it, a process delivers the consumer's partitions in parallel lanes.
+   */
+  readonly sharedRows?: boolean;
 }
 
 /** Declares a consumer with handlers typed against the module's own tables. */

@@ -20,6 +20,8 @@ export interface ConsumerLogReaderDeps {
   partitions: number;
   /** Events read per round, and delivered per transaction at most. */
   batchSize: number;
+  /** Partitions of the consumer delivered side by side at most (1 for a consumer with `sharedRows`). */
+  lanes: number;
   /** Longest wait before looking at the log again when no wake-up came (another process's commits wake it over NATS). */
   pollMs: number;
   /** A delivery committed events: wake the readers and the relay (here and in the other processes). */
@@ -125,22 +127,27 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
       if (list) list.push(event);
       else byPartition.set(partition, [event]);
     }
-    for (const part of active) {
-      const mine = (byPartition.get(part.lease.partition) ?? []).filter((e) => e.sequence! > part.scanned);
-      // Checked right before the transaction starts: a partition handed over is not touched.
-      if (part.stopping || !part.lease.valid()) continue;
-      let ok = true;
-      if (mine.length > 0) {
-        const delivery = deliver(part, mine);
-        part.delivering = delivery;
-        try {
-          ok = await delivery;
-        } finally {
-          part.delivering = undefined;
+    // Each partition's batch is one transaction; `lanes` of them run at a time.
+    const queue = [...active];
+    const lane = async () => {
+      for (let part = queue.shift(); part; part = queue.shift()) {
+        const mine = (byPartition.get(part.lease.partition) ?? []).filter((e) => e.sequence! > part!.scanned);
+        // Checked right before the transaction starts: a partition handed over is not touched.
+        if (part.stopping || !part.lease.valid()) continue;
+        let ok = true;
+        if (mine.length > 0) {
+          const delivery = deliver(part, mine);
+          part.delivering = delivery;
+          try {
+            ok = await delivery;
+          } finally {
+            part.delivering = undefined;
+          }
         }
+        if (ok) part.scanned = Math.max(part.scanned, boundary);
       }
-      if (ok) part.scanned = Math.max(part.scanned, boundary);
-    }
+    };
+    await Promise.all(Array.from({ length: consumer.sharedRows ? 1 : Math.max(1, deps.lanes) }, lane));
     return events.length === batchSize;
   }
 
