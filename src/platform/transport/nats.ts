@@ -106,6 +106,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
   let started = false;
   let lastRepair = 0;
   let wakePending = false;
+  const wakeTypes = new Set<string>();
   const topology = { ...names, partitions };
   const readers = new Map<string, ConsumerLogReader>(
     [...consumers.values()].map((consumer) => [
@@ -134,21 +135,32 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
     await js!.publish(eventSubject(names, partition, event.eventType), JSON.stringify(event), { msgID: event.eventId, headers: h, expect: { streamName: names.stream } });
   }
 
-  /** Wakes this process's readers and relay. */
-  function wakeHere(): void {
-    for (const reader of readers.values()) reader.wake();
-    relay?.wake();
+  /** Wakes this process's readers of any of these event types (all of them without types). */
+  function wakeReaders(types?: ReadonlySet<string>): void {
+    for (const [name, reader] of readers) {
+      if (!types || Object.keys(consumers.get(name)!.handlers).some((t) => types.has(t))) reader.wake();
+    }
   }
 
-  /** The log grew: wake this process, and (once per turn of the event loop) every other one. */
+  /**
+   * The log grew: wake this process's readers of those types and its relay, and (once per turn
+   * of the event loop) every other process, naming the types appended so that a process
+   * wakes only the consumers that have something to read.
+   */
   function notify(appended: readonly EventEnvelope[]): void {
-    wakeHere();
-    if (appended.length === 0 || wakePending || !connected) return;
+    const types = new Set(appended.map((e) => e.eventType));
+    wakeReaders(appended.length > 0 ? types : undefined);
+    relay?.wake();
+    if (appended.length === 0 || !connected) return;
+    for (const type of types) wakeTypes.add(type);
+    if (wakePending) return;
     wakePending = true;
     setImmediate(() => {
       wakePending = false;
+      const payload = [...wakeTypes].join(',');
+      wakeTypes.clear();
       try {
-        nc?.publish(wakeSubject(names));
+        nc?.publish(wakeSubject(names), payload);
       } catch {
         // Closing or away: the others poll the log.
       }
@@ -174,7 +186,13 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
       const manager = await jetstreamManager(connection, { timeout: 5000 });
       await ensureTopology(manager, topology);
       await dispatcher.register(partitions);
-      connection.subscribe(wakeSubject(names), { callback: () => wakeHere() });
+      // Another process appended: wake the consumers of the types it names (all, if it names none).
+      connection.subscribe(wakeSubject(names), {
+        callback: (_error, message) => {
+          const named = message?.string() ?? '';
+          wakeReaders(named ? new Set(named.split(',')) : undefined);
+        },
+      });
       [nc, jsm, js, connected] = [connection, manager, manager.jetstream(), true];
       void watchStatus(connection);
     } catch (error) {
@@ -194,7 +212,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
         relay?.resume();
         leases?.nudge();
         // Wake-ups sent while away were lost: read now.
-        wakeHere();
+        wakeReaders();
       }
     }
   }

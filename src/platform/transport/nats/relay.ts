@@ -62,6 +62,7 @@ export function createRelay(deps: RelayDeps): Relay {
   let running = false;
   let loop: Promise<void> | undefined;
   let dirty = false;
+  let backingOff = false;
   let wakeUp: (() => void) | undefined;
   let failures = 0;
   let abandon: (() => void) | undefined;
@@ -148,7 +149,12 @@ export function createRelay(deps: RelayDeps): Relay {
         const published = await relayOnce();
         failures = 0;
         if (published === batchSize) continue;
+        // Another process relays: look again after a poll, whatever commits here meanwhile
+        // (it publishes them; trying the lock on every commit would only cost round trips).
+        backingOff = published === 'busy';
+        if (backingOff) dirty = false;
         await sleep(pollMs);
+        backingOff = false;
       } catch (error) {
         failures++;
         logger.error({ err: error }, 'outbox relay round failed; retrying');
@@ -168,7 +174,7 @@ export function createRelay(deps: RelayDeps): Relay {
     },
     wake() {
       dirty = true;
-      wakeUp?.();
+      if (!backingOff) wakeUp?.();
     },
     resume() {
       abandon?.();
