@@ -43,12 +43,7 @@ for (const arg of args) {
   }
 }
 
-/**
- * What runs without --mode. The distributed mode stalls under concurrent load at the time of
- * writing (deadlocks, durable timers fired by processes without their handler: see
- * docs/benchmarks.md), so it runs only when asked for (`--mode=both` or `--mode=distributed`);
- * put it back here once it holds a closed loop.
- */
+/** What runs without --mode: both modes. */
 const DEFAULT_MODES: Mode[] = ['embedded', 'distributed'];
 
 const quick = flag('quick');
@@ -440,7 +435,7 @@ async function main(): Promise<void> {
       `open loop at ${settings.openFractions.map((f) => `${f * 100}%`).join(', ')} of peak for ${settings.openMs / 1000} s each`,
   );
   console.log('  latency = POST sent (closed) or due (open) → committed OrderShipped seen in the log; figures are noisy on a shared machine');
-  if (!modes.includes('distributed')) console.log('  distributed mode not run (it stalls under load for now; --mode=both or --mode=distributed runs it)');
+  if (!modes.includes('distributed')) console.log('  distributed mode not run (--mode=both or --mode=distributed runs it)');
   const results: ModeResult[] = [];
   let failed = false;
   for (const mode of modes) {
