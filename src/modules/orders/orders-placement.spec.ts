@@ -123,3 +123,17 @@ describe.each(dialects)('placing and listing orders on %s', (dialect) => {
     expect(order).toMatchObject({ paymentMethod: { type: 'none' }, billingAddress: null });
   });
 });
+
+describe.each(dialects)('the first placements of a year on %s', (dialect) => {
+  it('numbers 20 concurrent first placements on a fresh database, each distinct and consecutive', async () => {
+    const h = await createOrdersHarness({ scratch: await createScratchDatabase(dialect), eventually }, 60_000);
+    try {
+      // On PostgreSQL they race to make the year's number sequence; every one of them must get a number.
+      const orders = await Promise.all(Array.from({ length: 20 }, (_, i) => h.api.placeOrder(orderInput({ customerId: `first-${i}` }))));
+      const counters = orders.map((o) => Number(o.orderNumber.slice(-6))).sort((a, b) => a - b);
+      expect(counters).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -63,7 +63,12 @@ export async function nextOrderNumberFromSequence(db: Kysely<OrdersTables>, year
   } catch (error) {
     if ((error as { code?: string }).code !== '42P01') throw error;
     const counted = await db.selectFrom('order_number_counters').select('last_number').where('year', '=', year).executeTakeFirst();
-    await sql.raw(`create sequence if not exists ${name} start with ${Number(counted?.last_number ?? 0) + 1}`).execute(db);
+    try {
+      await sql.raw(`create sequence if not exists ${name} start with ${Number(counted?.last_number ?? 0) + 1}`).execute(db);
+    } catch (createError) {
+      // Placements racing to make the year's sequence: `if not exists` is not atomic; one wins.
+      if (!['23505', '42P07'].includes((createError as { code?: string }).code ?? '')) throw createError;
+    }
     const { rows } = await sql<{ n: string | number }>`select nextval(${name}) as n`.execute(db);
     return Number(rows[0]!.n);
   }
