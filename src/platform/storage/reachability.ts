@@ -2,7 +2,7 @@ import { AppError } from '../../kernel/errors.js';
 import type { Storage } from './database.js';
 
 /**
- * Resolves once the database answers; otherwise throws DATABASE_UNAVAILABLE with one line an
+ * Resolves once the database answers; otherwise throws STORAGE_UNAVAILABLE with one line an
  * operator can act on (which database, why, and the setting to change). The driver's error is
  * kept as `cause` for LOG_LEVEL=debug.
  */
@@ -11,7 +11,7 @@ export async function ensureReachable(storage: Storage): Promise<void> {
     await storage.ping();
   } catch (error) {
     const why = reasonOf(error);
-    throw new AppError('unavailable', 'DATABASE_UNAVAILABLE', `cannot reach the database ${storage.description}${why ? ` (${why})` : ''}: start it, or set DATABASE_URL to one that answers`, {
+    throw new AppError('unavailable', 'STORAGE_UNAVAILABLE', `cannot reach the database ${storage.description}${why ? ` (${why})` : ''}: start it, or set DATABASE_URL to one that answers`, {
       cause: error,
     });
   }
