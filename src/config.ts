@@ -7,6 +7,8 @@ export type ModuleName = (typeof moduleNames)[number];
 /** Validated, frozen configuration; the only place that reads `process.env`. */
 export interface Config {
   port: number;
+  /** Address the HTTP API listens on (`HOST`): loopback by default; `0.0.0.0` (or `::`) for every interface. */
+  host: string;
   databaseUrl: string;
   natsUrl: string | undefined;
   /** JetStream stream of the events (`NATS_STREAM`); subjects are `<natsSubjectPrefix>.events.<partition>.<eventType>`. */
@@ -49,6 +51,7 @@ export function loadConfig(env: Env = process.env): Config {
   const natsStream = read('NATS_STREAM', 'ORDERFLOW_EVENTS', (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined), 'a stream name of letters, digits, _ and - (at most 64)');
   const config: Config = {
     port: read('PORT', 3000, integer(0, 65535), 'a port number 0..65535'),
+    host: read('HOST', '127.0.0.1', (raw) => (/^[A-Za-z0-9.:-]{1,253}$/.test(raw) ? raw : undefined), 'an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0'),
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/orderflow.db', (raw) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(raw) ? raw : undefined), 'sqlite:<path> or postgres://user@host:port/db'),
     natsUrl: read<string | undefined>('NATS_URL', undefined, (raw) => (/^(nats|tls):\/\/.+/.test(raw) ? raw : undefined), 'nats://host:port'),
     natsStream,

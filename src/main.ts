@@ -4,7 +4,9 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
 import { createEngineMetrics } from './platform/observability/metrics.js';
+import { AppError } from './kernel/errors.js';
 import { openStorage, parseDatabaseUrl, type Storage } from './platform/storage/database.js';
+import { ensureReachable } from './platform/storage/reachability.js';
 import { createWriteTurnsFlag } from './platform/storage/sqlite-dialect.js';
 import { createNatsTransportFactory } from './platform/transport/nats.js';
 import type { Transport } from './platform/transport/transport.js';
@@ -47,6 +49,10 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   const separateDelivery = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
   const writeTurns = separateDelivery ? createWriteTurnsFlag() : undefined;
   const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}) });
+  await ensureReachable(storage).catch(async (error: unknown) => {
+    await storage.close();
+    throw error;
+  });
   const extraModules = options.extraModules ?? (options.extraModulesUrl ? await loadExtraModules(options.extraModulesUrl) : []);
   let deliveryThread: DeliveryThread | undefined;
   const metrics = createEngineMetrics();
@@ -78,7 +84,16 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   await engine.start();
 
   const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger }) : undefined;
-  const address = app ? await app.listen({ port: config.port, host: '0.0.0.0' }) : undefined;
+  let address: string | undefined;
+  try {
+    address = app ? await app.listen({ port: config.port, host: config.host }) : undefined;
+  } catch (error) {
+    await app?.close();
+    await engine.stop();
+    await deliveryThread?.stop();
+    await storage.close();
+    throw listenFailure(error, config);
+  }
   logger.info({ database: storage.description, transport: engine.transport.name, modules: config.modules, address }, 'orderflow started');
 
   let stopping: Promise<void> | undefined;
@@ -96,6 +111,20 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
         logger.info('orderflow stopped');
       })()),
   };
+}
+
+/** Why the API could not listen, in one line naming the setting to change (SPEC §4: PORT, HOST). */
+function listenFailure(error: unknown, config: Config): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.host}:${config.port}`;
+  const messages: Record<string, string> = {
+    EADDRINUSE: `port ${config.port} is already in use on ${config.host}: stop the process that holds it, or set PORT to a free port`,
+    EACCES: `no permission to listen on ${where}: set PORT to a port above 1023`,
+    EADDRNOTAVAIL: `HOST ${config.host} is not an address of this machine: set HOST to one of its addresses, 127.0.0.1 or 0.0.0.0`,
+    ENOTFOUND: `HOST ${config.host} does not resolve to an address: set HOST to an address of this machine, 127.0.0.1 or 0.0.0.0`,
+  };
+  const message = code ? messages[code] : undefined;
+  return message ? new AppError('unavailable', 'CANNOT_LISTEN', message, { cause: error }) : error;
 }
 
 /** A transport whose calls go to one made later (the delivery thread starts after the migrations). */

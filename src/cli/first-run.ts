@@ -42,7 +42,7 @@ export async function prepareBanner(
   const product = products.find((p) => p.available > 0) ?? products[0];
   const mint = (sub: string, role: 'admin' | 'customer') => mintToken(secret.value, { sub, role, expiresInSeconds: TOKEN_HOURS * 3600 }, options.now);
   return {
-    url: `http://localhost:${new URL(options.address).port}`,
+    url: bannerUrl(options.address),
     database: options.database,
     adminToken: mint('admin', 'admin'),
     customerToken: mint(CUSTOMER_ID, 'customer'),
@@ -52,6 +52,14 @@ export async function prepareBanner(
     secret: secret.source,
     secretPath: secret.path,
   };
+}
+
+// Loopback and every-interface addresses are shown as localhost, which works from this machine.
+const LOCAL_HOSTS = new Set(['127.0.0.1', '[::1]', '0.0.0.0', '[::]', 'localhost']);
+
+function bannerUrl(address: string): string {
+  const url = new URL(address);
+  return LOCAL_HOSTS.has(url.hostname) ? `http://localhost:${url.port}` : `http://${url.host}`;
 }
 
 /** The start banner: short, friendly, and every command ready to paste into a POSIX shell. */

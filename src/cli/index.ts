@@ -57,13 +57,34 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`Usage:\n${command.usage.map((u) => `  ${u}`).join('\n')}\n      ${command.does}\n`);
     return 0;
   }
+  const config = loadConfig();
   try {
     const run = await command.load();
-    return await run(loadConfig(), args);
+    return await run(config, args);
   } catch (error) {
     if (error instanceof UsageError) error.usage = command.usage;
-    throw error;
+    throw new CommandFailure(error, config.logLevel === 'debug' || config.logLevel === 'trace');
   }
+}
+
+/** What a command threw, and whether the operator asked for stack traces (LOG_LEVEL=debug or trace). */
+class CommandFailure {
+  constructor(
+    readonly error: unknown,
+    readonly withStack: boolean,
+  ) {}
+}
+
+/**
+ * The reason on stderr: the message alone (an AppError's is written for the operator and names
+ * the setting to change); the stacks, causes included, only when asked for.
+ */
+function describeFailure(error: unknown, withStack: boolean): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!withStack) return error instanceof AppError ? message : `${message} (LOG_LEVEL=debug shows where)`;
+  const stacks: string[] = [];
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) stacks.push(depth === 0 ? (e.stack ?? e.message) : `caused by ${e.stack ?? e.message}`);
+  return stacks.length > 0 ? stacks.join('\n') : message;
 }
 
 // `orderflow events | head` closes stdout early: that is the reader's choice, not a failure.
@@ -80,14 +101,13 @@ function exit(code: number): void {
   process.stderr.write('', done);
 }
 
-main(process.argv.slice(2)).then(exit, (error: unknown) => {
+main(process.argv.slice(2)).then(exit, (thrown: unknown) => {
+  const error = thrown instanceof CommandFailure ? thrown.error : thrown;
   if (error instanceof UsageError) {
     const help = error.usage ? `Usage:\n${error.usage.map((u) => `  ${u}`).join('\n')}` : usage;
     process.stderr.write(`orderflow: ${error.message}\n\n${help}\n`);
     return exit(2);
   }
-  // An AppError is an expected failure with a message written for the operator: no stack.
-  const message = error instanceof AppError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`orderflow: ${message}\n`);
+  process.stderr.write(`orderflow: ${describeFailure(error, thrown instanceof CommandFailure && thrown.withStack)}\n`);
   exit(1);
 });

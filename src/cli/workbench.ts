@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { createBusinessModules, type ModuleApis } from '../composition.js';
 import { moduleNames, type Config } from '../config.js';
-import { AppError } from '../kernel/errors.js';
 import { createEngine, type Engine } from '../platform/engine.js';
 import { openStorage, type Storage } from '../platform/storage/database.js';
+import { ensureReachable } from '../platform/storage/reachability.js';
 
 /** What a one-shot command works with: the database, migrated, and an engine that is not started. */
 export interface Workbench {
@@ -22,9 +22,7 @@ export interface Workbench {
 export async function openWorkbench(config: Config, options: { consumers?: boolean } = {}): Promise<Workbench> {
   const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, poolSize: 2 });
   try {
-    await storage.ping().catch((error: unknown) => {
-      throw new AppError('unavailable', 'DATABASE_UNAVAILABLE', `cannot reach the database ${storage.description}: ${(error as Error).message}`, { cause: error });
-    });
+    await ensureReachable(storage);
     const business = createBusinessModules(config);
     const engine = createEngine({
       storage,

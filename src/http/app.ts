@@ -10,11 +10,12 @@ import type { Engine } from '../platform/engine.js';
 import { authorize, principalFrom, type Access } from './auth.js';
 import type { HttpContext } from './context.js';
 import { createIdempotency } from './idempotency.js';
-import { problem, sendProblem, toProblem } from './problem.js';
+import { errorCodeSchema, problem, sendProblem, toProblem } from './problem.js';
 import { createRateLimiter } from './rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
 import { deadLetterRoutes, eventRoutes, shipmentRoutes } from './routes/operations.js';
+import { problemRoutes } from './routes/problems.js';
 import { productRoutes } from './routes/products.js';
 import { statsRoutes } from './routes/stats.js';
 import { streamRoutes, type StreamOptions } from './routes/stream.js';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await registerDocs(app);
   await app.register(healthRoutes(context));
+  await app.register(problemRoutes());
   await app.register(productRoutes(context));
   await app.register(orderRoutes(context));
   await app.register(shipmentRoutes(context));
@@ -99,7 +101,7 @@ function installProblemHandling(app: FastifyInstance, pageFallback: ReturnType<t
   app.setNotFoundHandler(
     (request, reply) =>
       pageFallback(request, reply) ??
-      sendProblem(reply, { problem: problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.url }), headers: {}, serverFault: false }),
+      sendProblem(reply, { problem: problem('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.url }), headers: {}, serverFault: false }),
   );
 }
 
@@ -129,10 +131,11 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
         version: '0.1.0',
         description:
           'Event-driven order engine. Amounts are decimals in the currency (99.99 USD); event payloads keep integer minor units. ' +
-          'Errors are RFC 9457 problem details with a stable `code`.',
+          'Errors are RFC 9457 problem details with a stable `code`, one HTTP status per code; each `type` is `/problems/<code>` on this server, ' +
+          'a page saying what the code means and what to do. The codes are listed in components.schemas.ErrorCode (with `x-error-catalogue`) and at /problems.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      tags: ['products', 'orders', 'shipments', 'operations', 'health', 'console'].map((name) => ({ name })),
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas: { ErrorCode: errorCodeSchema() } },
+      tags: ['products', 'orders', 'shipments', 'operations', 'health', 'problems', 'console'].map((name) => ({ name })),
     },
     // Every non-public route needs the bearer token.
     transform: ({ schema, url, route }) => {

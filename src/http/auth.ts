@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '../kernel/errors.js';
+import { AppError, appError } from '../kernel/errors.js';
 
 /** The two roles of SPEC §4. */
 export type Role = 'admin' | 'customer';
@@ -101,6 +101,6 @@ function decodeJson(part: string): unknown {
   }
 }
 
-function unauthorized(code: string, message: string): AppError {
-  return new AppError('unauthorized', code, message);
+function unauthorized(code: 'UNAUTHENTICATED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED', message: string): AppError {
+  return appError(code, message);
 }

@@ -1,20 +1,22 @@
-import { STATUS_CODES } from 'node:http';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { AppError, type ErrorKind } from '../kernel/errors.js';
+import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../kernel/errors.js';
 
-/** Where the problem types live; each code gets `<base><kebab-code>` as its `type`. */
-export const PROBLEM_TYPE_BASE = 'https://orderflow.dev/problems/';
+/** Where the problem types live: each code's `type` is `/problems/<CODE>`, a page this server answers (routes/problems.ts). */
+export const PROBLEM_TYPE_BASE = '/problems/';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The codes an HTTP response can carry, in catalogue order. */
+export const API_ERROR_CODES = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => ERROR_CATALOGUE[code].api);
 
 /** An RFC 9457 problem detail with a stable machine-readable `code`; extra members vary by code. */
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ description: 'URI naming the problem type' }),
-    title: Type.String({ description: 'short summary of the problem type' }),
-    status: Type.Integer({ description: 'the HTTP status code' }),
+    type: Type.String({ description: 'the problem type: `/problems/<code>`, relative to this server, a page explaining the code and what to do' }),
+    title: Type.String({ description: 'short summary of the problem type (the same for every problem of a code)' }),
+    status: Type.Integer({ description: 'the HTTP status code (one per code)' }),
     detail: Type.String({ description: 'what went wrong with this request' }),
-    code: Type.String({ description: 'stable machine-readable code, e.g. ORDER_NOT_FOUND' }),
+    code: Type.String({ description: 'stable machine-readable code, one of components.schemas.ErrorCode; each has one status and a page at /problems/<code>' }),
     instance: Type.Optional(Type.String({ description: 'the request path' })),
     errors: Type.Optional(
       Type.Array(Type.Object({ in: Type.String(), field: Type.String(), message: Type.String() }), { description: 'field errors of a VALIDATION_FAILED problem' }),
@@ -32,20 +34,20 @@ export interface ProblemResponse {
   serverFault: boolean;
 }
 
-const STATUS_BY_KIND: Record<ErrorKind, number> = {
-  validation: 422,
-  not_found: 404,
-  conflict: 409,
-  forbidden: 403,
-  unauthorized: 401,
-  unavailable: 503,
-  internal: 500,
-};
+/**
+ * The API's codes as the OpenAPI document lists them (components.schemas.ErrorCode): an enum,
+ * and in `x-error-catalogue` each code's status, title and what to do.
+ */
+export function errorCodeSchema() {
+  const table = Object.fromEntries(API_ERROR_CODES.map((code) => [code, { status: ERROR_CATALOGUE[code].status, title: ERROR_CATALOGUE[code].title, action: ERROR_CATALOGUE[code].action }]));
+  return { type: 'string' as const, enum: API_ERROR_CODES, description: 'The `code` of a problem; its page is /problems/<code>.', 'x-error-catalogue': table };
+}
 
 const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'code']);
 
-/** Builds a problem; `extras` become extension members (never overriding the standard ones). */
-export function problem(status: number, code: string, detail: string, extras: Record<string, unknown> = {}): Problem {
+/** Builds a problem of a catalogue code; `extras` become extension members (never overriding the standard ones). */
+export function problem(code: ErrorCode, detail: string, extras: Record<string, unknown> = {}): Problem {
+  const { status, title } = ERROR_CATALOGUE[code];
   const extensions: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(extras)) {
     if (value === undefined) continue;
@@ -54,8 +56,8 @@ export function problem(status: number, code: string, detail: string, extras: Re
     else if (!RESERVED_MEMBERS.has(key)) extensions[key] = value;
   }
   return {
-    type: PROBLEM_TYPE_BASE + code.toLowerCase().replace(/_/g, '-'),
-    title: STATUS_CODES[status] ?? 'Error',
+    type: PROBLEM_TYPE_BASE + code,
+    title,
     status,
     detail,
     code,
@@ -90,53 +92,53 @@ export function toProblem(error: unknown, instance?: string): ProblemResponse {
     const where = e.validationContext ?? 'body';
     const errors = e.validation.slice(0, 20).map((v) => ({ in: where, field: v.instancePath || '/', message: v.message ?? 'is invalid' }));
     const detail = `the request ${where} is invalid: ${errors.map((v) => `${v.field} ${v.message}`).join('; ')}`;
-    return client(problem(400, 'VALIDATION_FAILED', detail, { ...base, errors }));
+    return client(problem('VALIDATION_FAILED', detail, { ...base, errors }));
   }
   if (isStorageUnavailable(error)) {
-    return { problem: problem(503, 'STORAGE_UNAVAILABLE', 'the database is not reachable; try again shortly', base), headers: { 'retry-after': '5' }, serverFault: true };
+    return { problem: problem('STORAGE_UNAVAILABLE', 'the database is not reachable; try again shortly', base), headers: { 'retry-after': '5' }, serverFault: true };
   }
   const fromFastify = fastifyProblem(e, base);
   if (fromFastify) return client(fromFastify);
-  return { problem: problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged', base), headers: {}, serverFault: true };
+  return internal(base);
+}
+
+function internal(base: Record<string, unknown>): ProblemResponse {
+  return { problem: problem('INTERNAL', 'an unexpected error occurred; it has been logged', base), headers: {}, serverFault: true };
 }
 
 function client(p: Problem, headers: Record<string, string> = {}): ProblemResponse {
   return { problem: p, headers, serverFault: false };
 }
 
-// Codes whose status is more precise than their kind's.
-const STATUS_BY_CODE: Record<string, number> = { RATE_LIMITED: 429 };
-
 function fromAppError(error: AppError, base: Record<string, unknown>): ProblemResponse {
-  const status = STATUS_BY_CODE[error.code] ?? STATUS_BY_KIND[error.kind];
-  if (error.kind === 'internal') {
-    return { problem: problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged', base), headers: {}, serverFault: true };
-  }
+  const definition = ERROR_CATALOGUE[error.code];
+  // A process's own codes (start-up, deliveries) never reach a caller as they are.
+  if (error.kind === 'internal' || (!definition.api && error.kind !== 'unavailable')) return internal(base);
+  if (!definition.api) return { problem: problem('NOT_READY', 'a dependency does not answer; try again shortly', base), headers: { 'retry-after': '5' }, serverFault: true };
+  const status = definition.status;
   const headers: Record<string, string> = {};
   const details = { ...(error.details ?? {}) };
   if (typeof details.retryAfterSeconds === 'number') headers['retry-after'] = String(details.retryAfterSeconds);
   if (error.kind === 'unauthorized') headers['www-authenticate'] = `Bearer error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`;
   if (error.kind === 'unavailable' && !headers['retry-after']) headers['retry-after'] = '5';
-  return { problem: problem(status, error.code, error.message, { ...details, ...base }), headers, serverFault: status >= 500 };
+  return { problem: problem(error.code, error.message, { ...details, ...base }), headers, serverFault: status >= 500 };
 }
 
-const FASTIFY_CODES: Record<string, { status: number; code: string; detail: string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', detail: 'the body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', detail: 'the body is empty but its content-type is application/json' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', detail: 'the body is larger than the 64 KiB this API accepts' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send JSON with content-type application/json' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', detail: 'the content-length does not match the body' },
+const FASTIFY_CODES: Record<string, { code: ErrorCode; detail: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', detail: 'the body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', detail: 'the body is empty but its content-type is application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BODY_TOO_LARGE', detail: 'the body is larger than the 64 KiB this API accepts' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send JSON with content-type application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_CONTENT_LENGTH', detail: 'the content-length does not match the body' },
 };
 
 function fastifyProblem(e: FastifyishError, base: Record<string, unknown>): Problem | undefined {
   const known = e.code ? FASTIFY_CODES[e.code] : undefined;
-  if (known) return problem(known.status, known.code, known.detail, base);
+  if (known) return problem(known.code, known.detail, base);
   // secure-json-parse refuses __proto__ / constructor.prototype keys with a SyntaxError.
-  if (e instanceof SyntaxError && (e as FastifyishError).statusCode === 400) return problem(400, 'MALFORMED_JSON', 'the body is not acceptable JSON', base);
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = (e.code ?? 'BAD_REQUEST').replace(/^FST_ERR_/, '');
-    return problem(e.statusCode, code, e.message ?? STATUS_CODES[e.statusCode] ?? 'bad request', base);
-  }
+  if (e instanceof SyntaxError && (e as FastifyishError).statusCode === 400) return problem('MALFORMED_JSON', 'the body is not acceptable JSON', base);
+  // Any other request Fastify refuses: one code, one status, Fastify's words as the detail.
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return problem('BAD_REQUEST', e.message ?? 'bad request', base);
   return undefined;
 }
 

@@ -28,9 +28,12 @@ export interface EngineModule {
   readonly name: string;
   readonly migrations: readonly SchemaMigration[];
   readonly consumers: readonly Consumer[];
-  /** Timer handlers by kind; each runs in the transaction that claims the timer. */
+  /**
+   * Timer handlers by kind; each runs in the transaction that claims the timer and logs through
+   * `log`, the process logger's child for this module and timer (as a consumer's handler logs through `ctx.log`).
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>) => Promise<void>>>;
+  readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>, log: Logger) => Promise<void>>>;
 }
 
 /**
@@ -179,7 +182,8 @@ export function createEngine(options: EngineOptions): Engine {
   }
   for (const module of modules) {
     for (const [kind, handle] of Object.entries(module.timers ?? {})) {
-      timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, handle);
+      const log = logger.child({ module: module.name, timerKind: kind });
+      timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, (timer, tx) => handle(timer, tx, log.child({ timer: timer.key })));
     }
   }
   timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnCli } from './cli.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const testOnly = /\.spec\.ts$|(^|\/)spec-[^/]*\.ts$/;
@@ -72,5 +73,52 @@ describe('bin/orderflow.js runs the build, never one older than the sources', ()
     expect(sources.filter((p) => testOnly.test(p)).length).toBeGreaterThan(0);
     expect(compiled.sort()).toEqual(sources.filter((p) => !testOnly.test(p)).map((p) => p.replace(/\.ts$/, '.js')).sort());
     expect(existsSync(join(repo, 'dist', '.build-stamp'))).toBe(true);
+  });
+});
+
+describe('orderflow start runs compiled JavaScript', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orderflow-no-compiler-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('loads dist/*.js and no TypeScript compiler (typescript, tsx, esbuild) nor any .ts file', async () => {
+    // Records every module the server process loads: ESM through a resolve hook, CommonJS through Module._load.
+    const loaded = join(dir, 'loaded.txt');
+    const hooks = join(dir, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  appendFileSync(${JSON.stringify(loaded)}, resolved.url + '\\n');
+  return resolved;
+}
+`,
+    );
+    const trace = join(dir, 'trace.mjs');
+    writeFileSync(
+      trace,
+      `import { appendFileSync } from 'node:fs';
+import Module, { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  try { appendFileSync(${JSON.stringify(loaded)}, 'cjs:' + Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}
+  return load.apply(this, arguments);
+};
+`,
+    );
+    const server = spawnCli(['start'], { DATABASE_URL: `sqlite:${join(dir, 'data', 'orderflow.db')}`, PORT: '0', LOG_LEVEL: 'info', NODE_OPTIONS: `--import=${pathToFileURL(trace).href}` });
+    try {
+      await server.waitFor(/"msg":"orderflow started"/);
+      await server.waitFor(/orderflow is running at/);
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+    }
+    const modules = readFileSync(loaded, 'utf8').split('\n').filter(Boolean);
+    const ours = modules.filter((m) => m.includes(repo) && !m.includes('/node_modules/'));
+    expect(ours).toContain(pathToFileURL(join(repo, 'dist', 'main.js')).href);
+    expect(ours).toContain(pathToFileURL(join(repo, 'dist', 'http', 'app.js')).href);
+    expect(ours.filter((m) => !/\/(dist|bin)\/[^\n]*\.js$|\/web\//.test(m))).toEqual([]);
+    expect(modules.filter((m) => /\.[cm]?ts$|\/node_modules\/(typescript|tsx|esbuild|@esbuild)\//.test(m))).toEqual([]);
   });
 });

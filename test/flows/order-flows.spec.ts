@@ -156,6 +156,9 @@ describe.each(dialects)('order flows on %s', (dialect) => {
     expect(order.cancellationReason).toBe('timeout');
     await eventually(async () => (await inventoryOf('widget')).reserved === 0, 'stock released');
     expect(await h.apis.payments.chargesForOrder(placed.orderId)).toBe(0);
+    // The deadline's cancellation names the placement that set the deadline.
+    await h.settle();
+    expectCausalChain(await flowEvents(placed.correlationId));
   });
 
   it('a payment that succeeds after the timeout is refunded', async () => {
@@ -177,6 +180,9 @@ describe.each(dialects)('order flows on %s', (dialect) => {
     expect(await statusOf(placed.orderId)).toBe('CANCELLED');
     expect(await h.apis.payments.chargesForOrder(placed.orderId)).toBe(1);
     expect(await h.apis.payments.refundsForOrder(placed.orderId)).toBe(1);
+    // Timers have no event to handle: the deadline names the placement, the late answer the OrderConfirmed.
+    await h.settle();
+    expectCausalChain(await flowEvents(placed.correlationId));
   });
 
   it('200 orders racing for the last 10 units: exactly 10 succeed, 190 are REJECTED, never oversold', async () => {

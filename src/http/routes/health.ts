@@ -31,7 +31,7 @@ export function healthRoutes({ engine, apis }: HttpContext): FastifyPluginAsync 
         const down = Object.entries(dependencies).filter(([, d]) => !d.ok);
         if (down.length === 0) return { status: 'ready' as const, dependencies };
         const detail = `not ready: ${down.map(([name, d]) => `${name} (${d.detail ?? 'down'})`).join(', ')}`;
-        return sendProblem(reply, { problem: problem(503, 'NOT_READY', detail, { instance: request.url, dependencies }), headers: { 'retry-after': '5' }, serverFault: true });
+        return sendProblem(reply, { problem: problem('NOT_READY', detail, { instance: request.url, dependencies }), headers: { 'retry-after': '5' }, serverFault: true });
       },
     );
 

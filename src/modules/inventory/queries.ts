@@ -64,7 +64,7 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
 function pageSize(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw new AppError('validation', 'BAD_LIMIT', `limit must be an integer between 1 and ${MAX_PAGE}`);
+    throw new AppError('validation', 'INVALID_LIMIT', `limit must be an integer between 1 and ${MAX_PAGE}`);
   }
   return limit;
 }
@@ -75,6 +75,6 @@ function encodeCursor(productId: string): string {
 
 function decodeCursor(cursor: string): string {
   const productId = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (productId === '' || encodeCursor(productId) !== cursor) throw new AppError('validation', 'BAD_CURSOR', 'cursor is not one this API returned');
+  if (productId === '' || encodeCursor(productId) !== cursor) throw new AppError('validation', 'INVALID_CURSOR', 'cursor is not one this API returned');
   return productId;
 }

@@ -42,6 +42,6 @@ export type PaymentEvents = {
  * A draft of a payments event on the Payment aggregate. The correlation id is passed
  * explicitly, because events caused by a gateway-answer timer have no causing event.
  */
-export function paymentEvent<T extends keyof PaymentEvents>(eventType: T, payload: PaymentEvents[T], correlationId: string): EventDraft<PaymentEvents[T]> {
-  return { eventType, aggregateType: 'Payment', aggregateId: payload.paymentId, payload, correlationId };
+export function paymentEvent<T extends keyof PaymentEvents>(eventType: T, payload: PaymentEvents[T], correlationId: string, causationId?: string): EventDraft<PaymentEvents[T]> {
+  return { eventType, aggregateType: 'Payment', aggregateId: payload.paymentId, payload, correlationId, ...(causationId === undefined ? {} : { causationId }) };
 }

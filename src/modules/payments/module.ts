@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import pino, { type Logger } from 'pino';
 import type { Random } from '../../kernel/clock.js';
 import { AppError } from '../../kernel/errors.js';
 import { uuidGenerator, type IdGenerator } from '../../kernel/ids.js';
@@ -23,8 +22,6 @@ export interface PaymentsOptions {
   random?: Random;
   /** Ids of payments and gateway records (default random UUIDs). */
   ids?: IdGenerator;
-  /** Logger of the gateway-answer timer, which has no event logger of its own (default silent). */
-  logger?: Logger;
 }
 
 /** Queries of the payments module; they read its own tables only. */
@@ -66,7 +63,7 @@ export function createPaymentsModule(options: PaymentsOptions): PaymentsModule {
     migrations: paymentMigrations,
     consumers: [consumer],
     // Registered whatever the latency, so answers scheduled before a restart with latency 0 still arrive.
-    timers: { [GATEWAY_ANSWER_TIMER]: onGatewayAnswer({ gateway, logger: options.logger ?? pino({ level: 'silent' }) }) },
+    timers: { [GATEWAY_ANSWER_TIMER]: onGatewayAnswer({ gateway }) },
     connect(runtime) {
       const db = runtime.db as Kysely<PaymentsDb>;
       return {

@@ -9,7 +9,10 @@ const PAGE = 50;
 
 /**
  * Orders: counts per status, a filterable list, and live updates: an order event from the
- * stream re-reads that order and moves its row, without reloading the page.
+ * stream re-reads that order and moves its row, without reloading the page. The stream brings
+ * only what happens after it connects, so once it is live the view also reads the log after the
+ * position of the counts: an order that moved between the counts, the list and the stream is
+ * counted too.
  */
 export const ordersView: View = (root, context) => {
   const status = context.route.query.get('status') ?? '';
@@ -21,6 +24,8 @@ export const ordersView: View = (root, context) => {
   const rows = new Map<string, HTMLTableRowElement>();
   let cursor: string | null = null;
   let lastSequence = 0;
+  /** The log position the counts were read at (the statistics projection's checkpoint). */
+  let countsAsOf: number | undefined;
   let closed = false;
 
   const statusSelect = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'All statuses'), ORDER_STATUSES.map((s) => h('option', { value: s, selected: s === status }, s)));
@@ -92,6 +97,7 @@ export const ordersView: View = (root, context) => {
       const item = (label: string, value: string, n: number) =>
         h('li', null, h('a', { href: href('orders', [], { status: value, customer }), 'data-count-status': value || 'ALL', 'aria-current': value === status ? 'true' : undefined }, h('span', { class: 'count-label' }, label), h('span', { class: 'count-value' }, String(n))));
       replace(counts, item('All', '', total), ORDER_STATUSES.map((s) => item(s, s, stats.byStatus[s] ?? 0)));
+      countsAsOf ??= stats.asOfSequence;
       // The statistics are a projection: when they trail the events seen, ask again shortly.
       if (stats.asOfSequence < lastSequence) window.setTimeout(() => refreshCounts(), 500);
     } catch (error) {
@@ -138,19 +144,47 @@ export const ordersView: View = (root, context) => {
     await loadPage();
   }
 
-  const unsubscribe = context.live.subscribe((event: EventEnvelope) => {
+  function onOrderEvent(event: EventEnvelope): void {
     if (event.aggregateType !== 'Order' || !event.eventType.startsWith('Order')) return;
     lastSequence = Math.max(lastSequence, event.sequence);
     touched.add(event.aggregateId);
     refreshTouched();
     refreshCounts();
-  });
+  }
+  const unsubscribe = context.live.subscribe(onOrderEvent);
 
+  /**
+   * The events after the first counts' position, from the log: those a stream that connected
+   * after the view opened came too late for. Once: a reconnect resumes after the last event.
+   */
+  async function catchUp(): Promise<void> {
+    let after = countsAsOf;
+    while (after !== undefined && !closed) {
+      const page = await api<{ events: EventEnvelope[]; nextCursor: number | null }>(`/api/events${query({ after, limit: 1000 })}`).catch(() => undefined);
+      if (closed || !page) return;
+      page.events.forEach(onOrderEvent);
+      after = page.nextCursor ?? undefined;
+    }
+  }
+
+  let stopWaiting = () => {};
   // Counts first: they are admin-only, so a customer token learns at once why the view is closed.
-  void loadCounts().then(() => (counts.querySelector('.state-forbidden') ? replace(listArea) : loadPage()));
+  void loadCounts()
+    .then(() => (counts.querySelector('.state-forbidden') ? replace(listArea) : loadPage()))
+    .then(() => {
+      if (closed || countsAsOf === undefined) return;
+      // At once if the stream is live already, else when it connects.
+      let done = false;
+      stopWaiting = context.live.onState((state) => {
+        if (state.state !== 'live' || done) return;
+        done = true;
+        void catchUp();
+      });
+    });
   return () => {
     closed = true;
     unsubscribe();
+    stopWaiting();
     refreshCounts.cancel();
     refreshTouched.cancel();
   };

@@ -1,4 +1,4 @@
-import { AppError } from '../../../kernel/errors.js';
+import { AppError, appError, type ErrorCode } from '../../../kernel/errors.js';
 import { MAX_QUANTITY } from './stock.js';
 
 /** What createProduct accepts (price in integer minor units of `currency`). */
@@ -29,33 +29,33 @@ const MAX_NAME_LENGTH = 500;
 /** Checks a new product's fields; throws AppError('validation') naming the first bad one. */
 export function validateNewProduct(input: NewProductInput): NewProduct {
   if (typeof input !== 'object' || input === null) throw invalid('BAD_PRODUCT', 'a product object is required');
-  const productId = text(input.productId, 'productId', MAX_ID_LENGTH);
-  const name = text(input.name, 'name', MAX_NAME_LENGTH);
-  const sku = input.sku === undefined || input.sku === null ? null : text(input.sku, 'sku', MAX_ID_LENGTH);
+  const productId = text(input.productId, 'productId', 'BAD_PRODUCTID', MAX_ID_LENGTH);
+  const name = text(input.name, 'name', 'BAD_NAME', MAX_NAME_LENGTH);
+  const sku = input.sku === undefined || input.sku === null ? null : text(input.sku, 'sku', 'BAD_SKU', MAX_ID_LENGTH);
   const currency = input.currency ?? 'USD';
   if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) throw invalid('BAD_CURRENCY', 'currency must be an ISO 4217 code such as USD');
   if (!Number.isSafeInteger(input.price) || input.price < 0) throw invalid('BAD_PRICE', 'price must be an integer number of minor units ≥ 0');
-  const stock = count(input.stock, 'stock');
-  const reorderPoint = count(input.reorderPoint ?? 0, 'reorderPoint');
+  const stock = count(input.stock, 'stock', 'BAD_STOCK');
+  const reorderPoint = count(input.reorderPoint ?? 0, 'reorderPoint', 'BAD_REORDERPOINT');
   return { productId, sku, name, price: input.price, currency, stock, reorderPoint };
 }
 
-function text(value: unknown, field: string, max: number): string {
+function text(value: unknown, field: string, code: 'BAD_PRODUCTID' | 'BAD_NAME' | 'BAD_SKU', max: number): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
-    throw invalid(`BAD_${field.toUpperCase()}`, `${field} must be a non-empty string of at most ${max} characters`);
+    throw invalid(code, `${field} must be a non-empty string of at most ${max} characters`);
   }
   return value;
 }
 
-function count(value: unknown, field: string): number {
+function count(value: unknown, field: string, code: 'BAD_STOCK' | 'BAD_REORDERPOINT'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_QUANTITY) {
-    throw invalid(`BAD_${field.toUpperCase()}`, `${field} must be an integer between 0 and ${MAX_QUANTITY}`);
+    throw invalid(code, `${field} must be an integer between 0 and ${MAX_QUANTITY}`);
   }
   return value;
 }
 
-function invalid(code: string, message: string): AppError {
-  return new AppError('validation', code, message);
+function invalid(code: ErrorCode, message: string): AppError {
+  return appError(code, message);
 }
 
 /** A line to price. */

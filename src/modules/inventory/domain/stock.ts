@@ -1,4 +1,4 @@
-import { AppError } from '../../../kernel/errors.js';
+import { AppError, appError } from '../../../kernel/errors.js';
 
 /** A product's stock counters; `available = onHand − reserved`. */
 export interface StockLevel {
@@ -32,11 +32,11 @@ export function decideAdjustment(level: StockLevel, adjustment: StockAdjustment)
   if (invalid) return { kind: 'refused', error: invalid };
   const { delta } = adjustment;
   const onHand = level.onHand + delta;
-  if (onHand < 0) return refused('conflict', 'INSUFFICIENT_STOCK', `cannot remove ${-delta} units: only ${level.onHand} on hand`);
+  if (onHand < 0) return refused('INSUFFICIENT_STOCK', `cannot remove ${-delta} units: only ${level.onHand} on hand`);
   if (onHand < level.reserved) {
-    return refused('conflict', 'INSUFFICIENT_STOCK', `cannot remove ${-delta} units: ${level.reserved} of ${level.onHand} on hand are reserved for orders`);
+    return refused('INSUFFICIENT_STOCK', `cannot remove ${-delta} units: ${level.reserved} of ${level.onHand} on hand are reserved for orders`);
   }
-  if (onHand > MAX_QUANTITY) return refused('validation', 'BAD_DELTA', `units on hand would exceed ${MAX_QUANTITY}`);
+  if (onHand > MAX_QUANTITY) return refused('BAD_DELTA', `units on hand would exceed ${MAX_QUANTITY}`);
   return { kind: 'adjusted', level: { ...level, onHand } };
 }
 
@@ -50,8 +50,8 @@ export function checkAdjustment(adjustment: StockAdjustment): AppError | undefin
   return undefined;
 }
 
-function refused(kind: 'validation' | 'conflict', code: string, message: string): AdjustmentDecision {
-  return { kind: 'refused', error: new AppError(kind, code, message) };
+function refused(code: 'INSUFFICIENT_STOCK' | 'BAD_DELTA', message: string): AdjustmentDecision {
+  return { kind: 'refused', error: appError(code, message) };
 }
 
 /** What happens to a product's low-stock alert after its available quantity changed. */

@@ -16,7 +16,7 @@ export type SagaObserver = (durationMs: number, state: string) => void;
  * saga timer once the saga no longer needs it, and emits the order's events — all in `tx`.
  * Undefined when the order does not exist.
  */
-export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, command: FlowCommand, observe?: SagaObserver): Promise<FlowOutcome | undefined> {
+export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, command: FlowCommand, observe?: SagaObserver, causationId?: string): Promise<FlowOutcome | undefined> {
   const before = await lockOrderFlow(tx.db, orderId);
   if (!before) return undefined;
   const outcome = runOrderFlow(before, command, tx.now);
@@ -26,7 +26,7 @@ export async function applyFlow(tx: TxContext<OrdersTables>, orderId: string, co
     const { saga } = outcome;
     if (observe) tx.afterCommit(() => observe((saga.completedAt ?? tx.now) - saga.startedAt, saga.state));
   }
-  emitOrderEvents(tx, outcome.order, outcome.events);
+  emitOrderEvents(tx, outcome.order, outcome.events, causationId);
   return outcome;
 }
 

@@ -38,8 +38,9 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
     const orderNumber = formatOrderNumber(year, drawn ?? (await nextOrderNumber(tx.db, year)));
     const { order, saga } = newOrderFlow(deps, request, priced, orderNumber, tx.now);
     await insertOrderFlow(tx.db, { order, saga });
-    await tx.schedule({ key: sagaTimerKey(order.orderId), kind: SAGA_TIMEOUT_TIMER, dueAt: saga.deadline, payload: { orderId: order.orderId } });
-    emitOrderEvents(tx, order, [{ type: 'OrderPlaced', payload: orderPlacedPayload(order) }]);
+    const [placed] = emitOrderEvents(tx, order, [{ type: 'OrderPlaced', payload: orderPlacedPayload(order) }]);
+    // The deadline's cancellation, if it comes, is caused by this placement.
+    await tx.schedule({ key: sagaTimerKey(order.orderId), kind: SAGA_TIMEOUT_TIMER, dueAt: saga.deadline, payload: { orderId: order.orderId, causationId: placed!.eventId } });
     return toOrderView(order);
   });
 }

@@ -124,7 +124,7 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Paymen
   function sameRequest(row: GatewayRecordRow, expected: Partial<GatewayRecordRow>): void {
     const differs = Object.entries(expected).filter(([field, value]) => row[field as keyof GatewayRecordRow] !== value);
     if (differs.length > 0) {
-      throw new AppError('conflict', 'IDEMPOTENCY_KEY_REUSED', `idempotency key ${row.idempotency_key} was used for a different request (${differs.map(([f]) => f).join(', ')})`);
+      throw new AppError('validation', 'IDEMPOTENCY_KEY_REUSED', `idempotency key ${row.idempotency_key} was used for a different request (${differs.map(([f]) => f).join(', ')})`);
     }
   }
 

@@ -6,6 +6,7 @@ import { startPayment } from '../domain/payment.js';
 import type { PaymentGateway } from '../gateway/simulated-gateway.js';
 import { findPaymentByOrder, insertPayment, isOrderCancelled, stateOf } from '../storage/payment-repository.js';
 import type { PaymentRow, PaymentsDb } from '../storage/tables.js';
+import { gatewayAnswerPayload } from './on-gateway-answer.js';
 import { applyGatewayAnswer, chargeRequestOf, gatewayCall } from './settle-payment.js';
 
 /** OrderConfirmed as Orders publishes it: the catalog's fields plus the card token. */
@@ -63,7 +64,7 @@ export function onOrderConfirmed(deps: ChargeDeps) {
       key: `${GATEWAY_ANSWER_TIMER}:${payment.payment_id}`,
       kind: GATEWAY_ANSWER_TIMER,
       dueAt: ctx.now + deps.latencyMs,
-      payload: { paymentId: payment.payment_id, orderId },
+      payload: { ...gatewayAnswerPayload(payment.payment_id, orderId, event) },
     });
   };
 }

@@ -29,8 +29,10 @@ function toAnswer(result: ChargeResult): GatewayAnswer {
  * Asks the gateway for the answer to the payment's charge (a repeat of its idempotency key
  * returns the first answer) and applies it: PaymentProcessed, then a refund at once if the
  * order was cancelled meanwhile; or PaymentFailed; or, without an answer, nothing yet.
+ * `causationId` names the event that asked for the charge when the transaction has none of
+ * its own (the gateway-answer timer).
  */
-export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger): Promise<void> {
+export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger, causationId?: string): Promise<void> {
   const answer = toAnswer(await gateway.charge(gatewayCall(tx), chargeRequestOf(payment)));
   const decision = recordAnswer(stateOf(payment), answer);
   if (decision.refused) {
@@ -42,21 +44,22 @@ export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway,
     return;
   }
   const base = { orderId: payment.order_id, paymentId: payment.payment_id };
+  log.debug({ ...base, outcome: answer.outcome }, `the gateway answered: ${answer.outcome}`);
   if (answer.outcome === 'declined') {
     await savePayment(tx.db, payment, decision.state, tx.now, { reason: answer.reason });
-    tx.emit(paymentEvent('PaymentFailed', { ...base, reason: answer.reason }, payment.correlation_id));
+    tx.emit(paymentEvent('PaymentFailed', { ...base, reason: answer.reason }, payment.correlation_id, causationId));
     return;
   }
   const succeeded = await savePayment(tx.db, payment, decision.state, tx.now);
-  tx.emit(paymentEvent('PaymentProcessed', { ...base, amount: payment.amount, currency: payment.currency }, payment.correlation_id));
+  const processed = tx.emit(paymentEvent('PaymentProcessed', { ...base, amount: payment.amount, currency: payment.currency }, payment.correlation_id, causationId));
   if (decision.refundNow) {
     log.info({ paymentId: payment.payment_id }, 'the payment succeeded after its order was cancelled; refunding it');
-    await refundSucceededPayment(tx, gateway, succeeded, log);
+    await refundSucceededPayment(tx, gateway, succeeded, log, processed.eventId);
   }
 }
 
-/** Refunds a succeeded payment in full (idempotent at the gateway) and emits PaymentRefunded. */
-export async function refundSucceededPayment(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger): Promise<void> {
+/** Refunds a succeeded payment in full (idempotent at the gateway) and emits PaymentRefunded (caused by `causationId` when given, else by the event handled). */
+export async function refundSucceededPayment(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger, causationId?: string): Promise<void> {
   const decision = refundPayment(stateOf(payment));
   if (decision.refused) {
     log.info({ paymentId: payment.payment_id, code: decision.code }, `refund skipped: ${decision.message}`);
@@ -73,5 +76,5 @@ export async function refundSucceededPayment(tx: PaymentTx, gateway: PaymentGate
     throw new AppError('internal', 'REFUND_DECLINED', `the gateway declined the refund of payment ${payment.payment_id}: ${result.reason}`);
   }
   await savePayment(tx.db, payment, decision.state, tx.now, { refunded_at: tx.now });
-  tx.emit(paymentEvent('PaymentRefunded', { orderId: payment.order_id, paymentId: payment.payment_id, amount: payment.amount, currency: payment.currency }, payment.correlation_id));
+  tx.emit(paymentEvent('PaymentRefunded', { orderId: payment.order_id, paymentId: payment.payment_id, amount: payment.amount, currency: payment.currency }, payment.correlation_id, causationId));
 }

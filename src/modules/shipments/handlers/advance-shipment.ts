@@ -9,7 +9,7 @@ import type { ShipmentRow, ShipmentsDb } from '../storage/tables.js';
 export interface ShipmentStep {
   decide(status: ShipmentStatus): Decision;
   /** The code of the conflict when the step does not apply. */
-  refusedCode: string;
+  refusedCode: 'SHIPMENT_NOT_DISPATCHABLE' | 'SHIPMENT_NOT_DELIVERABLE';
   /** The event of the moved shipment. */
   event(moved: ShipmentRow): EventDraft;
 }
@@ -26,6 +26,7 @@ export function advanceShipment(runtime: ModuleRuntime, step: ShipmentStep) {
       const decision = step.decide(shipment.status);
       if (decision.refused) throw new AppError('conflict', step.refusedCode, decision.message, { details: { shipmentId, status: shipment.status } });
       const moved = decision.status === 'CREATED' ? undefined : await moveShipment(tx.db, shipment, decision.status, tx.now);
+      // Lost a race to another step: to the caller, the same refusal as a moment later.
       if (!moved) throw new AppError('conflict', step.refusedCode, `shipment ${shipmentId} changed meanwhile; try again`, { details: { shipmentId } });
       tx.emit(step.event(moved));
       return toShipmentView(moved);
