@@ -180,7 +180,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
     try {
       connection = await connect({ servers: deps.servers, name: `orderflow ${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 1000, timeout: 5000 });
     } catch (error) {
-      throw new AppError('unavailable', 'NATS_UNAVAILABLE', `cannot connect to NATS at ${String(deps.servers)}: ${(error as Error).message}`, { cause: error });
+      throw new AppError('unavailable', 'NATS_UNAVAILABLE', `cannot connect to NATS at ${String(deps.servers)} (NATS_URL): ${(error as Error).message}`, { cause: error });
     }
     try {
       const manager = await jetstreamManager(connection, { timeout: 5000 });
