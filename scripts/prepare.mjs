@@ -4,13 +4,13 @@
 // after, `npm ci && npm prune --omit=dev` (README, Deploy). Without a build, bin/orderflow.js
 // says to run `npm run build`, and the server's / says to run `npm run build:web`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // `npx orderflow` in this folder: npm runs a local bin from node_modules/.bin at once; without
 // one it links the whole project into its own cache first (and builds it again there).
 mkdirSync('node_modules/.bin', { recursive: true });
-if (existsSync('node_modules/.bin/orderflow')) rmSync('node_modules/.bin/orderflow');
+rmSync('node_modules/.bin/orderflow', { force: true });
 symlinkSync('../../bin/orderflow.js', 'node_modules/.bin/orderflow');
 
 const require = createRequire(import.meta.url);
