@@ -1,10 +1,12 @@
 /**
- * Engine cost per order: what the embedded engine itself spends to take one order from
- * placement to SHIPPED, without HTTP and without the bench client on the same cores. Run with
- * `npm run bench:engine` (add `-- --orders=N --concurrency=C`).
+ * Engine cost per order: what the engine itself spends to take one order from placement to
+ * SHIPPED, without HTTP and without the bench client on the same cores. Run with
+ * `npm run bench:engine` (add `-- --orders=N --concurrency=C`; `--postgres` for a scratch
+ * PostgreSQL database, `--nats` for the NATS transport on it as well).
  *
  * All modules run in this process on a SQLite file in a temp dir with orderflow's durable
- * defaults (WAL, synchronous=FULL). 50 products with ample stock; C placers each place an
+ * defaults (WAL, synchronous=FULL), or on PostgreSQL (its backends' CPU is counted too, and
+ * nats-server's with `--nats`). 50 products with ample stock; C placers each place an
  * order through the orders module's API (the same command POST /orders runs) and place the
  * next once it was accepted; the run ends when every order's OrderShipped is in the log.
  *
@@ -20,15 +22,40 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
 import { createBusinessModules } from '../src/composition.js';
 import { moduleNames } from '../src/config.js';
 import { createEngine } from '../src/platform/engine.js';
 import { openStorage } from '../src/platform/storage/database.js';
+import { createNatsTransportFactory } from '../src/platform/transport/nats.js';
+import { natsUrl, postgresAdminUrl } from './e2e/deployments.js';
+import { cpuSecondsOf, findPids } from './e2e/proc.js';
 
 const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const orders = option('orders', 5_000);
 const concurrency = option('concurrency', 64);
 const PRODUCTS = 50;
+const onNats = process.argv.includes('--nats');
+const onPostgres = onNats || process.argv.includes('--postgres');
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** CPU seconds of the PostgreSQL backends of `database` and, with NATS, of nats-server. */
+function serverCpuSeconds(database: string | undefined): number {
+  if (!database) return 0;
+  const pids = [...findPids({ postgresDatabase: database }), ...(onNats ? findPids({ command: 'nats-server' }) : [])];
+  return pids.reduce((sum, pid) => sum + (cpuSecondsOf(pid) ?? 0), 0);
+}
 
 function writtenBytes(): number {
   const line = readFileSync('/proc/self/io', 'utf8').split('\n').find((l) => l.startsWith('write_bytes:'));
@@ -37,10 +64,21 @@ function writtenBytes(): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-engine-cost-'));
-  const storage = await openStorage(`sqlite:${join(dir, 'orderflow.db')}`);
+  const suffix = `${process.pid}_${Date.now().toString(36)}`;
+  const database = onPostgres ? `orderflow_cost_${suffix}` : undefined;
+  const stream = onNats ? `ORDERFLOW_COST_${suffix}` : undefined;
+  let url = `sqlite:${join(dir, 'orderflow.db')}`;
+  if (database) {
+    await admin(`create database ${database}`);
+    const target = new URL(postgresAdminUrl);
+    target.pathname = `/${database}`;
+    url = target.toString();
+  }
+  const storage = await openStorage(url);
   try {
     const modules = createBusinessModules({ sagaTimeoutMs: 60_000, paymentSuccessRate: 1, paymentLatencyMs: 0 });
-    const engine = createEngine({ storage, modules: modules.engineModules(moduleNames) });
+    const transport = stream ? createNatsTransportFactory({ servers: natsUrl, stream }) : undefined;
+    const engine = createEngine({ storage, modules: modules.engineModules(moduleNames), ...(transport ? { transport } : {}) });
     await engine.migrate();
     const apis = modules.connect(engine.runtime);
     for (let p = 0; p < PRODUCTS; p++) {
@@ -52,6 +90,7 @@ async function main(): Promise<void> {
     let seed = 42;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
     const cpuBefore = process.cpuUsage();
+    const serverCpuBefore = serverCpuSeconds(database);
     const writtenBefore = writtenBytes();
     const started = performance.now();
     await Promise.all(
@@ -73,11 +112,13 @@ async function main(): Promise<void> {
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const serverCpu = serverCpuSeconds(database) - serverCpuBefore;
     const written = writtenBytes() - writtenBefore;
     const events = Number(await engine.log.head());
     await engine.stop();
     const result = {
       at: new Date().toISOString(),
+      storage: onNats ? 'postgres+nats' : onPostgres ? 'postgres' : 'sqlite',
       orders,
       concurrency,
       seconds: round(seconds),
@@ -88,10 +129,11 @@ async function main(): Promise<void> {
       cpuUserMsPerOrder: round(cpu.user / 1000 / orders),
       cpuSystemMsPerOrder: round(cpu.system / 1000 / orders),
       writtenKBPerOrder: round(written / 1024 / orders),
+      serverCpuMsPerOrder: round((serverCpu * 1000) / orders),
     };
     console.log(
-      `engine cost (embedded, in-process, ${orders} orders, ${concurrency} placers): ${result.cpuMsPerOrder} ms CPU/order ` +
-        `(user ${result.cpuUserMsPerOrder}, system ${result.cpuSystemMsPerOrder}), ${result.writtenKBPerOrder} KB written/order, ` +
+      `engine cost (${result.storage}, in-process, ${orders} orders, ${concurrency} placers): ${result.cpuMsPerOrder} ms CPU/order ` +
+        `(user ${result.cpuUserMsPerOrder}, system ${result.cpuSystemMsPerOrder})${database ? `, servers (PostgreSQL backends${onNats ? ', nats-server' : ''}) ${result.serverCpuMsPerOrder} ms CPU/order` : ''}, ${result.writtenKBPerOrder} KB written/order, ` +
         `${result.ordersPerSecond} orders/s, ${result.eventsPerOrder} events/order`,
     );
     const out = fileURLToPath(new URL('./results/', import.meta.url));
@@ -100,6 +142,12 @@ async function main(): Promise<void> {
   } finally {
     await storage.close();
     rmSync(dir, { recursive: true, force: true });
+    if (database) await admin(`drop database if exists ${database} with (force)`);
+    if (stream) {
+      const nc = await connect({ servers: natsUrl });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
   }
 }
 

@@ -130,6 +130,56 @@ const readOldestInFlight = statement<{ age: string | number | null }>(
 );
 const readMaxSequence = statement<{ committed: number | null }>('select max(sequence) as committed from events');
 
+/** The stable head, shared by the readers of one process (see `createSharedHead`). */
+export interface SharedHead {
+  /** The head, read again if the log may have grown since (`invalidate`) or it is older than the limit. */
+  get(): Promise<number>;
+  /** The log grew (a commit here, a wake-up from another process): the next `get` reads the head again. */
+  invalidate(): void;
+}
+
+/**
+ * One head query for all of a process's readers instead of one per reader and round (on
+ * PostgreSQL it reads `pg_locks`, which is not free). A head read earlier is still a stable
+ * head — what was committed stays committed — only a lower one: sharing it costs at most
+ * latency, never an event. Readers get the last head read unless the log grew since
+ * (`invalidate`, called on every commit and wake-up) or it is older than `maxAgeMs` (a
+ * rolled-back append wakes nobody).
+ */
+export function createSharedHead(log: Pick<EventLog, 'head'>, maxAgeMs: number): SharedHead {
+  let value = 0;
+  let readAt = Number.NEGATIVE_INFINITY;
+  let generation = 0;
+  let readFor = -1;
+  let reading: { generation: number; promise: Promise<number> } | undefined;
+  return {
+    invalidate() {
+      generation++;
+    },
+    get() {
+      const wanted = generation;
+      if (readFor >= wanted && performance.now() - readAt <= maxAgeMs) return Promise.resolve(value);
+      if (reading && reading.generation >= wanted) return reading.promise;
+      const startedAt = performance.now();
+      const mine = {
+        generation: wanted,
+        promise: log.head().then((head) => {
+          if (head >= value) value = head;
+          readAt = Math.max(readAt, startedAt);
+          readFor = Math.max(readFor, wanted);
+          return value;
+        }),
+      };
+      reading = mine;
+      void mine.promise.then(
+        () => (reading === mine ? (reading = undefined) : undefined),
+        () => (reading === mine ? (reading = undefined) : undefined),
+      );
+      return mine.promise;
+    },
+  };
+}
+
 /** The stable head from a row of `STABLE_HEAD_SQL`: below the lowest append in flight, if any. */
 export function stableHeadOf(row: { committed: string | number | null; in_flight: string | number | null } | undefined): number {
   const committed = Number(row?.committed ?? 0);

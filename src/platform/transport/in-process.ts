@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { Consumer } from '../delivery/consumer.js';
 import type { DeliveryTables } from '../delivery/delivery-store.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
-import type { EventLog } from '../log/event-log.js';
+import { createSharedHead, type EventLog } from '../log/event-log.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { Transport } from './transport.js';
 
@@ -49,6 +49,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
   const loops: Promise<void>[] = [];
   let running = false;
   let knownHead = 0;
+  const sharedHead = createSharedHead(log, pollMs);
 
   async function checkpoint(consumer: string): Promise<number> {
     const row = await db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer).where('partition', '=', 0).executeTakeFirst();
@@ -77,7 +78,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     while (running) {
       signal.dirty = false;
       try {
-        const through = deps.boundedByHead ? await log.head() : undefined;
+        const through = deps.boundedByHead ? await sharedHead.get() : undefined;
         const events: EventEnvelope[] = await log.readAfter(position, { types, limit: batchSize, through });
         if (events.length === 0) {
           metrics.consumerLag.set({ consumer: consumer.name }, 0);
@@ -113,7 +114,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
       signal.dirty = false;
       try {
         const batches: { reader: (typeof readers)[number]; events: EventEnvelope[] }[] = [];
-        const through = deps.boundedByHead ? await log.head() : undefined;
+        const through = deps.boundedByHead ? await sharedHead.get() : undefined;
         for (const reader of readers) {
           const events = await log.readAfter(reader.position, { types: reader.types, limit: batchSize, through });
           if (events.length > 0) batches.push({ reader, events });
@@ -147,6 +148,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
   }
 
   function notify(appended: readonly EventEnvelope[]): void {
+    sharedHead.invalidate();
     const last = appended[appended.length - 1]?.sequence;
     if (last !== undefined && last > knownHead) knownHead = last;
     for (const signal of signals.values()) {

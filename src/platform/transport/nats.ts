@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../kernel/errors.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { Consumer } from '../delivery/consumer.js';
-import type { EventLog } from '../log/event-log.js';
+import { createSharedHead, type EventLog } from '../log/event-log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { TransportFactory } from '../engine.js';
 import type { EngineMetrics } from '../observability/metrics.js';
@@ -108,12 +108,14 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
   let wakePending = false;
   const wakeTypes = new Set<string>();
   const topology = { ...names, partitions };
+  const head = createSharedHead(deps.log, deps.pollMs);
   const readers = new Map<string, ConsumerLogReader>(
     [...consumers.values()].map((consumer) => [
       consumer.name,
       createConsumerLogReader({
         consumer,
         log: deps.log,
+        head,
         db,
         dispatcher,
         metrics,
@@ -137,6 +139,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
 
   /** Wakes this process's readers of any of these event types (all of them without types). */
   function wakeReaders(types?: ReadonlySet<string>): void {
+    head.invalidate();
     for (const [name, reader] of readers) {
       if (!types || Object.keys(consumers.get(name)!.handlers).some((t) => types.has(t))) reader.wake();
     }
@@ -224,7 +227,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
       if (started) return;
       await open();
       started = true;
-      relay = createRelay({ db, dialect: storage.dialect, stream: names.stream, head: () => deps.log.head(), partitions, publish, logger, metrics, batchSize: deps.batchSize, pollMs: deps.relayPollMs, onFailure: repairTopology });
+      relay = createRelay({ db, dialect: storage.dialect, stream: names.stream, head: () => head.get(), partitions, publish, logger, metrics, batchSize: deps.batchSize, pollMs: deps.relayPollMs, onFailure: repairTopology });
       relay.start();
       leases = createPartitionLeases({
         store: createLeaseStore(db, storage.dialect),

@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../../../kernel/envelope.js';
 import type { Consumer } from '../../delivery/consumer.js';
 import type { DeliveryTables } from '../../delivery/delivery-store.js';
 import type { Dispatcher } from '../../delivery/dispatcher.js';
-import type { EventLog } from '../../log/event-log.js';
+import type { EventLog, SharedHead } from '../../log/event-log.js';
 import type { EngineMetrics } from '../../observability/metrics.js';
 import type { Lease, PartitionWorker } from './partition-leases.js';
 import { partitionOf } from './partitioning.js';
@@ -12,6 +12,8 @@ import { partitionOf } from './partitioning.js';
 export interface ConsumerLogReaderDeps {
   consumer: Consumer;
   log: EventLog;
+  /** The log's stable head, shared by the process's readers. */
+  head: SharedHead;
   db: Kysely<DeliveryTables>;
   dispatcher: Dispatcher;
   metrics: EngineMetrics;
@@ -113,7 +115,7 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
     for (const part of active) {
       if (part.stored === undefined) part.scanned = part.stored = await readCheckpoint(part.lease.partition);
     }
-    const head = await log.head();
+    const head = await deps.head.get();
     const from = Math.min(...active.map((p) => p.scanned));
     metrics.consumerLag.set({ consumer: consumer.name }, Math.max(0, head - from));
     if (from >= head) return false;
