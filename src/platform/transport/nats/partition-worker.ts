@@ -128,7 +128,7 @@ export function startPartitionWorker(deps: PartitionWorkerDeps): PartitionWorker
       const ahead = received.filter((e) => e.sequence! > position);
       if (ahead.length === 0) return position;
       const events = await withMissing(ahead, position);
-      const result = await deps.serialize(() => dispatcher.deliver(consumer.name, events, { partition, expectedPosition: position }));
+      const result = await deps.serialize(() => dispatcher.deliver(consumer.name, events, { partition, expectedPosition: position, fence: () => lease.valid() }));
       if (!result.stale) {
         if (result.appended.length > 0) deps.onAppended(result.appended);
         return events[events.length - 1]!.sequence!;
