@@ -82,7 +82,11 @@ export function createWorkload(options: WorkloadOptions) {
   const recent: AcceptedOrder[] = [];
   let running = true;
   let keyNo = 0;
-  const count = (what: string) => (record.requests[what] = (record.requests[what] ?? 0) + 1);
+  // An outage or a full disk is a 503 problem; a 500 is a bug.
+  const count = (what: string) => {
+    record.requests[what] = (record.requests[what] ?? 0) + 1;
+    if (/ 5\d\d$/.test(what) && !what.endsWith(' 503') && record.requests[what] === 1) record.violations.push(`${what.replace(/ (\d+)$/, ' answered $1')}: an unexpected server error (see the figures for how often)`);
+  };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   /** The operations of one worker, drawing from its own stream (`rng`). */
