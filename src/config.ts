@@ -1,4 +1,5 @@
 import { AppError } from './kernel/errors.js';
+import type { HandlerFaults } from './platform/delivery/fault-injection.js';
 
 /** The modules a process can run (SPEC §1). */
 export const moduleNames = ['orders', 'inventory', 'payments', 'shipments', 'http'] as const;
@@ -27,6 +28,11 @@ export interface Config {
   sqliteSynchronous: 'FULL' | 'NORMAL';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   delivery: { maxRetries: number; retryBaseMs: number; batchSize: number };
+  /**
+   * TEST-ONLY (`ORDERFLOW_FAULTS=<seed>:<rate>[:<untilEpochMs>]`, unset by default): handlers
+   * fail at random, as the fault campaign of docs/reliability.md wants. Never set it in production.
+   */
+  faults: HandlerFaults | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -73,6 +79,10 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: read('DELIVERY_RETRY_BASE_MS', 200, integer(1, 600_000), 'milliseconds, a positive integer'),
       batchSize: read('DELIVERY_BATCH_SIZE', 256, integer(1, 10_000), 'an integer 1..10000'),
     },
+    faults: read<HandlerFaults | undefined>('ORDERFLOW_FAULTS', undefined, (raw) => {
+      const match = /^(\d+):(0|1|0?\.\d+)(?::(\d+))?$/.exec(raw);
+      return match ? { seed: Number(match[1]), rate: Number(match[2]), ...(match[3] ? { untilMs: Number(match[3]) } : {}) } : undefined;
+    }, '<seed>:<rate 0..1>[:<until epoch ms>] (test only)'),
   };
   if (problems.length > 0) {
     throw new AppError('validation', 'BAD_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });

@@ -19,8 +19,15 @@ describe('loadConfig', () => {
       sqliteSynchronous: 'FULL',
       logLevel: 'info',
       delivery: { maxRetries: 3, retryBaseMs: 200, batchSize: 256 },
+      faults: undefined,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the test-only ORDERFLOW_FAULTS and refuses a malformed one', () => {
+    expect(loadConfig({ ORDERFLOW_FAULTS: '42:0.05' }).faults).toEqual({ seed: 42, rate: 0.05 });
+    expect(loadConfig({ ORDERFLOW_FAULTS: '7:.5:1700000000000' }).faults).toEqual({ seed: 7, rate: 0.5, untilMs: 1_700_000_000_000 });
+    for (const value of ['x:0.1', '1:2', '1', '1:0.1:soon']) expect(() => loadConfig({ ORDERFLOW_FAULTS: value }), value).toThrowError(/ORDERFLOW_FAULTS=/);
   });
 
   it('reads valid values', () => {

@@ -3,6 +3,7 @@ import { createBusinessModules, type ModuleApis } from './composition.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
+import { injectHandlerFaults } from './platform/delivery/fault-injection.js';
 import { createEngineMetrics } from './platform/observability/metrics.js';
 import { AppError } from './kernel/errors.js';
 import { openStorage, parseDatabaseUrl, type Storage } from './platform/storage/database.js';
@@ -61,7 +62,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   });
   const engine = createEngine({
     storage,
-    modules: [...business.engineModules(config.modules), ...extraModules],
+    modules: injectHandlerFaults([...business.engineModules(config.modules), ...extraModules], config.faults),
     logger,
     metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },

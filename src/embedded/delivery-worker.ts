@@ -9,6 +9,7 @@ import pino from 'pino';
 import { createBusinessModules } from '../composition.js';
 import { loadExtraModules } from './extra-modules.js';
 import { createEngine } from '../platform/engine.js';
+import { injectHandlerFaults } from '../platform/delivery/fault-injection.js';
 import { createEngineMetrics } from '../platform/observability/metrics.js';
 import { openStorage } from '../platform/storage/database.js';
 import type { DeliveryWorkerData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
@@ -32,7 +33,7 @@ try {
   });
   const engine = createEngine({
     storage,
-    modules: [...business.engineModules(config.modules), ...(extraModulesUrl ? await loadExtraModules(extraModulesUrl) : [])],
+    modules: injectHandlerFaults([...business.engineModules(config.modules), ...(extraModulesUrl ? await loadExtraModules(extraModulesUrl) : [])], config.faults),
     logger,
     metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },

@@ -94,6 +94,9 @@ export function toProblem(error: unknown, instance?: string): ProblemResponse {
     const detail = `the request ${where} is invalid: ${errors.map((v) => `${v.field} ${v.message}`).join('; ')}`;
     return client(problem('VALIDATION_FAILED', detail, { ...base, errors }));
   }
+  if (isStorageFull(error)) {
+    return { problem: problem('STORAGE_FULL', 'the disk of the database is full; try again once space is freed', base), headers: { 'retry-after': '5' }, serverFault: true };
+  }
   if (isStorageUnavailable(error)) {
     return { problem: problem('STORAGE_UNAVAILABLE', 'the database is not reachable; try again shortly', base), headers: { 'retry-after': '5' }, serverFault: true };
   }
@@ -147,6 +150,13 @@ function fastifyProblem(e: FastifyishError, base: Record<string, unknown>): Prob
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
 const CONNECTION_ERROR_MESSAGES =
   /connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database connection is not open|connection error|Cannot use a pool after calling end|SQLITE_BUSY|database is locked/i;
+
+/** Whether an error (or its cause chain) says the database's disk is full (SQLite's SQLITE_FULL, PostgreSQL's 53100). */
+export function isStorageFull(error: unknown, depth = 0): boolean {
+  if (depth > 6 || error === null || typeof error !== 'object') return false;
+  const e = error as { code?: unknown; cause?: unknown };
+  return e.code === 'SQLITE_FULL' || e.code === '53100' || isStorageFull(e.cause, depth + 1);
+}
 
 /** Whether an error (or its cause chain) says the database is unreachable. */
 export function isStorageUnavailable(error: unknown, depth = 0): boolean {

@@ -88,6 +88,7 @@ export const ERROR_CATALOGUE = {
   DEAD_LETTER_NOT_OPEN: api('conflict', 409, 'The dead letter is not open', 'Only a dead letter still open can be retried or discarded.'),
   NOT_READY: api('unavailable', 503, 'A dependency does not answer', 'Retry after Retry-After; `dependencies` names the failing one.'),
   STORAGE_UNAVAILABLE: api('unavailable', 503, 'The database is not reachable', 'Retry shortly. Operators: check the database, and DATABASE_URL.'),
+  STORAGE_FULL: api('unavailable', 503, 'The disk of the database is full', 'Retry later. Operators: free space on the database’s disk; work resumes on its own, nothing was half-written.'),
   INTERNAL: api('internal', 500, 'Unexpected error', 'Retry later; the server logged the cause with the request’s correlation id.'),
   // A process: start-up, commands, deliveries
   BAD_CONFIG: process('validation', 500, 'A setting is invalid', 'Set each variable named to a value it accepts (README, Configuration).'),
@@ -98,7 +99,6 @@ export const ERROR_CATALOGUE = {
   CANNOT_LISTEN: process('unavailable', 500, 'The API cannot listen', 'Free the port or set PORT; set HOST to an address of this machine.'),
   NATS_UNAVAILABLE: process('unavailable', 503, 'NATS is not reachable', 'Start NATS with JetStream, or set NATS_URL to one that answers.'),
   NATS_PARTITIONS_CHANGED: process('internal', 500, 'NATS_PARTITIONS differs from the stream’s', 'Keep NATS_PARTITIONS as the stream was made, or use a new NATS_STREAM.'),
-  NATS_DURABLE_NAME_CLASH: process('internal', 500, 'A JetStream consumer name is taken', 'Use a NATS_STREAM of its own for this deployment.'),
   MIGRATION_FAILED: process('internal', 500, 'A database migration failed', 'Read the cause in the log, fix it, and run `orderflow migrate`.'),
   BAD_SAGA_TIMEOUT: process('validation', 500, 'SAGA_TIMEOUT_MS is invalid', 'Set SAGA_TIMEOUT_MS to a positive number of milliseconds.'),
   BAD_PAYMENT_LATENCY: process('validation', 500, 'PAYMENT_LATENCY_MS is invalid', 'Set PAYMENT_LATENCY_MS to 0..60000.'),

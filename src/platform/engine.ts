@@ -164,6 +164,7 @@ export function createEngine(options: EngineOptions): Engine {
     db: storage.db,
     log,
     timers,
+    random,
     ids,
     clock,
     groupCommit: storage.dialect === 'sqlite',

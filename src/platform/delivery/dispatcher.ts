@@ -14,6 +14,13 @@ import type { TimerStore } from './timers.js';
 
 import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type Work } from './handler-runner.js';
 
+/** Thrown inside a delivery transaction to roll it back when its fence (the partition lease) fell meanwhile. */
+class FenceLost extends Error {
+  constructor() {
+    super('the partition lease was lost while the delivery transaction ran');
+  }
+}
+
 /** Times a delivery transaction that lost a deadlock is run again before the error goes to the caller. */
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -67,8 +74,12 @@ export function createDispatcher(deps: DispatcherDeps) {
     return consumer;
   }
 
-  /** Runs `body` in a transaction holding the (consumer, partition) lock, then appends what it emitted. */
-  async function inTransaction<T>(consumer: string, partition: number, body: (work: Work, position: number | undefined) => Promise<T>): Promise<{ value: T; appended: EventEnvelope[] }> {
+  /**
+   * Runs `body` in a transaction holding the (consumer, partition) lock, then appends what it
+   * emitted. With `fence`, the transaction commits only if the fence still holds at its very
+   * end: a process paused mid-transaction past its partition lease wakes up to roll back.
+   */
+  async function inTransaction<T>(consumer: string, partition: number, body: (work: Work, position: number | undefined) => Promise<T>, fence?: () => boolean): Promise<{ value: T; appended: EventEnvelope[] }> {
     const afterCommit: (() => void)[] = [];
     const result = await db.transaction().execute(async (trx) => {
       afterCommit.length = 0;
@@ -76,6 +87,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       const position = await store.lockCheckpoint(trx, consumer, partition);
       const value = await body(work, position);
       const appended = await log.append(trx as never, work.pending);
+      if (fence && !fence()) throw new FenceLost();
       return { value, appended };
     });
     for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
@@ -133,12 +145,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     /**
      * Delivers a batch of events to one consumer in one transaction (group commit). With
      * `expectedPosition`, the checkpoint must still be there and moves to the batch's last event.
+     * With `fence`, nothing commits unless it still holds once the work is done (stale otherwise).
      */
-    async deliver(consumerName: string, events: readonly EventEnvelope[], options: { partition?: number; expectedPosition?: number } = {}): Promise<BatchResult> {
+    async deliver(consumerName: string, events: readonly EventEnvelope[], options: { partition?: number; expectedPosition?: number; fence?: () => boolean } = {}): Promise<BatchResult> {
       const consumer = consumerNamed(consumerName);
       const partition = options.partition ?? 0;
       if (events.length === 0) return { stale: false, outcomes: [], appended: [] };
-      const run = (fast: boolean) => inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast));
+      const run = (fast: boolean) => inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast), options.fence);
       let result: Awaited<ReturnType<typeof run>>;
       for (let conflicts = 0; ; conflicts++) {
         try {
@@ -150,6 +163,8 @@ export function createDispatcher(deps: DispatcherDeps) {
           }
           break;
         } catch (error) {
+          // The fence fell while the transaction ran (rolled back): as if another worker had moved the checkpoint.
+          if (error instanceof FenceLost) return { stale: true, outcomes: [], appended: [] };
           // Another transaction won a deadlock: everything was rolled back; run the batch again.
           if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) throw error;
           logger.debug({ consumer: consumer.name, partition, conflicts: conflicts + 1 }, 'delivery transaction conflicted with another; running it again');

@@ -33,6 +33,10 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
   let loop: Promise<void> | undefined;
   // The earliest due time heard of since the last look; it may not be committed yet.
   let hintedDueAt = Number.POSITIVE_INFINITY;
+  // When a failure could not even be recorded (the disk is full, the database gone), the timer
+  // stays due: without a pause kept here the worker would fire it again at once, in a loop.
+  let unrecorded = 0;
+  let pauseUntil = 0;
 
   async function fireDue(): Promise<number> {
     const keys = await timers.dueKeys(clock.now(), batchSize, kinds);
@@ -47,7 +51,11 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
       } catch (error) {
         const delay = Math.min(60_000, 1000 * 2 ** Math.min(timer.attempts, 6));
         logger.error({ timer: key, kind: timer.kind, attempts: timer.attempts + 1, err: error }, 'timer handler failed; will fire again');
-        await timers.recordFailure(key, describeError(error), clock.now() + delay).catch(() => undefined);
+        if (await timers.recordFailure(key, describeError(error), clock.now() + delay).then(() => true, () => false)) unrecorded = 0;
+        else {
+          pauseUntil = clock.now() + Math.min(30_000, 250 * 2 ** Math.min(unrecorded++, 7));
+          break;
+        }
       }
     }
     return keys.length;
@@ -61,10 +69,10 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
       } catch (error) {
         logger.error({ err: error }, 'timer poll failed');
       }
-      if (seen >= batchSize) continue;
+      if (seen >= batchSize && clock.now() >= pauseUntil) continue;
       const next = Math.min(hintedDueAt, (await timers.nextDueAt(kinds).catch(() => undefined)) ?? Number.POSITIVE_INFINITY);
       hintedDueAt = Number.POSITIVE_INFINITY;
-      const sleep = Math.max(0, Math.min(pollMs, next - clock.now()));
+      const sleep = Math.max(0, Math.min(pollMs, next - clock.now()), pauseUntil - clock.now());
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, sleep);
         wake = () => {

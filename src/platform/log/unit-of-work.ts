@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../../kernel/clock.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
+import { isTransactionConflict } from '../delivery/handler-runner.js';
 import type { Timer, TimerStore } from '../delivery/timers.js';
 import type { EventLog } from './event-log.js';
 import { createTxContext, type TxContext } from './tx-context.js';
@@ -35,6 +36,8 @@ export interface UnitOfWorkDeps {
   timers: TimerStore;
   ids: IdGenerator;
   clock: Clock;
+  /** Jitter of the pause before a conflicted transaction runs again (default Math.random). */
+  random?: () => number;
   /**
    * Commit grouped work together. On for SQLite, where one connection runs every write one
    * after another and each commit syncs the WAL; PostgreSQL runs concurrent transactions.
@@ -52,6 +55,9 @@ interface Grouped {
   reject(error: unknown): void;
 }
 
+/** Times a transaction that lost a deadlock is run again before the error goes to the caller. */
+const MAX_CONFLICT_RETRIES = 5;
+
 /** The most pieces of work one group commits together. */
 const MAX_GROUP = 128;
 
@@ -60,14 +66,33 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   const queue: Grouped[] = [];
   let flushScheduled = false;
 
+  /**
+   * Runs `body` in a transaction and appends what it emitted. A transaction that lost a
+   * deadlock (or a serialization conflict) to another was rolled back whole: it runs again, up
+   * to MAX_CONFLICT_RETRIES times, as the dispatcher does for handlers — a restock racing
+   * the reservations of another process is no 500.
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function transact<T>(source: string, body: (trx: Transaction<any>, pending: EventEnvelope[], afterCommit: (() => void)[]) => Promise<T>): Promise<T> {
     const afterCommit: (() => void)[] = [];
-    const { value, appended } = await db.transaction().execute(async (trx) => {
-      const pending: EventEnvelope[] = [];
-      const value = await body(trx, pending, afterCommit);
-      return { value, appended: await log.append(trx, pending) };
-    });
+    const attempt = () =>
+      db.transaction().execute(async (trx) => {
+        afterCommit.length = 0;
+        const pending: EventEnvelope[] = [];
+        const value = await body(trx, pending, afterCommit);
+        return { value, appended: await log.append(trx, pending) };
+      });
+    let result: Awaited<ReturnType<typeof attempt>>;
+    for (let conflicts = 0; ; conflicts++) {
+      try {
+        result = await attempt();
+        break;
+      } catch (error) {
+        if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, (deps.random ?? Math.random)() * 50 * (conflicts + 1)));
+      }
+    }
+    const { value, appended } = result;
     if (appended.length > 0) onCommit(appended);
     for (const callback of afterCommit) callback();
     return value;

@@ -55,4 +55,19 @@ describe('SQLite with two writing connections', () => {
     const { rows } = await sql<{ v: string }>`select v from t order by id`.execute(a.db);
     expect(rows.map((r) => Number(r.v))).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
+
+  // Regression test (fault campaign, issue 16): with the disk full, SQLite rolled the
+  // transaction back itself; Kysely's ROLLBACK then failed ("no transaction is active") and that
+  // error replaced the real one, so a full disk answered 500 instead of 503.
+  it('a transaction SQLite already rolled back (a full disk) fails with its own error, and the connection works on', async () => {
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const failed = a.db.transaction().execute(async (trx) => {
+      await sql`insert into t (v) values ('lost')`.execute(trx);
+      await sql`rollback`.execute(trx);
+      throw full;
+    });
+    await expect(failed).rejects.toBe(full);
+    await a.db.transaction().execute(async (trx) => void (await sql`insert into t (v) values ('kept')`.execute(trx)));
+    expect((await sql<{ v: string }>`select v from t`.execute(b.db)).rows.map((r) => r.v)).toEqual(['kept']);
+  });
 });

@@ -116,8 +116,14 @@ class SqliteConnection implements DatabaseConnection {
   /** Runs a transaction-control statement; `begin` waits for the write lock (`onBusy` hears each time it found it taken). */
   async run(text: string, waitForLock: boolean, onBusy?: () => void): Promise<void> {
     const statement = this.database.prepare(text);
-    if (waitForLock) await whenUnlocked(() => statement.run([]), onBusy);
-    else statement.run([]);
+    try {
+      if (waitForLock) await whenUnlocked(() => statement.run([]), onBusy);
+      else statement.run([]);
+    } catch (error) {
+      // After SQLITE_FULL or an I/O error SQLite may have rolled the transaction back itself:
+      // the ROLLBACK then fails, and its error would hide the one that matters (a full disk is a 503).
+      if (!(text === 'rollback' && /no transaction is active/.test((error as Error).message))) throw error;
+    }
     this.#inTransaction = text.startsWith('begin');
   }
 

@@ -97,7 +97,8 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
 
   /** Delivers a partition's events of this round; false when another process moved its checkpoint (nothing was applied). */
   async function deliver(part: Held, events: EventEnvelope[]): Promise<boolean> {
-    const result = await dispatcher.deliver(consumer.name, events, { partition: part.lease.partition, expectedPosition: part.stored });
+    // The lease is the fence: a process paused mid-transaction past its lease rolls back at the end.
+    const result = await dispatcher.deliver(consumer.name, events, { partition: part.lease.partition, expectedPosition: part.stored, fence: () => part.lease.valid() });
     if (result.stale) {
       logger.warn({ partition: part.lease.partition }, 'the checkpoint moved under this process (another one worked the partition); reading it again');
       part.stored = undefined;

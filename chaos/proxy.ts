@@ -1,0 +1,71 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of PostgreSQL for one process. `cut()` resets every open
+ * connection and refuses new ones; `blackhole()` keeps connections open but passes no byte
+ * either way (new ones are accepted and hang), as a network partition does; `restore()`
+ * heals both (what a black hole held back then flows, as TCP retransmits after a partition).
+ */
+export interface Proxy {
+  port: number;
+  cut(): Promise<void>;
+  blackhole(): void;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let holding = false;
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(target.port, target.host);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    for (const s of pair) {
+      s.once('close', () => pairs.delete(pair));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    if (!holding) flow(pair);
+  });
+  const flow = ([client, upstream]: [Socket, Socket]) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const hold = ([client, upstream]: [Socket, Socket]) => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  const port = await listen(0);
+  const cut = async () => {
+    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const pair of pairs) pair.forEach((s) => s.destroy());
+    await closed;
+  };
+  return {
+    port,
+    cut,
+    blackhole() {
+      holding = true;
+      pairs.forEach(hold);
+    },
+    async restore() {
+      if (holding) pairs.forEach(flow);
+      holding = false;
+      if (!server.listening) await listen(port);
+    },
+    close: cut,
+  };
+}
