@@ -73,6 +73,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
         ? () => forwardTo(() => deliveryThread?.transport)
         : undefined,
     timers: !separateDelivery,
+    pruning: !separateDelivery,
   });
   const applied = await engine.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');

@@ -16,6 +16,7 @@ import { createEventLog, type EventLog } from './log/event-log.js';
 import { eventLogMigrations } from './log/migrations.js';
 import type { TxContext } from './log/tx-context.js';
 import { createUnitOfWork, type UnitOfWork } from './log/unit-of-work.js';
+import { createPruner, type Pruner, type PruneTask } from './retention/pruner.js';
 import { createEngineMetrics, type EngineMetrics } from './observability/metrics.js';
 import type { Storage } from './storage/database.js';
 import { migrate, type SchemaMigration } from './storage/migrations.js';
@@ -34,6 +35,8 @@ export interface EngineModule {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>, log: Logger) => Promise<void>>>;
+  /** Expired rows of its tables to delete in the background (retention/pruner.ts). */
+  readonly pruning?: readonly PruneTask[];
 }
 
 /**
@@ -70,6 +73,8 @@ export interface EngineOptions {
   pollMs?: number;
   /** Start the timer worker (default true); tests of crash windows turn it off. */
   timers?: boolean;
+  /** Run the modules' pruning in the background (default true; one engine per process needs it). */
+  pruning?: boolean | { everyMs?: number; batchSize?: number };
 }
 
 /** The running kernel: the outbox API for modules, the event store, dead letters and the delivery loops. */
@@ -91,6 +96,8 @@ export interface Engine {
   start(): Promise<void>;
   /** Finishes in-flight handlers, commits, stops; the storage stays open (its owner closes it). */
   stop(): Promise<void>;
+  /** Background pruning of expired bookkeeping rows; `runOnce()` prunes now. */
+  readonly pruner: Pruner;
   /** Looks at the log and the timers now: another connection committed (the embedded mode's request thread). */
   wake(): void;
   health(): Promise<{ storage: DependencyHealth; transport: DependencyHealth }>;
@@ -188,6 +195,8 @@ export function createEngine(options: EngineOptions): Engine {
   }
   timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });
   const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, afterChange: committed });
+  const pruning = typeof options.pruning === 'object' ? options.pruning : {};
+  const pruner = createPruner({ db: storage.db, dialect: storage.dialect, tasks: modules.flatMap((m) => m.pruning ?? []), clock, logger, metrics, ...pruning });
   let started = false;
 
   return {
@@ -200,6 +209,7 @@ export function createEngine(options: EngineOptions): Engine {
     metrics,
     logger,
     transport,
+    pruner,
     runtime: { unitOfWork, db: storage.db, dialect: storage.dialect, clock, ids, logger, metrics },
     migrate: () => migrate(storage, engineMigrations(modules)),
     async start() {
@@ -208,11 +218,12 @@ export function createEngine(options: EngineOptions): Engine {
       await dispatcher.register();
       await transport.start();
       if (options.timers !== false) timerWorker?.start();
+      if (options.pruning !== false) pruner.start();
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([transport.stop(), timerWorker?.stop()]);
+      await Promise.all([transport.stop(), timerWorker?.stop(), pruner.stop()]);
     },
     wake() {
       transport.notify([]);
