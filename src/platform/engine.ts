@@ -8,8 +8,9 @@ import { createEventSchemas, type EventSchemas } from '../kernel/event-schemas.j
 import { uuidGenerator, type IdGenerator } from '../kernel/ids.js';
 import { defaultRetryPolicy, type Consumer, type RetryPolicy } from './delivery/consumer.js';
 import { createDeadLetters, type DeadLetters } from './delivery/dead-letters.js';
-import { createDispatcher, retryTimerKind, type Dispatcher } from './delivery/dispatcher.js';
+import { createDispatcher, RETRY_TIMER, retryTimerKind, type Dispatcher } from './delivery/dispatcher.js';
 import { deliveryMigrations } from './delivery/migrations.js';
+import { createTimerFailures } from './delivery/timer-failures.js';
 import { createTimerWorker, type TimerHandler } from './delivery/timer-worker.js';
 import { createTimerStore, type Timer, type TimerStore } from './delivery/timers.js';
 import { createEventLog, type EventLog } from './log/event-log.js';
@@ -193,8 +194,21 @@ export function createEngine(options: EngineOptions): Engine {
       timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, (timer, tx) => handle(timer, tx, log.child({ timer: timer.key })));
     }
   }
-  timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });
-  const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, afterChange: committed });
+  const retry = options.retry ?? defaultRetryPolicy;
+  const timerFailures = createTimerFailures(storage.db, ids);
+  timerWorker = createTimerWorker({
+    timers,
+    handlers: timerHandlers,
+    clock,
+    logger,
+    metrics,
+    failures: timerFailures,
+    retry,
+    random,
+    givesUp: (kind) => !kind.startsWith(`${RETRY_TIMER}:`),
+    pollMs: options.pollMs,
+  });
+  const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, timerFailures, clock, afterChange: committed });
   const pruning = typeof options.pruning === 'object' ? options.pruning : {};
   const pruner = createPruner({ db: storage.db, dialect: storage.dialect, tasks: modules.flatMap((m) => m.pruning ?? []), clock, logger, metrics, ...pruning });
   let started = false;
