@@ -97,8 +97,8 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: read('DELIVERY_BATCH_SIZE', 256, integer(1, 10_000), 'an integer 1..10000'),
     },
     idempotencyTtlMs: read('IDEMPOTENCY_TTL', DAY, duration(MINUTE, 365 * DAY), 'a duration from 1m to 365d: milliseconds, or a number with ms, s, m, h or d (24h)'),
-    // At least twice the partition workers' sweep grace (30 s): a message the stream dropped
-    // before a consumer fetched it is older than that grace, so the sweep delivers it from the log.
+    // The stream is the feed for other systems (orderflow's consumers read the log): at least a
+    // minute, so that a reader of the feed has a chance.
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
     databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
   };

@@ -68,7 +68,14 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     batchSize: config.delivery.batchSize,
     // Distributed mode (SPEC §1): without NATS_URL events go through the in-process transport.
     transport: config.natsUrl
-      ? createNatsTransportFactory({ servers: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, partitions: config.natsPartitions, batchSize: config.delivery.batchSize })
+      ? createNatsTransportFactory({
+          servers: config.natsUrl,
+          stream: config.natsStream,
+          subjectPrefix: config.natsSubjectPrefix,
+          partitions: config.natsPartitions,
+          batchSize: config.delivery.batchSize,
+          streamMaxAgeMs: config.natsStreamMaxAgeMs,
+        })
       : separateDelivery
         ? () => forwardTo(() => deliveryThread?.transport)
         : undefined,
