@@ -48,7 +48,11 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   // thread (requests, placements) goes first at the write lock.
   const separateDelivery = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
   const writeTurns = separateDelivery ? createWriteTurnsFlag() : undefined;
-  const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}) });
+  const storage = await openStorage(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    timeoutMs: config.databaseTimeoutMs,
+    ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}),
+  });
   await ensureReachable(storage).catch(async (error: unknown) => {
     await storage.close();
     throw error;

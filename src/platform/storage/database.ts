@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
+import { createPinger, guardPool } from './postgres-timeouts.js';
 import { createSqliteDialect, type WriteTurns } from './sqlite-dialect.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { registerSqliteConnection } from './statements.js';
@@ -34,7 +35,7 @@ export interface StorageOptions {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** PostgreSQL pool size. */
   poolSize?: number;
-  /** PostgreSQL: milliseconds to wait for a connection before failing. */
+  /** PostgreSQL: milliseconds to wait for a connection before failing (default: `timeoutMs`, else 5 s). */
   connectTimeoutMs?: number;
   /**
    * PostgreSQL: a transaction of orderflow's left idle this long (its process paused or stuck
@@ -42,6 +43,12 @@ export interface StorageOptions {
    * consumer (readers stop below it, see event-log.ts): this caps how long. Default 10 s.
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * PostgreSQL: connect and statement timeout (`DATABASE_TIMEOUT_MS`). A statement without an
+   * answer by then fails (503 STORAGE_UNAVAILABLE over HTTP) and its connection is destroyed
+   * (postgres-timeouts.ts); the server cancels one running that long too. Unset: no limit.
+   */
+  timeoutMs?: number;
   /** SQLite: run WAL checkpoints in a background thread (default true; one connection per file needs it). */
   checkpointer?: boolean;
   /** SQLite: turns at the write lock with the other threads' connections to the file (sqlite-dialect.ts). */
@@ -120,30 +127,37 @@ function withStatementCache(database: SqliteDatabase.Database) {
   };
 }
 
+/** Readiness must answer within a second: a health check gives the database this long. */
+const PING_TIMEOUT_MS = 750;
+
 function openPostgres(connectionString: string, options: StorageOptions): Storage {
+  const { timeoutMs } = options;
   const pool = new pg.Pool({
     connectionString,
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? timeoutMs ?? 5000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
+    ...(timeoutMs ? { statement_timeout: timeoutMs } : {}),
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
     types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
+  const pinger = createPinger({ connectionString }, Math.min(timeoutMs ?? PING_TIMEOUT_MS, PING_TIMEOUT_MS), pg.Client);
   // A client losing its server must not crash the process; the next query reports it. The
   // pool listens on idle clients only: one checked out (inside a transaction, between two
   // statements) emits 'error' with no listener, which throws — so every client gets one. The
   // pool drops a client that failed when it is released.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely({ dialect: new PostgresDialect({ pool: timeoutMs ? guardPool(pool, timeoutMs) : pool }) });
   return {
     db,
     dialect: 'postgres',
     description: redact(connectionString),
-    ping: async () => {
-      await sql`select 1`.execute(db);
+    ping: () => pinger.ping(),
+    close: async () => {
+      await pinger.close();
+      await db.destroy();
     },
-    close: () => db.destroy(),
   };
 }
 
