@@ -10,8 +10,8 @@ import type pg from 'pg';
  */
 export class StorageTimeout extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(what: string, ms: number) {
-    super(`the database did not answer ${what} within ${ms} ms (DATABASE_TIMEOUT_MS)`);
+  constructor(what: string, ms: number, setting = ' (DATABASE_TIMEOUT_MS)') {
+    super(`the database did not answer ${what} within ${ms} ms${setting}`);
   }
 }
 
@@ -90,7 +90,7 @@ export function createPinger(config: pg.ClientConfig, ms: number, Client: typeof
     /** Resolves when the database answers `select 1` within `ms` (connecting included). */
     async ping(): Promise<void> {
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StorageTimeout('a health check', ms)), ms)));
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StorageTimeout('a health check', ms, '')), ms)));
       try {
         await Promise.race([(async () => (client ?? (await connect())).query('select 1'))(), deadline]);
       } catch (error) {
