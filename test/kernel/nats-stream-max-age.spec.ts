@@ -52,6 +52,17 @@ describe.skipIf(!natsAvailable)('NATS_STREAM_MAX_AGE: the stream forgets, the co
     return built;
   }
 
+  it('a stream made without a maximum age gets the one configured at the next start', async () => {
+    const unbounded = createEngine({ storage, modules: [createTestModule()], schemas: testSchemas, transport: stream.transport() });
+    engines.push(unbounded);
+    await unbounded.migrate();
+    await unbounded.start();
+    expect(await streamState(stream.stream)).toMatchObject({ maxAgeMs: 0 });
+    await unbounded.stop();
+    await engine(true).start();
+    expect(await streamState(stream.stream)).toMatchObject({ maxAgeMs: MAX_AGE_MS });
+  });
+
   it('a consumer started after the events aged out of the stream still receives every event, in order, once', async () => {
     const producer = engine(false);
     await producer.migrate();
