@@ -6,7 +6,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  *   `restore()` listens again on the same port: a database that is down, or unreachable.
  * - `blackhole()` keeps every connection open and accepts new ones, but drops every byte in
  *   both directions; `heal()` forwards again (what was dropped stays lost): a database that
- *   stops answering, the case drivers wait longest on.
+ *   stops answering, the case drivers wait longest on. As on a real network, a side that
+ *   closes its connection during the silence is not heard by the other: that one stays open
+ *   (a PostgreSQL backend keeps its transaction and its locks) until the proxy closes.
  */
 export interface TcpProxy {
   port: number;
@@ -26,16 +28,19 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     });
   const server: Server = createServer((client) => {
     const upstream = createConnection(target.port, target.host);
+    const hangUp = () => {
+      if (holed) return;
+      client.destroy();
+      upstream.destroy();
+    };
     for (const s of [client, upstream]) {
       sockets.add(s);
-      s.once('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
+      s.once('close', () => {
+        sockets.delete(s);
+        hangUp();
       });
+      s.on('error', hangUp);
     }
-    client.once('close', () => upstream.destroy());
-    upstream.once('close', () => client.destroy());
     forward(client, upstream);
     forward(upstream, client);
   });

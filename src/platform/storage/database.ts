@@ -136,8 +136,12 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
     connectionString,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? timeoutMs ?? 5000,
+    // Also what ends a transaction whose client vanished in a silence (its goodbye lost), with its locks.
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
-    ...(timeoutMs ? { statement_timeout: timeoutMs } : {}),
+    // The server's own limit for a statement the client gave up on (its socket destroyed): it
+    // ends soon after the client's deadline, which comes first, so the caller sees a 503, not a
+    // cancelled query.
+    ...(timeoutMs ? { statement_timeout: timeoutMs + 500 } : {}),
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
     types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
