@@ -65,6 +65,7 @@ export function guardPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
 export function createPinger(config: pg.ClientConfig, ms: number, Client: typeof pg.Client) {
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
+  let closed = false;
 
   const connect = () =>
     (connecting ??= (async () => {
@@ -72,6 +73,8 @@ export function createPinger(config: pg.ClientConfig, ms: number, Client: typeof
       fresh.on('error', () => undefined);
       try {
         await fresh.connect();
+        // Closed while it connected: it must not stay open.
+        if (closed) throw new Error('the storage is closed');
         return (client = fresh);
       } catch (error) {
         fresh.end().catch(() => undefined);
@@ -100,6 +103,9 @@ export function createPinger(config: pg.ClientConfig, ms: number, Client: typeof
         clearTimeout(timer);
       }
     },
-    close: async () => drop(),
+    close: async () => {
+      closed = true;
+      drop();
+    },
   };
 }
