@@ -108,6 +108,9 @@ export function engineMigrations(modules: readonly EngineModule[]): SchemaMigrat
   return [...eventLogMigrations, ...deliveryMigrations, ...natsTransportMigrations, ...modules.flatMap((m) => m.migrations)];
 }
 
+/** Readiness answers within a second: a health check gives the database this long. */
+const READINESS_PING_MS = 750;
+
 export function createEngine(options: EngineOptions): Engine {
   const { storage, modules } = options;
   const clock = options.clock ?? systemClock;
@@ -244,7 +247,7 @@ export function createEngine(options: EngineOptions): Engine {
       timerWorker?.poke();
     },
     async health() {
-      const storageHealth = await storage.ping().then(
+      const storageHealth = await storage.ping(READINESS_PING_MS).then(
         async (): Promise<DependencyHealth> => {
           // Readers of the log wait for the oldest append in flight: worth saying once it is slow.
           const waiting = await log.oldestAppendInFlight().catch(() => 0);

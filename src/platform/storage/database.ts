@@ -25,8 +25,11 @@ export interface Storage {
   readonly dialect: DialectName;
   /** A description without credentials, for logs. */
   readonly description: string;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
+  /**
+   * Resolves when the database answers a trivial query; on PostgreSQL within `withinMs` (default:
+   * the connect timeout), on a connection of its own. Readiness gives it less than a second.
+   */
+  ping(withinMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,9 +130,6 @@ function withStatementCache(database: SqliteDatabase.Database) {
   };
 }
 
-/** Readiness must answer within a second: a health check gives the database this long. */
-const PING_TIMEOUT_MS = 750;
-
 function openPostgres(connectionString: string, options: StorageOptions): Storage {
   const { timeoutMs } = options;
   const pool = new pg.Pool({
@@ -145,7 +145,8 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
     types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
-  const pinger = createPinger({ connectionString }, Math.min(timeoutMs ?? PING_TIMEOUT_MS, PING_TIMEOUT_MS), pg.Client);
+  const pinger = createPinger({ connectionString }, pg.Client);
+  const pingTimeoutMs = options.connectTimeoutMs ?? timeoutMs ?? 5000;
   // A client losing its server must not crash the process; the next query reports it. The
   // pool listens on idle clients only: one checked out (inside a transaction, between two
   // statements) emits 'error' with no listener, which throws — so every client gets one. The
@@ -157,7 +158,7 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
     db,
     dialect: 'postgres',
     description: redact(connectionString),
-    ping: () => pinger.ping(),
+    ping: (withinMs) => pinger.ping(withinMs ?? pingTimeoutMs),
     close: async () => {
       await pinger.close();
       await db.destroy();

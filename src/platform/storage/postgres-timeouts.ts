@@ -62,12 +62,12 @@ export function guardPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
  * nothing about the database, and readiness must answer within a second either way. The
  * connection is made on first use and destroyed after any failure (made again at the next).
  */
-export function createPinger(config: pg.ClientConfig, ms: number, Client: typeof pg.Client) {
+export function createPinger(config: pg.ClientConfig, Client: typeof pg.Client) {
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
   let closed = false;
 
-  const connect = () =>
+  const connect = (ms: number) =>
     (connecting ??= (async () => {
       const fresh = new Client({ ...config, connectionTimeoutMillis: ms });
       fresh.on('error', () => undefined);
@@ -91,11 +91,11 @@ export function createPinger(config: pg.ClientConfig, ms: number, Client: typeof
 
   return {
     /** Resolves when the database answers `select 1` within `ms` (connecting included). */
-    async ping(): Promise<void> {
+    async ping(ms: number): Promise<void> {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StorageTimeout('a health check', ms, '')), ms)));
       try {
-        await Promise.race([(async () => (client ?? (await connect())).query('select 1'))(), deadline]);
+        await Promise.race([(async () => (client ?? (await connect(ms))).query('select 1'))(), deadline]);
       } catch (error) {
         drop();
         throw error;
