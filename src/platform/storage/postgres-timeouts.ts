@@ -58,54 +58,39 @@ export function guardPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
 }
 
 /**
- * Readiness pings on a connection of their own, not the pool's: a pool busy with delivery says
- * nothing about the database, and readiness must answer within a second either way. The
- * connection is made on first use and destroyed after any failure (made again at the next).
+ * Pings on a connection of their own, made for the ping and ended after it: a pool busy with
+ * delivery says nothing about the database (and readiness must answer within a second either
+ * way), and a process keeps no extra connection open for it.
  */
 export function createPinger(config: pg.ClientConfig, Client: typeof pg.Client) {
-  let client: pg.Client | undefined;
-  let connecting: Promise<pg.Client> | undefined;
-  let closed = false;
-
-  const connect = (ms: number) =>
-    (connecting ??= (async () => {
-      const fresh = new Client({ ...config, connectionTimeoutMillis: ms });
-      fresh.on('error', () => undefined);
-      try {
-        await fresh.connect();
-        // Closed while it connected: it must not stay open.
-        if (closed) throw new Error('the storage is closed');
-        return (client = fresh);
-      } catch (error) {
-        fresh.end().catch(() => undefined);
-        throw error;
-      } finally {
-        connecting = undefined;
-      }
-    })());
-
-  const drop = () => {
-    client?.end().catch(() => undefined);
-    client = undefined;
-  };
-
+  const clients = new Set<pg.Client>();
   return {
-    /** Resolves when the database answers `select 1` within `ms` (connecting included). */
+    /** Resolves when the database answers `select 1` within `ms`, connecting included. */
     async ping(ms: number): Promise<void> {
+      const client = new Client({ ...config, connectionTimeoutMillis: ms });
+      client.on('error', () => undefined);
+      clients.add(client);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StorageTimeout('a health check', ms, '')), ms)));
+      const answered = (async () => {
+        await client.connect();
+        await client.query('select 1');
+      })();
+      // After the deadline its failure (the socket ended below) is nobody's.
+      answered.catch(() => undefined);
       try {
-        await Promise.race([(async () => (client ?? (await connect(ms))).query('select 1'))(), deadline]);
-      } catch (error) {
-        drop();
-        throw error;
+        await Promise.race([answered, deadline]);
       } finally {
         clearTimeout(timer);
+        clients.delete(client);
+        // Ends it, or destroys its socket when the database did not answer.
+        client.end().catch(() => undefined);
       }
     },
+    /** Ends the pings still waiting. */
     close: async () => {
-      closed = true;
-      drop();
+      for (const client of clients) client.end().catch(() => undefined);
+      clients.clear();
     },
   };
 }
