@@ -1,6 +1,6 @@
 import type { Random } from './kernel/clock.js';
 import type { Config, ModuleName } from './config.js';
-import { httpMigrations } from './http/index.js';
+import { DEFAULT_IDEMPOTENCY_TTL_MS, httpMigrations, idempotencyPruning } from './http/index.js';
 import type { EngineModule, ModuleRuntime } from './platform/engine.js';
 import { createInventoryModule, type InventoryApi } from './modules/inventory/index.js';
 import { createOrdersModule, type OrdersApi } from './modules/orders/index.js';
@@ -29,7 +29,7 @@ export interface BusinessModules {
   connect(runtime: ModuleRuntime): ModuleApis;
 }
 
-export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'>;
+export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs'>>;
 
 export interface CompositionOptions {
   random?: Random;
@@ -71,8 +71,10 @@ export function createBusinessModules(settings: ModuleSettings, options: Composi
         const runs = running.includes(name);
         return { name: module.name, migrations: module.migrations, consumers: runs ? module.consumers : [], timers: runs ? (module.timers ?? {}) : {} };
       });
-      // The HTTP layer's own table (idempotency keys) is created with the rest, wherever it runs.
-      return [...business, { name: 'http', migrations: httpMigrations, consumers: [] }];
+      // The HTTP layer's own table (idempotency keys) is created with the rest, wherever it runs;
+      // its expired keys are pruned where HTTP runs.
+      const pruning = running.includes('http') ? [idempotencyPruning(settings.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS)] : [];
+      return [...business, { name: 'http', migrations: httpMigrations, consumers: [], pruning }];
     },
     connect(runtime) {
       apis = {

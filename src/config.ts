@@ -33,7 +33,26 @@ export interface Config {
    * fail at random, as the fault campaign of docs/reliability.md wants. Never set it in production.
    */
   faults: HandlerFaults | undefined;
+  /** How long an `Idempotency-Key` is remembered (`IDEMPOTENCY_TTL`); older keys are pruned and may be used again. */
+  idempotencyTtlMs: number;
+  /** Maximum age of a message in the JetStream stream (`NATS_STREAM_MAX_AGE`); 0 keeps every message. */
+  natsStreamMaxAgeMs: number;
+  /** PostgreSQL connect and statement timeout (`DATABASE_TIMEOUT_MS`): a database that does not answer fails requests with 503. */
+  databaseTimeoutMs: number;
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90000` (milliseconds) or a number with a unit: `500ms`, `90s`, `15m`, `24h`, `7d`. */
+export function parseDuration(raw: string): number | undefined {
+  const match = /^(\d+)\s*(ms|s|m|h|d)?$/i.exec(raw.trim());
+  if (!match) return undefined;
+  const value = Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()]!;
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -51,6 +70,10 @@ export function loadConfig(env: Env = process.env): Config {
   const integer = (min: number, max: number) => (raw: string) => {
     const n = Number(raw);
     return /^-?\d+$/.test(raw) && n >= min && n <= max ? n : undefined;
+  };
+  const duration = (min: number, max: number, zero = false) => (raw: string) => {
+    const ms = parseDuration(raw);
+    return ms !== undefined && ((zero && ms === 0) || (ms >= min && ms <= max)) ? ms : undefined;
   };
   const oneOf = <T extends string>(values: readonly T[]) => (raw: string) => values.find((v) => v.toLowerCase() === raw.toLowerCase());
 
@@ -83,6 +106,11 @@ export function loadConfig(env: Env = process.env): Config {
       const match = /^(\d+):(0|1|0?\.\d+)(?::(\d+))?$/.exec(raw);
       return match ? { seed: Number(match[1]), rate: Number(match[2]), ...(match[3] ? { untilMs: Number(match[3]) } : {}) } : undefined;
     }, '<seed>:<rate 0..1>[:<until epoch ms>] (test only)'),
+    idempotencyTtlMs: read('IDEMPOTENCY_TTL', DAY, duration(MINUTE, 365 * DAY), 'a duration from 1m to 365d: milliseconds, or a number with ms, s, m, h or d (24h)'),
+    // The stream is the feed for other systems (orderflow's consumers read the log): at least a
+    // minute, so that a reader of the feed has a chance.
+    natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
+    databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
   };
   if (problems.length > 0) {
     throw new AppError('validation', 'BAD_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });

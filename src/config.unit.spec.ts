@@ -20,6 +20,9 @@ describe('loadConfig', () => {
       logLevel: 'info',
       delivery: { maxRetries: 3, retryBaseMs: 200, batchSize: 256 },
       faults: undefined,
+      idempotencyTtlMs: 24 * 3600 * 1000,
+      natsStreamMaxAgeMs: 7 * 24 * 3600 * 1000,
+      databaseTimeoutMs: 5000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -43,6 +46,15 @@ describe('loadConfig', () => {
   it('refuses bad NATS settings, naming each variable', () => {
     for (const [name, value] of [['NATS_PARTITIONS', '0'], ['NATS_PARTITIONS', '2000'], ['NATS_PARTITIONS', 'eight'], ['NATS_STREAM', 'orders.events'], ['NATS_STREAM', 'a b'], ['NATS_URL', 'http://x']] as const) {
       expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrowError(new RegExp(`${name}="${value.replace('.', '\\.')}" is invalid`));
+    }
+  });
+
+  it('reads durations as milliseconds or with a unit', () => {
+    expect(loadConfig({ IDEMPOTENCY_TTL: '90000', NATS_STREAM_MAX_AGE: '12h', DATABASE_TIMEOUT_MS: '2000' })).toMatchObject({ idempotencyTtlMs: 90_000, natsStreamMaxAgeMs: 12 * 3600_000, databaseTimeoutMs: 2000 });
+    expect(loadConfig({ IDEMPOTENCY_TTL: '7d', NATS_STREAM_MAX_AGE: '0' })).toMatchObject({ idempotencyTtlMs: 7 * 86_400_000, natsStreamMaxAgeMs: 0 });
+    expect(loadConfig({ IDEMPOTENCY_TTL: '15m', NATS_STREAM_MAX_AGE: '90s' })).toMatchObject({ idempotencyTtlMs: 15 * 60_000, natsStreamMaxAgeMs: 90_000 });
+    for (const [name, value] of [['IDEMPOTENCY_TTL', '30s'], ['IDEMPOTENCY_TTL', '0'], ['IDEMPOTENCY_TTL', '1 day'], ['NATS_STREAM_MAX_AGE', '10s'], ['NATS_STREAM_MAX_AGE', '-1h'], ['DATABASE_TIMEOUT_MS', '5s'], ['DATABASE_TIMEOUT_MS', '50']] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrowError(new RegExp(`${name}="${value}" is invalid`));
     }
   });
 

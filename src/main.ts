@@ -49,7 +49,11 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   // thread (requests, placements) goes first at the write lock.
   const separateDelivery = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
   const writeTurns = separateDelivery ? createWriteTurnsFlag() : undefined;
-  const storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}) });
+  const storage = await openStorage(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    timeoutMs: config.databaseTimeoutMs,
+    ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}),
+  });
   await ensureReachable(storage).catch(async (error: unknown) => {
     await storage.close();
     throw error;
@@ -69,11 +73,19 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     batchSize: config.delivery.batchSize,
     // Distributed mode (SPEC §1): without NATS_URL events go through the in-process transport.
     transport: config.natsUrl
-      ? createNatsTransportFactory({ servers: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, partitions: config.natsPartitions, batchSize: config.delivery.batchSize })
+      ? createNatsTransportFactory({
+          servers: config.natsUrl,
+          stream: config.natsStream,
+          subjectPrefix: config.natsSubjectPrefix,
+          partitions: config.natsPartitions,
+          batchSize: config.delivery.batchSize,
+          streamMaxAgeMs: config.natsStreamMaxAgeMs,
+        })
       : separateDelivery
         ? () => forwardTo(() => deliveryThread?.transport)
         : undefined,
     timers: !separateDelivery,
+    pruning: !separateDelivery,
   });
   const applied = await engine.migrate();
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');

@@ -26,7 +26,7 @@ import { typeboxValidatorCompiler } from './validation.js';
 export interface AppDeps {
   engine: Engine;
   apis: ModuleApis;
-  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'>;
+  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'> & Partial<Pick<Config, 'idempotencyTtlMs'>>;
   logger: Logger;
   /** The clock tokens and the rate limit are checked against (tests move it). */
   now?: () => number;
@@ -58,7 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const context: HttpContext = {
     engine,
     apis,
-    idempotency: createIdempotency(engine.storage.db, { now }),
+    idempotency: createIdempotency(engine.storage.db, { now, ...(config.idempotencyTtlMs ? { ttlMs: config.idempotencyTtlMs } : {}) }),
     orderRateLimiter: createRateLimiter(config.orderRateLimit, { now }),
   };
 

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { AppError } from '../kernel/errors.js';
+import type { PruneTask } from '../platform/retention/pruner.js';
 import { columnTypes, type SchemaMigration } from '../platform/storage/migrations.js';
+
+/** How long a key is remembered by default (`IDEMPOTENCY_TTL`): a day, as payment APIs do. */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 /** A row of `http_idempotency_keys`: one per (caller, key). */
 interface IdempotencyRow {
@@ -58,6 +62,8 @@ export interface IdempotencyOptions {
   pollMs?: number;
   /** A claim older than this whose request never finished (its process died) may be taken over. */
   staleAfterMs?: number;
+  /** A key older than this (from its first use) is expired: the next request with it runs anew. */
+  ttlMs?: number;
   now?: () => number;
 }
 
@@ -68,7 +74,7 @@ export interface IdempotencyOptions {
  * releases its key, so a corrected retry may use it again (only successes are replayed).
  */
 export function createIdempotency(db: Kysely<IdempotencyTables>, options: IdempotencyOptions = {}) {
-  const { waitMs = 5000, pollMs = 25, staleAfterMs = 60_000, now = Date.now } = options;
+  const { waitMs = 5000, pollMs = 25, staleAfterMs = 60_000, ttlMs = DEFAULT_IDEMPOTENCY_TTL_MS, now = Date.now } = options;
 
   async function claim(caller: string, key: string, fingerprint: string): Promise<boolean> {
     const rows = await db
@@ -83,10 +89,10 @@ export function createIdempotency(db: Kysely<IdempotencyTables>, options: Idempo
   const find = (caller: string, key: string) =>
     db.selectFrom('http_idempotency_keys').selectAll().where('caller', '=', caller).where('idempotency_key', '=', key).executeTakeFirst();
 
-  /** Drops an unfinished claim; with `claimedAt`, only that claim (not a newer one). */
+  /** Drops an unfinished claim; with `claimedAt`, only that claim (not a newer one), finished or not. */
   const release = (caller: string, key: string, claimedAt?: number) => {
-    let q = db.deleteFrom('http_idempotency_keys').where('caller', '=', caller).where('idempotency_key', '=', key).where('state', '=', 'in_progress');
-    if (claimedAt !== undefined) q = q.where('created_at', '=', claimedAt);
+    let q = db.deleteFrom('http_idempotency_keys').where('caller', '=', caller).where('idempotency_key', '=', key);
+    q = claimedAt === undefined ? q.where('state', '=', 'in_progress') : q.where('created_at', '=', claimedAt);
     return q.execute();
   };
 
@@ -116,6 +122,11 @@ export function createIdempotency(db: Kysely<IdempotencyTables>, options: Idempo
         if (await claim(caller, key, fingerprint)) return runClaimed(caller, key, work);
         const row = await find(caller, key);
         if (!row) continue; // released by a failed first attempt: claim it again
+        // Expired but not pruned yet: forgotten, as if the pruner had been here already.
+        if (now() - Number(row.created_at) >= ttlMs) {
+          await release(caller, key, Number(row.created_at));
+          continue;
+        }
         if (row.fingerprint !== fingerprint) {
           throw new AppError('validation', 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body', { details: { idempotencyKey: key } });
         }
@@ -136,6 +147,23 @@ export function createIdempotency(db: Kysely<IdempotencyTables>, options: Idempo
 }
 
 export type Idempotency = ReturnType<typeof createIdempotency>;
+
+/**
+ * Deletes keys first used `ttlMs` ago or longer, oldest first, `limit` at a time (through the
+ * `created_at` index). A key pruned while its request still runs cannot be: the TTL is at least
+ * a minute (config.ts) and a claim is taken over after `staleAfterMs` anyway.
+ */
+export function idempotencyPruning(ttlMs: number): PruneTask {
+  return {
+    name: 'idempotency_keys',
+    async prune({ db, now, limit }) {
+      const result = await sql`
+        delete from http_idempotency_keys where (caller, idempotency_key) in (
+          select caller, idempotency_key from http_idempotency_keys where created_at <= ${now - ttlMs} order by created_at limit ${limit})`.execute(db);
+      return Number(result.numAffectedRows ?? 0);
+    },
+  };
+}
 
 /** sha256 of the body as canonical JSON (object keys sorted), so key order does not matter. */
 export function fingerprintOf(body: unknown): string {

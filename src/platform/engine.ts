@@ -8,14 +8,16 @@ import { createEventSchemas, type EventSchemas } from '../kernel/event-schemas.j
 import { uuidGenerator, type IdGenerator } from '../kernel/ids.js';
 import { defaultRetryPolicy, type Consumer, type RetryPolicy } from './delivery/consumer.js';
 import { createDeadLetters, type DeadLetters } from './delivery/dead-letters.js';
-import { createDispatcher, retryTimerKind, type Dispatcher } from './delivery/dispatcher.js';
+import { createDispatcher, RETRY_TIMER, retryTimerKind, type Dispatcher } from './delivery/dispatcher.js';
 import { deliveryMigrations } from './delivery/migrations.js';
+import { createTimerFailures } from './delivery/timer-failures.js';
 import { createTimerWorker, type TimerHandler } from './delivery/timer-worker.js';
 import { createTimerStore, type Timer, type TimerStore } from './delivery/timers.js';
 import { createEventLog, type EventLog } from './log/event-log.js';
 import { eventLogMigrations } from './log/migrations.js';
 import type { TxContext } from './log/tx-context.js';
 import { createUnitOfWork, type UnitOfWork } from './log/unit-of-work.js';
+import { createPruner, type Pruner, type PruneTask } from './retention/pruner.js';
 import { createEngineMetrics, type EngineMetrics } from './observability/metrics.js';
 import type { Storage } from './storage/database.js';
 import { migrate, type SchemaMigration } from './storage/migrations.js';
@@ -34,6 +36,8 @@ export interface EngineModule {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>, log: Logger) => Promise<void>>>;
+  /** Expired rows of its tables to delete in the background (retention/pruner.ts). */
+  readonly pruning?: readonly PruneTask[];
 }
 
 /**
@@ -70,6 +74,8 @@ export interface EngineOptions {
   pollMs?: number;
   /** Start the timer worker (default true); tests of crash windows turn it off. */
   timers?: boolean;
+  /** Run the modules' pruning in the background (default true; one engine per process needs it). */
+  pruning?: boolean | { everyMs?: number; batchSize?: number };
 }
 
 /** The running kernel: the outbox API for modules, the event store, dead letters and the delivery loops. */
@@ -91,6 +97,8 @@ export interface Engine {
   start(): Promise<void>;
   /** Finishes in-flight handlers, commits, stops; the storage stays open (its owner closes it). */
   stop(): Promise<void>;
+  /** Background pruning of expired bookkeeping rows; `runOnce()` prunes now. */
+  readonly pruner: Pruner;
   /** Looks at the log and the timers now: another connection committed (the embedded mode's request thread). */
   wake(): void;
   health(): Promise<{ storage: DependencyHealth; transport: DependencyHealth }>;
@@ -99,6 +107,9 @@ export interface Engine {
 export function engineMigrations(modules: readonly EngineModule[]): SchemaMigration[] {
   return [...eventLogMigrations, ...deliveryMigrations, ...natsTransportMigrations, ...modules.flatMap((m) => m.migrations)];
 }
+
+/** Readiness answers within a second: a health check gives the database this long. */
+const READINESS_PING_MS = 750;
 
 export function createEngine(options: EngineOptions): Engine {
   const { storage, modules } = options;
@@ -187,8 +198,23 @@ export function createEngine(options: EngineOptions): Engine {
       timerHandlers[kind] = (key) => unitOfWork.fireTimer(module.name, key, (timer, tx) => handle(timer, tx, log.child({ timer: timer.key })));
     }
   }
-  timerWorker = createTimerWorker({ timers, handlers: timerHandlers, clock, logger, metrics, pollMs: options.pollMs });
-  const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, afterChange: committed });
+  const retry = options.retry ?? defaultRetryPolicy;
+  const timerFailures = createTimerFailures(storage.db, ids);
+  timerWorker = createTimerWorker({
+    timers,
+    handlers: timerHandlers,
+    clock,
+    logger,
+    metrics,
+    failures: timerFailures,
+    retry,
+    random,
+    givesUp: (kind) => !kind.startsWith(`${RETRY_TIMER}:`),
+    pollMs: options.pollMs,
+  });
+  const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, timerFailures, clock, afterChange: committed });
+  const pruning = typeof options.pruning === 'object' ? options.pruning : {};
+  const pruner = createPruner({ db: storage.db, dialect: storage.dialect, tasks: modules.flatMap((m) => m.pruning ?? []), clock, logger, metrics, ...pruning });
   let started = false;
 
   return {
@@ -201,6 +227,7 @@ export function createEngine(options: EngineOptions): Engine {
     metrics,
     logger,
     transport,
+    pruner,
     runtime: { unitOfWork, db: storage.db, dialect: storage.dialect, clock, ids, logger, metrics },
     migrate: () => migrate(storage, engineMigrations(modules)),
     async start() {
@@ -209,18 +236,19 @@ export function createEngine(options: EngineOptions): Engine {
       await dispatcher.register();
       await transport.start();
       if (options.timers !== false) timerWorker?.start();
+      if (options.pruning !== false) pruner.start();
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([transport.stop(), timerWorker?.stop()]);
+      await Promise.all([transport.stop(), timerWorker?.stop(), pruner.stop()]);
     },
     wake() {
       transport.notify([]);
       timerWorker?.poke();
     },
     async health() {
-      const storageHealth = await storage.ping().then(
+      const storageHealth = await storage.ping(READINESS_PING_MS).then(
         async (): Promise<DependencyHealth> => {
           // Readers of the log wait for the oldest append in flight: worth saying once it is slow.
           const waiting = await log.oldestAppendInFlight().catch(() => 0);

@@ -1,6 +1,6 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
 import {
   adminToken,
@@ -23,69 +23,18 @@ import {
   type Inspector,
 } from './support.js';
 
-/**
- * A TCP proxy on 127.0.0.1 in front of PostgreSQL that the test can cut: `cut()` destroys every
- * open connection and stops listening (new ones are refused), `restore()` listens again on the
- * same port.
- */
-interface Proxy {
-  port: number;
-  cut(): Promise<void>;
-  restore(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = createConnection(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.once('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve((server.address() as { port: number }).port);
-      });
-    });
-  const port = await listen(0);
-  const cut = async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await closed;
-  };
-  return {
-    port,
-    cut,
-    restore: async () => void (await listen(port)),
-    close: async () => {
-      if (server.listening) await cut();
-    },
-  };
-}
-
 describe.skipIf(!natsAvailable)('PostgreSQL unreachable for 10 s under a split deployment (issue 5, acceptance 5)', () => {
   oneSuiteAtATime();
   let scratch: ScratchDatabase;
   let stream: ScratchStream;
-  let proxy: Proxy;
+  let proxy: TcpProxy;
   let deployment: Deployment | undefined;
   let inspector: Inspector | undefined;
   beforeEach(async () => {
     scratch = await createScratchDatabase('postgres');
     stream = createScratchStream();
     const direct = new URL(scratch.url);
-    proxy = await startProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
   });
   afterEach(async () => {
     await deployment?.stop();

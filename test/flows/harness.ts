@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { createBusinessModules, type ModuleApis, type ModuleSettings } from '../../src/composition.js';
 import { moduleNames, type ModuleName } from '../../src/config.js';
-import { createEngine, type Engine } from '../../src/platform/engine.js';
+import { createEngine, type Engine, type EngineOptions } from '../../src/platform/engine.js';
 import { createEngineMetrics } from '../../src/platform/observability/metrics.js';
 import type { DialectName, Storage } from '../../src/platform/storage/database.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
@@ -41,7 +41,7 @@ export async function createFlowHarness(
   dialect: DialectName,
   settings: Partial<ModuleSettings> = {},
   running: readonly ModuleName[] = moduleNames,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; engine?: Partial<EngineOptions> } = {},
 ): Promise<FlowHarness> {
   const scratch = await createScratchDatabase(dialect);
   const storage = await scratch.open();
@@ -51,7 +51,7 @@ export async function createFlowHarness(
     { random: () => 0.5, onSagaSettled: (ms, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, ms / 1000) },
   );
   const build = (names: readonly ModuleName[]) =>
-    createEngine({ storage, modules: modules.engineModules(names), metrics, logger: options.logger, pollMs: 20, retry: { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 500 } });
+    createEngine({ storage, modules: modules.engineModules(names), metrics, logger: options.logger, pollMs: 20, retry: { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 500 }, ...options.engine });
   let engine = build(running);
   await engine.migrate();
   await engine.start();

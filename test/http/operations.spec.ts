@@ -107,6 +107,22 @@ describe.each(dialects)('OpenAPI, metrics and health on %s', (dialect) => {
     expect(initializer.statusCode).toBe(200);
   });
 
+  it('reports the size of the event log (kept forever) and of the database in /metrics', async () => {
+    const placed = await h.call('POST', '/orders', { token: h.tokens.alice, body: orderBody() });
+    expect(placed.statusCode, placed.body).toBe(201);
+    await h.flow.settle();
+    // An app of its own: the size is measured at its first scrape, then at most once a minute.
+    const app = await buildApp({ engine: h.flow.engine, apis: h.flow.apis, config: { jwtSecret: secret, orderRateLimit: 0 }, logger: pino({ level: 'silent' }) });
+    const samples = parsePrometheus((await app.inject({ method: 'GET', url: '/metrics' })).body);
+    await app.close();
+    const { n } = await h.flow.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(n)).toBeGreaterThanOrEqual(7);
+    expect(valueOf(samples, 'orderflow_event_log_events')).toBe(Number(n));
+    expect(valueOf(samples, 'orderflow_database_bytes')).toBeGreaterThan(4096);
+    if (dialect === 'postgres') expect(valueOf(samples, 'orderflow_event_log_bytes')).toBeGreaterThan(8192);
+    else expect(samples.some((s) => s.name === 'orderflow_event_log_bytes')).toBe(false);
+  });
+
   it('exposes Prometheus text whose counters move when an order flows to SHIPPED', async () => {
     const before = parsePrometheus((await h.call('GET', '/metrics')).body);
     const placed = await h.call('POST', '/orders', { token: h.tokens.alice, body: orderBody() });

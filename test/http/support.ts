@@ -2,6 +2,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { buildApp, mintToken } from '../../src/http/index.js';
+import type { ModuleSettings } from '../../src/composition.js';
+import type { EngineOptions } from '../../src/platform/engine.js';
 import type { DialectName } from '../../src/platform/storage/database.js';
 import { address, createFlowHarness, type FlowHarness } from '../flows/harness.js';
 import { eventually } from '../support/kernel-test-module.js';
@@ -19,13 +21,23 @@ export interface HttpHarness {
   close(): Promise<void>;
 }
 
-export async function createHttpHarness(dialect: DialectName, options: { orderRateLimit?: number } = {}): Promise<HttpHarness> {
-  const flow = await createFlowHarness(dialect);
+export interface HttpHarnessOptions {
+  orderRateLimit?: number;
+  /** Module settings over the flow harness's (`idempotencyTtlMs`, …). */
+  settings?: Partial<ModuleSettings>;
+  /** Engine options (a clock, pruning); with a clock, the app's clock is the engine's. */
+  engine?: Partial<EngineOptions>;
+}
+
+export async function createHttpHarness(dialect: DialectName, options: HttpHarnessOptions = {}): Promise<HttpHarness> {
+  const flow = await createFlowHarness(dialect, options.settings, undefined, { engine: options.engine });
+  const clock = options.engine?.clock;
   const app = await buildApp({
     engine: flow.engine,
     apis: flow.apis,
-    config: { jwtSecret: secret, orderRateLimit: options.orderRateLimit ?? 0 },
+    config: { jwtSecret: secret, orderRateLimit: options.orderRateLimit ?? 0, idempotencyTtlMs: options.settings?.idempotencyTtlMs },
     logger: pino({ level: 'silent' }),
+    ...(clock ? { now: () => clock.now() } : {}),
   });
   await app.ready();
   const tokens = {

@@ -72,9 +72,71 @@ describe.each(kernelSetups)('durable timers on $name', (setup) => {
     // Waiting for the state between the two firings would race the retry: wait for the second firing.
     await eventually(async () => (await fired()).length === 1, 'the second firing');
     expect(failures).toBe(2);
-    // The retry came after a back-off of a second.
+    // The retry came after the back-off of the retry policy (40 ms here, less at most half for jitter).
     const [second] = await fired();
-    expect(Number(second!.fired_at) - failedAt).toBeGreaterThanOrEqual(1000);
+    expect(Number(second!.fired_at) - failedAt).toBeGreaterThanOrEqual(20);
     expect(await engine.timers.get('flaky')).toBeUndefined();
+    // Its failure was a retrying dead letter while it lasted; firing cleared it.
+    expect(await engine.deadLetters.list()).toEqual([]);
+  });
+
+  it('a timer that throws every time is dead-lettered after its retries, and fires exactly once after a re-drive', async () => {
+    let attempts = 0;
+    let broken = true;
+    const engine = await h.restart({
+      modules: [
+        {
+          name: 'broken',
+          migrations: [],
+          consumers: [],
+          timers: {
+            async 'test.fire'(timer, tx) {
+              attempts++;
+              if (broken) throw new Error(`the remote end refuses ${timer.key}`);
+              await tx.db.insertInto('test_fired').values({ key: timer.key, fired_at: tx.now }).execute();
+            },
+          },
+        },
+      ],
+    });
+    await engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'doomed', kind: 'test.fire', dueAt: tx.now, payload: { orderId: 'o-1' } }));
+    await engine.start();
+    // The first firing and the 3 retries of the harness's retry policy, then no more.
+    await eventually(async () => (await engine.deadLetters.list({ status: 'dead' })).length === 1, 'the timer to be dead-lettered');
+    const [dead] = await engine.deadLetters.list({ status: 'dead' });
+    expect(dead).toMatchObject({ consumer: 'timer:test.fire', eventType: 'test.fire', aggregateId: 'doomed', eventId: 'doomed', reason: 'timer', attempts: 4, error: expect.stringContaining('the remote end refuses doomed') });
+    expect(dead!.history.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+    expect(dead!.history[3]!.retryAt).toBeNull();
+    expect(await engine.deadLetters.countOpen()).toBe(1);
+    await new Promise((r) => setTimeout(r, 500)); // many polls of the timer worker
+    expect(attempts).toBe(4);
+    expect(await engine.timers.get('doomed')).toMatchObject({ attempts: 4, deadAt: expect.any(Number), payload: { orderId: 'o-1' } });
+
+    // The cause is fixed; the operator re-drives it: it fires once, with its payload, and is gone.
+    broken = false;
+    await engine.deadLetters.retry(dead!.id);
+    await eventually(async () => (await fired()).length === 1, 'the re-driven timer to fire');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await fired()).map((f) => f.key)).toEqual(['doomed']);
+    expect(attempts).toBe(5);
+    expect(await engine.timers.get('doomed')).toBeUndefined();
+    expect(await engine.deadLetters.list()).toEqual([]);
+    expect(await engine.deadLetters.countOpen()).toBe(0);
+  });
+
+  it('a dead timer that is discarded is deleted without firing', async () => {
+    const engine = await h.restart({
+      modules: [{ name: 'broken', migrations: [], consumers: [], timers: { 'test.fire': async () => Promise.reject(new Error('never')) } }],
+    });
+    await engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'hopeless', kind: 'test.fire', dueAt: tx.now }));
+    await engine.start();
+    await eventually(async () => (await engine.deadLetters.list({ status: 'dead' })).length === 1, 'the timer to be dead-lettered');
+    const [dead] = await engine.deadLetters.list({ status: 'dead' });
+    await expect(engine.deadLetters.retry(dead!.id).then(() => engine.deadLetters.retry(dead!.id))).rejects.toMatchObject({ code: 'DEAD_LETTER_NOT_OPEN' });
+    await eventually(async () => (await engine.deadLetters.list({ status: 'dead' })).length === 1, 'the re-driven timer to fail its retries again');
+    await engine.deadLetters.discard(dead!.id);
+    expect(await engine.timers.get('hopeless')).toBeUndefined();
+    expect(await engine.deadLetters.list({ status: 'discarded' })).toMatchObject([{ id: dead!.id, reason: 'timer' }]);
+    expect(await engine.deadLetters.countOpen()).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { ModuleApis } from '../../composition.js';
 import { ORDER_STATUSES } from '../../modules/orders/index.js';
 import type { Engine } from '../../platform/engine.js';
+import { measureLogSize } from '../../platform/log/log-size.js';
 import type { HttpContext } from '../context.js';
 import { problem, sendProblem } from '../problem.js';
 import { withProblems } from '../schemas/common.js';
@@ -55,11 +56,29 @@ export function healthRoutes({ engine, apis }: HttpContext): FastifyPluginAsync 
   };
 }
 
-/** Gauges that are read from the database at scrape time: orders by status and open dead letters. */
+/** Counting the log reads an index through: the size gauges are measured at most this often. */
+const LOG_SIZE_EVERY_MS = 60_000;
+
+/** Gauges that are read from the database at scrape time: orders by status, open dead letters, the log's size. */
 function scrapeGauges(engine: Engine, apis: ModuleApis): () => Promise<void> {
-  const ordersByStatus = gauge(engine.metrics.registry, 'orderflow_orders', 'Orders by status', ['status']);
+  const { registry } = engine.metrics;
+  const ordersByStatus = gauge(registry, 'orderflow_orders', 'Orders by status', ['status']);
+  const logEvents = gauge(registry, 'orderflow_event_log_events', 'Events in the event log (the system of record, never pruned); measured at most once a minute', []);
+  // Measuring one table's bytes on SQLite reads every page of it (dbstat): reported on PostgreSQL only.
+  const logBytes =
+    engine.storage.dialect === 'postgres' ? gauge(registry, 'orderflow_event_log_bytes', 'Bytes of the event log table with its indexes; measured at most once a minute', []) : undefined;
+  const databaseBytes = gauge(registry, 'orderflow_database_bytes', 'Bytes of the database (SQLite: pages in use; PostgreSQL: pg_database_size); measured at most once a minute', []);
+  let sizeMeasuredAt = Number.NEGATIVE_INFINITY;
+  const measureSize = async () => {
+    if (performance.now() - sizeMeasuredAt < LOG_SIZE_EVERY_MS) return;
+    sizeMeasuredAt = performance.now();
+    const size = await measureLogSize(engine.storage);
+    logEvents.set(size.events);
+    if (size.eventLogBytes !== undefined) logBytes?.set(size.eventLogBytes);
+    databaseBytes.set(size.databaseBytes);
+  };
   return async () => {
-    const [counts, open] = await Promise.all([apis.orders.countByStatus(), engine.deadLetters.countOpen()]);
+    const [counts, open] = await Promise.all([apis.orders.countByStatus(), engine.deadLetters.countOpen(), measureSize()]);
     for (const status of ORDER_STATUSES) ordersByStatus.set({ status }, counts[status] ?? 0);
     engine.metrics.deadLettersOpen.set(open);
   };

@@ -38,7 +38,7 @@ export const DeadLetterResponse = Type.Object({
   eventType: Type.String(),
   aggregateId: Type.String(),
   status: FailureStatus,
-  reason: Type.String({ description: 'handler or schema' }),
+  reason: Type.String({ description: 'handler or schema (a consumer failed an event), timer (a timer failed: consumer timer:<kind>, eventId and aggregateId its key)' }),
   attempts: Type.Integer(),
   error: Type.String(),
   history: Type.Array(Type.Object({ attempt: Type.Integer(), at: Type.Integer({ description: 'epoch ms' }), error: Type.String(), retryAt: Nullable(Type.Integer()) })),

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
+import type { Clock } from '../../kernel/clock.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import { AppError } from '../../kernel/errors.js';
 import type { EventLog } from '../log/event-log.js';
 import type { DeliveryTables, FailedDeliveryRow, FailureStatus } from './delivery-store.js';
 import type { Dispatcher } from './dispatcher.js';
+import { isTimerFailure, type TimerFailures } from './timer-failures.js';
 
 /** A failed delivery as operators see it. */
 export interface DeadLetter {
@@ -14,7 +16,8 @@ export interface DeadLetter {
   aggregateId: string;
   /** retrying: attempts remain; dead: waiting for re-drive or discard; discarded: given up. */
   status: FailureStatus;
-  reason: 'handler' | 'schema';
+  /** handler or schema: a consumer's event; timer: a timer (consumer `timer:<kind>`, eventId and aggregateId its key). */
+  reason: 'handler' | 'schema' | 'timer';
   attempts: number;
   error: string;
   /** Every attempt: when it ran (epoch ms), its error, and when the next one was scheduled. */
@@ -42,9 +45,9 @@ export interface DeadLetterQuery {
 export interface DeadLetters {
   list(query?: DeadLetterQuery): Promise<DeadLetter[]>;
   get(id: string): Promise<DeadLetterDetail>;
-  /** Delivers it again from a fresh round of attempts; parked events follow once it succeeds. */
+  /** Delivers it (or fires the timer) again from a fresh round of attempts; parked events follow once it succeeds. */
   retry(id: string): Promise<void>;
-  /** Gives up on it; the parked events behind it are delivered now. */
+  /** Gives up on it; the parked events behind it are delivered now (a timer is deleted without firing). */
   discard(id: string): Promise<void>;
   /** Unresolved dead letters (status dead). */
   countOpen(): Promise<number>;
@@ -54,10 +57,20 @@ export function createDeadLetters(deps: {
   db: Kysely<DeliveryTables>;
   log: EventLog;
   dispatcher: Dispatcher;
+  timerFailures: TimerFailures;
+  clock: Clock;
   /** Called after a re-drive or discard so the retry or released events run without waiting. */
   afterChange(appended: EventEnvelope[]): void;
 }): DeadLetters {
-  const { db, log, dispatcher, afterChange } = deps;
+  const { db, log, dispatcher, timerFailures, clock, afterChange } = deps;
+
+  /** The failure if it is a timer's (handled here), undefined for a delivery's (the dispatcher's). */
+  async function timerFailure(id: string, open: (status: FailureStatus) => boolean): Promise<FailedDeliveryRow | undefined> {
+    const row = await db.selectFrom('failed_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || !isTimerFailure(row)) return undefined;
+    if (!open(row.status)) throw new AppError('conflict', 'DEAD_LETTER_NOT_OPEN', `dead letter ${id} is ${row.status}`);
+    return row;
+  }
 
   async function parkedCounts(ids: string[]): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
@@ -90,11 +103,15 @@ export function createDeadLetters(deps: {
       };
     },
     async retry(id) {
-      await dispatcher.redrive(id);
+      const timer = await timerFailure(id, (status) => status === 'dead');
+      if (timer) await timerFailures.redrive(timer, clock.now());
+      else await dispatcher.redrive(id);
       afterChange([]);
     },
     async discard(id) {
-      afterChange(await dispatcher.discard(id));
+      const timer = await timerFailure(id, (status) => status !== 'discarded');
+      if (timer) await timerFailures.discard(timer, clock.now());
+      afterChange(timer ? [] : await dispatcher.discard(id));
     },
     async countOpen() {
       const row = await db.selectFrom('failed_deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'dead').executeTakeFirst();

@@ -4,8 +4,8 @@ import type { DialectName } from '../storage/database.js';
 import { rowsStatement, statement } from '../storage/statements.js';
 
 export type FailureStatus = 'retrying' | 'dead' | 'discarded';
-/** Why a delivery failed: its handler threw, or the event did not match its schema. */
-export type FailureReason = 'handler' | 'schema';
+/** Why a delivery failed: its handler threw, the event did not match its schema, or a timer's handler threw (timer-failures.ts). */
+export type FailureReason = 'handler' | 'schema' | 'timer';
 
 export interface FailedDeliveryRow {
   id: string;

@@ -79,4 +79,12 @@ export const deliveryMigrations: SchemaMigration[] = [
       await db.schema.createIndex('timers_due').on('timers').column('due_at').execute();
     },
   },
+  {
+    // A timer that failed its retries is kept as a dead letter (timer-failures.ts): it stays in
+    // the table, marked, and does not fire until it is re-driven.
+    name: 'platform/0003-dead-timers',
+    async up(db, dialect) {
+      await db.schema.alterTable('timers').addColumn('dead_at', columnTypes(dialect).bigint).execute();
+    },
+  },
 ];

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../../kernel/clock.js';
+import type { Clock, Random } from '../../kernel/clock.js';
 import { describeError } from '../../kernel/errors.js';
 import type { EngineMetrics } from '../observability/metrics.js';
-import type { TimerStore } from './timers.js';
+import { retryDelay, type RetryPolicy } from './consumer.js';
+import { timerFailureConsumer, type TimerFailures } from './timer-failures.js';
+import type { Timer, TimerStore } from './timers.js';
 
 /** Fires one due timer by key, in its own transaction; returns whether it fired. */
 export type TimerHandler = (key: string) => Promise<boolean>;
@@ -13,6 +15,15 @@ export interface TimerWorkerDeps {
   clock: Clock;
   logger: Logger;
   metrics: EngineMetrics;
+  failures: TimerFailures;
+  /** The handlers' retry policy: a timer is retried as often, with the same back-off, then dead-lettered. */
+  retry: RetryPolicy;
+  random: Random;
+  /**
+   * Whether a timer of this kind is dead-lettered after its retries. Not the delivery retry
+   * timers: they fail only when the database does, and the delivery they retry is the dead letter.
+   */
+  givesUp(kind: string): boolean;
   /** Longest sleep between looks at the table (a timer scheduled by another process is seen by then). */
   pollMs?: number;
   batchSize?: number;
@@ -20,7 +31,8 @@ export interface TimerWorkerDeps {
 
 /**
  * Polls the timers table and fires what is due. A handler that throws leaves its timer in
- * place, moved later with a growing delay, so a timer is never lost.
+ * place, moved later with a growing delay, so a timer is never lost; after the retries of the
+ * retry policy it is a dead letter (kept, not fired) until an operator re-drives or discards it.
  */
 export function createTimerWorker(deps: TimerWorkerDeps) {
   const { timers, handlers, clock, logger, metrics } = deps;
@@ -38,6 +50,22 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
   let unrecorded = 0;
   let pauseUntil = 0;
 
+  async function failed(timer: Timer, error: unknown): Promise<void> {
+    const attempt = timer.attempts + 1;
+    const now = clock.now();
+    if (!deps.givesUp(timer.kind)) {
+      logger.error({ timer: timer.key, kind: timer.kind, attempts: attempt, err: error }, 'timer handler failed; will fire again');
+      await timers.recordFailure(timer.key, describeError(error), now + Math.min(60_000, 1000 * 2 ** Math.min(timer.attempts, 6)));
+      return;
+    }
+    const dead = attempt > deps.retry.maxRetries;
+    const retryAt = dead ? null : now + retryDelay(deps.retry, attempt, deps.random);
+    if (dead) logger.error({ timer: timer.key, kind: timer.kind, attempts: attempt, err: error }, 'timer dead-lettered after its retries');
+    else logger.warn({ timer: timer.key, kind: timer.kind, attempts: attempt, err: error }, 'timer handler failed; will fire again');
+    await deps.failures.record(timer, describeError(error), now, retryAt);
+    if (dead) metrics.eventsDeadLettered.inc({ event_type: timer.kind, consumer: timerFailureConsumer(timer.kind) });
+  }
+
   async function fireDue(): Promise<number> {
     const keys = await timers.dueKeys(clock.now(), batchSize, kinds);
     for (const key of keys) {
@@ -49,9 +77,7 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
         if (!handler) throw new Error(`no handler for timer kind ${timer.kind}`);
         if (await handler(key)) metrics.timersFired.inc({ kind: timer.kind });
       } catch (error) {
-        const delay = Math.min(60_000, 1000 * 2 ** Math.min(timer.attempts, 6));
-        logger.error({ timer: key, kind: timer.kind, attempts: timer.attempts + 1, err: error }, 'timer handler failed; will fire again');
-        if (await timers.recordFailure(key, describeError(error), clock.now() + delay).then(() => true, () => false)) unrecorded = 0;
+        if (await failed(timer, error).then(() => true, () => false)) unrecorded = 0;
         else {
           pauseUntil = clock.now() + Math.min(30_000, 250 * 2 ** Math.min(unrecorded++, 7));
           break;

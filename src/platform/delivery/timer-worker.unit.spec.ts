@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../kernel/clock.js';
 import { createEngineMetrics } from '../observability/metrics.js';
-import { createTimerWorker } from './timer-worker.js';
+import { defaultRetryPolicy } from './consumer.js';
+import { createTimerWorker, type TimerWorkerDeps } from './timer-worker.js';
 import type { Timer, TimerStore } from './timers.js';
 
 // Regression test (fault campaign, issue 16): with the disk full, a failing timer handler could
@@ -10,7 +11,7 @@ import type { Timer, TimerStore } from './timers.js';
 // about 180 times a second, each with an error line, for as long as the disk stayed full.
 describe('the timer worker when a failure cannot be recorded', () => {
   it('pauses instead of firing the same due timer in a loop, and fires it again later', async () => {
-    const timer: Timer = { key: 'k', kind: 'test.kind', dueAt: 0, payload: {}, attempts: 0 };
+    const timer: Timer = { key: 'k', kind: 'test.kind', dueAt: 0, payload: {}, attempts: 0, deadAt: null };
     let recordFails = true;
     let fired = 0;
     const timers = {
@@ -27,6 +28,11 @@ describe('the timer worker when a failure cannot be recorded', () => {
       clock: systemClock,
       logger: pino({ level: 'silent' }),
       metrics: createEngineMetrics(),
+      // A kind that is not dead-lettered: its failure is recorded on the timer row (which fails here).
+      failures: {} as TimerWorkerDeps['failures'],
+      retry: defaultRetryPolicy,
+      random: Math.random,
+      givesUp: () => false,
       pollMs: 50,
     });
     worker.start();

@@ -1,11 +1,12 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../storage/database.js';
 import { statement } from '../storage/statements.js';
+import { clearTimerFailure } from './timer-failures.js';
 
 // Every order schedules and cancels its saga deadline: statements written once.
 const upsertTimer = statement(
   'insert into timers (key, kind, due_at, payload, attempts, created_at, last_error) values (?, ?, ?, ?, 0, ?, null) ' +
-    'on conflict (key) do update set kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, attempts = 0, last_error = null',
+    'on conflict (key) do update set kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, attempts = 0, last_error = null, dead_at = null',
 );
 const deleteTimer = statement('delete from timers where key = ?');
 
@@ -22,6 +23,8 @@ export interface TimerDraft {
 export interface Timer extends Required<TimerDraft> {
   /** Failed firings so far (a firing whose handler throws is tried again later). */
   attempts: number;
+  /** When it was given up on after its retries (a dead letter; it fires again only once re-driven). */
+  deadAt: number | null;
 }
 
 export interface TimerRow {
@@ -32,6 +35,8 @@ export interface TimerRow {
   attempts: number;
   created_at: number;
   last_error: string | null;
+  /** Set when the timer failed its retries: it is a dead letter and does not fire. */
+  dead_at: number | null;
 }
 
 export interface TimerTables {
@@ -44,7 +49,10 @@ export interface TimerStore {
   cancel(trx: Transaction<unknown>, key: string): Promise<void>;
   /** Keys of timers of these kinds due at `now`, earliest first. */
   dueKeys(now: number, limit: number, kinds: readonly string[]): Promise<string[]>;
-  /** Takes a due timer inside `trx` (deleting it), or undefined when another worker took it or it moved. */
+  /**
+   * Takes a due, live timer inside `trx` (deleting it, and the record of its earlier failures),
+   * or undefined when another worker took it, it moved or it is dead.
+   */
   claim(trx: Transaction<unknown>, key: string, now: number): Promise<Timer | undefined>;
   /** Records a failed firing and moves the timer to `retryAt`. */
   recordFailure(key: string, error: string, retryAt: number): Promise<void>;
@@ -69,15 +77,17 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
     },
     async dueKeys(now, limit, kinds) {
       if (kinds.length === 0) return [];
-      const rows = await db.selectFrom('timers').select('key').where('kind', 'in', kinds as string[]).where('due_at', '<=', now).orderBy('due_at').limit(limit).execute();
+      const rows = await db.selectFrom('timers').select('key').where('kind', 'in', kinds as string[]).where('due_at', '<=', now).where('dead_at', 'is', null).orderBy('due_at').limit(limit).execute();
       return rows.map((r) => r.key);
     },
     async claim(trx, key, now) {
-      let q = tx(trx).selectFrom('timers').selectAll().where('key', '=', key).where('due_at', '<=', now);
+      let q = tx(trx).selectFrom('timers').selectAll().where('key', '=', key).where('due_at', '<=', now).where('dead_at', 'is', null);
       if (dialect === 'postgres') q = q.forUpdate().skipLocked();
       const row = await q.executeTakeFirst();
       if (!row) return undefined;
       await tx(trx).deleteFrom('timers').where('key', '=', key).execute();
+      // It failed before (a re-drive keeps the last error, resetting the attempts).
+      if (row.last_error !== null) await clearTimerFailure(trx, row.kind, key);
       return fromRow(row);
     },
     async recordFailure(key, error, retryAt) {
@@ -89,7 +99,7 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
     },
     async nextDueAt(kinds) {
       if (kinds.length === 0) return undefined;
-      const row = await db.selectFrom('timers').select(sql<number>`min(due_at)`.as('next')).where('kind', 'in', kinds as string[]).executeTakeFirst();
+      const row = await db.selectFrom('timers').select(sql<number>`min(due_at)`.as('next')).where('kind', 'in', kinds as string[]).where('dead_at', 'is', null).executeTakeFirst();
       return row?.next == null ? undefined : Number(row.next);
     },
     async get(key) {
@@ -106,5 +116,6 @@ function fromRow(row: TimerRow): Timer {
     dueAt: Number(row.due_at),
     payload: JSON.parse(row.payload) as Record<string, unknown>,
     attempts: Number(row.attempts),
+    deadAt: row.dead_at == null ? null : Number(row.dead_at),
   };
 }

@@ -16,6 +16,8 @@ export interface EngineMetrics {
   deadLettersOpen: Gauge;
   timersFired: Counter<'kind'>;
   sagaDuration: Histogram<'outcome'>;
+  /** Rows removed by background pruning, by task (`idempotency_keys`, …). */
+  prunedRows: Counter<'task'>;
   /** Adds series gathered elsewhere (the embedded mode's delivery thread) to every scrape. */
   addSource(source: MetricsSource): void;
   /** This registry's series and every added source's, summed by name and labels. */
@@ -55,6 +57,7 @@ export function createEngineMetrics(registry = new Registry()): EngineMetrics {
     outboxBacklog: new Gauge({ name: 'orderflow_outbox_backlog_events', help: 'Committed events not yet published to the broker', registers: r }),
     deadLettersOpen: new Gauge({ name: 'orderflow_dead_letters_open', help: 'Dead letters waiting for re-drive or discard', registers: r }),
     timersFired: new Counter({ name: 'orderflow_timers_fired_total', help: 'Durable timers fired', labelNames: ['kind'], registers: r }),
+    prunedRows: new Counter({ name: 'orderflow_pruned_rows_total', help: 'Expired bookkeeping rows removed by background pruning, by task', labelNames: ['task'], registers: r }),
     sagaDuration: new Histogram({
       name: 'orderflow_saga_duration_seconds',
       help: 'Time from placement until the saga settles (PAID, or failed, timed out or cancelled before), by outcome',

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
+import { createPinger, guardPool } from './postgres-timeouts.js';
 import { createSqliteDialect, type WriteTurns } from './sqlite-dialect.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { registerSqliteConnection } from './statements.js';
@@ -24,8 +25,11 @@ export interface Storage {
   readonly dialect: DialectName;
   /** A description without credentials, for logs. */
   readonly description: string;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
+  /**
+   * Resolves when the database answers a trivial query; on PostgreSQL within `withinMs` (default:
+   * the connect timeout), on a connection of its own. Readiness gives it less than a second.
+   */
+  ping(withinMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,7 +38,7 @@ export interface StorageOptions {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** PostgreSQL pool size. */
   poolSize?: number;
-  /** PostgreSQL: milliseconds to wait for a connection before failing. */
+  /** PostgreSQL: milliseconds to wait for a connection before failing (default: `timeoutMs`, else 5 s). */
   connectTimeoutMs?: number;
   /**
    * PostgreSQL: a transaction of orderflow's left idle this long (its process paused or stuck
@@ -42,6 +46,12 @@ export interface StorageOptions {
    * consumer (readers stop below it, see event-log.ts): this caps how long. Default 10 s.
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * PostgreSQL: connect and statement timeout (`DATABASE_TIMEOUT_MS`). A statement without an
+   * answer by then fails (503 STORAGE_UNAVAILABLE over HTTP) and its connection is destroyed
+   * (postgres-timeouts.ts); the server cancels one running that long too. Unset: no limit.
+   */
+  timeoutMs?: number;
   /** SQLite: run WAL checkpoints in a background thread (default true; one connection per file needs it). */
   checkpointer?: boolean;
   /** SQLite: turns at the write lock with the other threads' connections to the file (sqlite-dialect.ts). */
@@ -121,29 +131,38 @@ function withStatementCache(database: SqliteDatabase.Database) {
 }
 
 function openPostgres(connectionString: string, options: StorageOptions): Storage {
+  const { timeoutMs } = options;
   const pool = new pg.Pool({
     connectionString,
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? timeoutMs ?? 5000,
+    // Also what ends a transaction whose client vanished in a silence (its goodbye lost), with its locks.
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
+    // The server's own limit for a statement the client gave up on (its socket destroyed): it
+    // ends soon after the client's deadline, which comes first, so the caller sees a 503, not a
+    // cancelled query.
+    ...(timeoutMs ? { statement_timeout: timeoutMs + 500 } : {}),
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
     types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
+  const pinger = createPinger({ connectionString }, pg.Client);
+  const pingTimeoutMs = options.connectTimeoutMs ?? timeoutMs ?? 5000;
   // A client losing its server must not crash the process; the next query reports it. The
   // pool listens on idle clients only: one checked out (inside a transaction, between two
   // statements) emits 'error' with no listener, which throws — so every client gets one. The
   // pool drops a client that failed when it is released.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely({ dialect: new PostgresDialect({ pool: timeoutMs ? guardPool(pool, timeoutMs) : pool }) });
   return {
     db,
     dialect: 'postgres',
     description: redact(connectionString),
-    ping: async () => {
-      await sql`select 1`.execute(db);
+    ping: (withinMs) => pinger.ping(withinMs ?? pingTimeoutMs),
+    close: async () => {
+      await pinger.close();
+      await db.destroy();
     },
-    close: () => db.destroy(),
   };
 }
 

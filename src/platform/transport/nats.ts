@@ -50,6 +50,8 @@ export interface NatsTransportOptions {
   leaseRenewMs?: number;
   /** Longest wait of the outbox relay when no commit woke it (default 100 ms). */
   relayPollMs?: number;
+  /** The stream's maximum message age (default 0: no limit); consumers read the log, not the stream. */
+  streamMaxAgeMs?: number;
 }
 
 interface NatsTransportDeps extends Required<Omit<NatsTransportOptions, 'servers' | 'stream' | 'subjectPrefix'>> {
@@ -77,6 +79,7 @@ export function createNatsTransportFactory(options: NatsTransportOptions): Trans
     leaseTtlMs: options.leaseTtlMs ?? 8000,
     leaseRenewMs: options.leaseRenewMs ?? 2000,
     relayPollMs: options.relayPollMs ?? 100,
+    streamMaxAgeMs: options.streamMaxAgeMs ?? 0,
   };
   return (parts) => createNatsTransport({ ...deps, storage: parts.storage, log: parts.log, dispatcher: parts.dispatcher, logger: parts.logger.child({ transport: 'nats' }), metrics: parts.metrics });
 }
@@ -107,7 +110,7 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
   let lastRepair = 0;
   let wakePending = false;
   const wakeTypes = new Set<string>();
-  const topology = { ...names, partitions };
+  const topology = { ...names, partitions, maxAgeMs: deps.streamMaxAgeMs };
   const head = createSharedHead(deps.log, deps.pollMs);
   const readers = new Map<string, ConsumerLogReader>(
     [...consumers.values()].map((consumer) => [

@@ -7,6 +7,11 @@ const DUPLICATE_WINDOW_MS = 120_000;
 
 export interface TopologyOptions extends StreamNames {
   partitions: number;
+  /**
+   * The stream's `max_age` (0: no limit). Older messages are dropped by the broker; orderflow's
+   * consumers read the log, so only other readers of the feed can miss them.
+   */
+  maxAgeMs: number;
 }
 
 /** The partition count is part of the stream: an aggregate's partition must never change under it. */
@@ -28,7 +33,9 @@ async function ensureStream(jsm: JetStreamManager, options: TopologyOptions): Pr
     description: describe(options.partitions),
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
-    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    max_age: nanos(options.maxAgeMs),
+    // JetStream refuses a duplicate window longer than the maximum age.
+    duplicate_window: nanos(options.maxAgeMs > 0 ? Math.min(DUPLICATE_WINDOW_MS, options.maxAgeMs) : DUPLICATE_WINDOW_MS),
     num_replicas: 1,
   };
   let existing;
@@ -55,8 +62,14 @@ async function ensureStream(jsm: JetStreamManager, options: TopologyOptions): Pr
     );
   }
   const subjects = existing.config.subjects ?? [];
-  if (!subjects.includes(streamSubjects(options)) || existing.config.duplicate_window !== config.duplicate_window || made === undefined) {
-    await jsm.streams.update(options.stream, { subjects: [...new Set([...subjects, streamSubjects(options)])], duplicate_window: config.duplicate_window, description: config.description });
+  const changed = existing.config.duplicate_window !== config.duplicate_window || existing.config.max_age !== config.max_age;
+  if (!subjects.includes(streamSubjects(options)) || changed || made === undefined) {
+    await jsm.streams.update(options.stream, {
+      subjects: [...new Set([...subjects, streamSubjects(options)])],
+      max_age: config.max_age,
+      duplicate_window: config.duplicate_window,
+      description: config.description,
+    });
   }
 }
 

@@ -1,0 +1,96 @@
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type pg from 'pg';
+
+/**
+ * A database that stops answering (packets dropped, not refused) would hold every query and
+ * every request on it for as long as TCP keeps the socket: minutes. These guards give each
+ * statement `timeoutMs`; one that does not answer in time fails with an error the HTTP layer
+ * maps to 503 STORAGE_UNAVAILABLE (code ETIMEDOUT), and its connection is destroyed, never
+ * reused: an answer may still be on its way, or the socket may be dead for good.
+ */
+export class StorageTimeout extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(what: string, ms: number, setting = ' (DATABASE_TIMEOUT_MS)') {
+    super(`the database did not answer ${what} within ${ms} ms${setting}`);
+  }
+}
+
+/** Ends the client's socket now; its pending queries fail and the pool drops it when released. */
+function destroy(client: pg.PoolClient): void {
+  client.end().catch(() => undefined);
+}
+
+/**
+ * The client with a deadline on every statement. After a timeout the client is broken: later
+ * statements (the transaction's rollback) fail at once, and its release destroys it.
+ */
+export function guardClient(client: pg.PoolClient, timeoutMs: number): PostgresPoolClient {
+  let broken: StorageTimeout | undefined;
+  const query = (text: unknown, parameters?: readonly unknown[]): unknown => {
+    // A cursor (Kysely's streaming) runs as given: its reads are awaited by the caller.
+    if (typeof text !== 'string') return client.query(text as never);
+    if (broken) return Promise.reject(broken);
+    const running = client.query(text, parameters as unknown[]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        broken = new StorageTimeout('a statement', timeoutMs);
+        destroy(client);
+        reject(broken);
+      }, timeoutMs);
+    });
+    // Once the deadline has passed, the statement's own failure (the socket ended) is nobody's.
+    running.catch(() => undefined);
+    return Promise.race([running, deadline]).finally(() => clearTimeout(timer));
+  };
+  return {
+    query: query as PostgresPoolClient['query'],
+    release: () => client.release(broken),
+  };
+}
+
+/** The pool, handing out guarded clients (Kysely's PostgresDialect takes it). */
+export function guardPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
+  return {
+    connect: async () => guardClient(await pool.connect(), timeoutMs),
+    end: () => pool.end(),
+  };
+}
+
+/**
+ * Pings on a connection of their own, made for the ping and ended after it: a pool busy with
+ * delivery says nothing about the database (and readiness must answer within a second either
+ * way), and a process keeps no extra connection open for it.
+ */
+export function createPinger(config: pg.ClientConfig, Client: typeof pg.Client) {
+  const clients = new Set<pg.Client>();
+  return {
+    /** Resolves when the database answers `select 1` within `ms`, connecting included. */
+    async ping(ms: number): Promise<void> {
+      const client = new Client({ ...config, connectionTimeoutMillis: ms });
+      client.on('error', () => undefined);
+      clients.add(client);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StorageTimeout('a health check', ms, '')), ms)));
+      const answered = (async () => {
+        await client.connect();
+        await client.query('select 1');
+      })();
+      // After the deadline its failure (the socket ended below) is nobody's.
+      answered.catch(() => undefined);
+      try {
+        await Promise.race([answered, deadline]);
+      } finally {
+        clearTimeout(timer);
+        clients.delete(client);
+        // Ends it, or destroys its socket when the database did not answer.
+        client.end().catch(() => undefined);
+      }
+    },
+    /** Ends the pings still waiting. */
+    close: async () => {
+      for (const client of clients) client.end().catch(() => undefined);
+      clients.clear();
+    },
+  };
+}
