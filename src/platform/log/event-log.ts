@@ -147,6 +147,7 @@ export interface SharedHead {
  * rolled-back append wakes nobody).
  */
 export function createSharedHead(log: Pick<EventLog, 'head'>, maxAgeMs: number): SharedHead {
+  const readHead = log.head.bind(log);
   let value = 0;
   let readAt = Number.NEGATIVE_INFINITY;
   let generation = 0;
@@ -163,7 +164,7 @@ export function createSharedHead(log: Pick<EventLog, 'head'>, maxAgeMs: number):
       const startedAt = performance.now();
       const mine = {
         generation: wanted,
-        promise: log.head().then((head) => {
+        promise: readHead().then((head) => {
           if (head >= value) value = head;
           readAt = Math.max(readAt, startedAt);
           readFor = Math.max(readFor, wanted);
