@@ -35,6 +35,8 @@ export interface Config {
   faults: HandlerFaults | undefined;
   /** How long an `Idempotency-Key` is remembered (`IDEMPOTENCY_TTL`); older keys are pruned and may be used again. */
   idempotencyTtlMs: number;
+  /** How long an inbox record is kept once its event is behind every checkpoint of its consumer (`INBOX_RETENTION`). */
+  inboxRetentionMs: number;
   /** Maximum age of a message in the JetStream stream (`NATS_STREAM_MAX_AGE`); 0 keeps every message. */
   natsStreamMaxAgeMs: number;
   /** PostgreSQL connect and statement timeout (`DATABASE_TIMEOUT_MS`): a database that does not answer fails requests with 503. */
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
       return match ? { seed: Number(match[1]), rate: Number(match[2]), ...(match[3] ? { untilMs: Number(match[3]) } : {}) } : undefined;
     }, '<seed>:<rate 0..1>[:<until epoch ms>] (test only)'),
     idempotencyTtlMs: read('IDEMPOTENCY_TTL', DAY, duration(MINUTE, 365 * DAY), 'a duration from 1m to 365d: milliseconds, or a number with ms, s, m, h or d (24h)'),
+    inboxRetentionMs: read('INBOX_RETENTION', 15 * MINUTE, duration(MINUTE, 365 * DAY), 'a duration from 1m to 365d: milliseconds, or a number with ms, s, m, h or d (15m)'),
     // The stream is the feed for other systems (orderflow's consumers read the log): at least a
     // minute, so that a reader of the feed has a chance.
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),

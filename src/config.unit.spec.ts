@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       delivery: { maxRetries: 3, retryBaseMs: 200, batchSize: 256 },
       faults: undefined,
       idempotencyTtlMs: 24 * 3600 * 1000,
+      inboxRetentionMs: 15 * 60 * 1000,
       natsStreamMaxAgeMs: 7 * 24 * 3600 * 1000,
       databaseTimeoutMs: 5000,
     });

@@ -71,6 +71,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
+    inboxRetentionMs: config.inboxRetentionMs,
     // Distributed mode (SPEC §1): without NATS_URL events go through the in-process transport.
     transport: config.natsUrl
       ? createNatsTransportFactory({

@@ -38,6 +38,7 @@ try {
     metrics,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
+    inboxRetentionMs: config.inboxRetentionMs,
   });
   business.connect(engine.runtime);
   await engine.start();

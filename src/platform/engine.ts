@@ -9,6 +9,7 @@ import { uuidGenerator, type IdGenerator } from '../kernel/ids.js';
 import { defaultRetryPolicy, type Consumer, type RetryPolicy } from './delivery/consumer.js';
 import { createDeadLetters, type DeadLetters } from './delivery/dead-letters.js';
 import { createDispatcher, RETRY_TIMER, retryTimerKind, type Dispatcher } from './delivery/dispatcher.js';
+import { inboxPruning } from './delivery/inbox-pruning.js';
 import { deliveryMigrations } from './delivery/migrations.js';
 import { createTimerFailures } from './delivery/timer-failures.js';
 import { createTimerWorker, type TimerHandler } from './delivery/timer-worker.js';
@@ -74,6 +75,8 @@ export interface EngineOptions {
   pollMs?: number;
   /** Start the timer worker (default true); tests of crash windows turn it off. */
   timers?: boolean;
+  /** How long inbox records are kept after their event was handled and passed by every checkpoint of its consumer (default 15 min). */
+  inboxRetentionMs?: number;
   /** Run the modules' pruning in the background (default true; one engine per process needs it). */
   pruning?: boolean | { everyMs?: number; batchSize?: number };
 }
@@ -214,7 +217,15 @@ export function createEngine(options: EngineOptions): Engine {
   });
   const deadLetters = createDeadLetters({ db: storage.db, log, dispatcher, timerFailures, clock, afterChange: committed });
   const pruning = typeof options.pruning === 'object' ? options.pruning : {};
-  const pruner = createPruner({ db: storage.db, dialect: storage.dialect, tasks: modules.flatMap((m) => m.pruning ?? []), clock, logger, metrics, ...pruning });
+  const pruner = createPruner({
+    db: storage.db,
+    dialect: storage.dialect,
+    tasks: [inboxPruning(options.inboxRetentionMs), ...modules.flatMap((m) => m.pruning ?? [])],
+    clock,
+    logger,
+    metrics,
+    ...pruning,
+  });
   let started = false;
 
   return {

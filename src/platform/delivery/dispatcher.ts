@@ -98,11 +98,17 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** One consumer's batch inside an open transaction: checkpoint check, handlers, checkpoint move. Undefined when stale. */
   async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: number, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean) {
     if (expectedPosition !== undefined && position !== expectedPosition) return undefined;
-    const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(events.map((e) => e.aggregateId))]);
-    const outcomes = fast ? await deliverFast(work, consumer, partition, events, blocked) : await deliverCarefully(work, consumer, partition, events, blocked);
+    // Handed events the checkpoint has passed (a caller other than the transport): they were
+    // handled, and their inbox records may be pruned already — duplicates.
+    const behind = expectedPosition === undefined && position !== undefined && position > 0 ? (e: EventEnvelope) => e.sequence !== undefined && e.sequence <= position : undefined;
+    const fresh = behind ? events.filter((e) => !behind(e)) : events;
+    const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(fresh.map((e) => e.aggregateId))]);
+    const handled = fresh.length === 0 ? [] : fast ? await deliverFast(work, consumer, partition, fresh, blocked) : await deliverCarefully(work, consumer, partition, fresh, blocked);
     const last = events[events.length - 1]!.sequence;
     if (expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
-    return outcomes;
+    if (!behind) return handled;
+    let next = 0;
+    return events.map((e): DeliveryOutcome => (behind(e) ? 'duplicate' : handled[next++]!));
   }
 
   /**
