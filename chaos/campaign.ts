@@ -195,6 +195,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     SAGA_TIMEOUT_MS: '20000',
     LOG_LEVEL: 'info',
     DELIVERY_RETRY_BASE_MS: '100',
+    // The checks read every consumer's inbox records: none may be pruned during a campaign.
+    INBOX_RETENTION: '365d',
     ORDERFLOW_FAULTS: `${seed}:${handlerFaultRate}:${until}`,
   };
   const deployment = mode === 'embedded' ? await embedded(dir, env) : await distributed(dir, env, seed);

@@ -119,6 +119,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     // The suites check that every order completes its flow; on a 2-core machine under a burst
     // an order can take longer than the default 30 s, and a timeout would cancel it instead.
     SAGA_TIMEOUT_MS: '180000',
+    // The checks read every consumer's inbox records: none may be pruned while a suite runs.
+    INBOX_RETENTION: '365d',
     LOG_LEVEL: 'info',
     ...options.env,
   };
