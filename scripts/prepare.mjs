@@ -4,14 +4,12 @@
 // after, `npm ci && npm prune --omit=dev` (README, Deploy). Without a build, bin/orderflow.js
 // says to run `npm run build`, and the server's / says to run `npm run build:web`.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-// `npx orderflow` in this folder: npm runs a local bin from node_modules/.bin at once; without
-// one it links the whole project into its own cache first (and builds it again there).
-mkdirSync('node_modules/.bin', { recursive: true });
-rmSync('node_modules/.bin/orderflow', { force: true });
-symlinkSync('../../bin/orderflow.js', 'node_modules/.bin/orderflow');
+// `npx orderflow` in this folder installs the project itself into npm's exec cache (a link),
+// which runs this script again with npm_command=exec: the build is already here; building it a
+// second time made the first `npx orderflow` take 10-30 s.
+if (process.env.npm_command === 'exec') process.exit(0);
 
 const require = createRequire(import.meta.url);
 const missing = ['typescript', 'vite'].filter((name) => {
