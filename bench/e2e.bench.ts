@@ -290,40 +290,69 @@ async function runMode(mode: Mode): Promise<ModeResult> {
   }
 }
 
+/** A closed loop run on a deployment whose servers wrote CPU profiles, once they exited. */
+interface ProfiledRun {
+  outcome: LoadOutcome;
+  ordersPerSecond: number;
+  /** The load window, µs on the bench's clock (the profiles' clock). */
+  window: { fromUs: number; toUs: number };
+  /** Each server's pid and CPU seconds in the window, in `deployment.servers` order. */
+  servers: { name: string; pid: number; cpuSeconds: number }[];
+  /** The `.cpuprofile` files written: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile. */
+  files: string[];
+  dir: string;
+}
+
 /**
- * The embedded peak run again, on a fresh server started with `node --cpu-prof`: the same
- * closed loop at the peak concurrency. The measured figures come from the unprofiled run;
- * this one only says where the time goes.
+ * The peak closed loop again on a deployment started with `node --cpu-prof` (after a warm-up):
+ * the measured figures come from the unprofiled run, this one only says where the time goes.
+ * The servers are stopped (the profiles are written as they exit) before `summarise` reads them.
  */
-async function profileEmbedded(concurrency: number): Promise<NonNullable<ModeResult['profile']>> {
+async function profiledRun<T>(start: (cpuProfileDir: string) => Promise<Deployment>, options: { concurrency: number; orders: number }, summarise: (run: ProfiledRun) => T): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-bench-profile-'));
-  const deployment = await startEmbedded({ cpuProfileDir: dir });
+  const deployment = await start(dir);
   pendingCleanups.add(deployment.cleanup);
   const { reader, follower } = await follow(deployment);
   const client = new Client(deployment.url, 1024);
   try {
     await seedCatalog(client, adminToken());
     const ctx = { client, follower, source: new OrderSource() };
+    const { concurrency } = options;
     await closedLoop(ctx, { concurrency, orders: settings.warmupOrders, maxMs: settings.warmupMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
-    const pid = deployment.servers[0]!.pid;
     const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const cpuBefore = cpuSecondsOf(pid) ?? 0;
-    const outcome = await closedLoop(ctx, { concurrency, orders: settings.profileOrders, maxMs: settings.profileMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
+    const cpuBefore = deployment.servers.map((s) => cpuSecondsOf(s.pid) ?? 0);
+    const outcome = await closedLoop(ctx, { concurrency, orders: options.orders, maxMs: settings.profileMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
     const toUs = Number(process.hrtime.bigint() / 1000n);
-    const processCpuPercent = round((100 * ((cpuSecondsOf(pid) ?? 0) - cpuBefore)) / ((toUs - fromUs) / 1e6));
+    const servers = deployment.servers.map((s, i) => ({ name: s.name, pid: s.pid, cpuSeconds: (cpuSecondsOf(s.pid) ?? 0) - cpuBefore[i]! }));
     await follower.stop();
     await reader.close();
-    await deployment.stop(); // the profile is written as the process exits
-    // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile; thread 0 is the main one.
+    await deployment.stop(); // the profiles are written as the processes exit
     const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-    const threadOf = (f: string) => Number(f.split('.')[4]);
+    const ordersPerSecond = round(outcome.shipped / ((outcome.endMs - outcome.startMs) / 1000));
+    return summarise({ outcome, ordersPerSecond, window: { fromUs, toUs }, servers, files, dir });
+  } finally {
+    client.close();
+    await follower.stop().catch(() => undefined);
+    await reader.close().catch(() => undefined);
+    await deployment.cleanup();
+    pendingCleanups.delete(deployment.cleanup);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const threadOf = (file: string) => Number(file.split('.')[4]);
+const pidOf = (file: string) => Number(file.split('.')[3]);
+
+/** The embedded peak run under the profiler: its main (request) thread and its delivery thread. */
+function profileEmbedded(concurrency: number): Promise<NonNullable<ModeResult['profile']>> {
+  return profiledRun((cpuProfileDir) => startEmbedded({ cpuProfileDir }), { concurrency, orders: settings.profileOrders }, ({ outcome, ordersPerSecond, window, servers, files, dir }) => {
+    const processCpuPercent = round((100 * servers[0]!.cpuSeconds) / ((window.toUs - window.fromUs) / 1e6));
     const mainFile = files.find((f) => threadOf(f) === 0);
     if (!mainFile) throw new Error(`no .cpuprofile of the main thread written in ${dir}`);
-    const summary = summariseProfile(join(dir, mainFile), { fromUs, toUs });
+    const summary = summariseProfile(join(dir, mainFile), window);
     // The delivery thread: the busiest of the others (the WAL checkpointer's is nearly idle).
-    const others = files.filter((f) => f !== mainFile).map((f) => summariseProfile(join(dir, f), { fromUs, toUs }));
+    const others = files.filter((f) => f !== mainFile).map((f) => summariseProfile(join(dir, f), window));
     const delivery = others.sort((a, b) => a.idlePercent - b.idlePercent)[0];
-    const ordersPerSecond = round(outcome.shipped / ((outcome.endMs - outcome.startMs) / 1000));
     console.log(
       `\n  CPU profile of the embedded peak run (C=${concurrency}, ${outcome.shipped} orders at ${ordersPerSecond.toFixed(0)} orders/s under the profiler; ` +
         `${summary.windowed ? 'load window only' : 'whole process life'}; process CPU ${processCpuPercent.toFixed(0)}% of one core, main thread idle ${summary.idlePercent.toFixed(0)}%` +
@@ -338,48 +367,18 @@ async function profileEmbedded(concurrency: number): Promise<NonNullable<ModeRes
     }
     if (delivery) return { ...summary, ordersPerSecond, orders: outcome.shipped, processCpuPercent, deliveryThread: delivery };
     return { ...summary, ordersPerSecond, orders: outcome.shipped, processCpuPercent };
-  } finally {
-    client.close();
-    await follower.stop().catch(() => undefined);
-    await reader.close().catch(() => undefined);
-    await deployment.cleanup();
-    pendingCleanups.delete(deployment.cleanup);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-/**
- * The distributed peak run again on a split deployment whose processes run under `node
- * --cpu-prof`: where each process spends its CPU, and how much CPU an order costs in each.
- */
-async function profileDistributed(concurrency: number): Promise<NonNullable<ModeResult['processProfiles']>> {
-  const dir = mkdtempSync(join(tmpdir(), 'orderflow-bench-profile-'));
-  const deployment = await startDistributed({ cpuProfileDir: dir });
-  pendingCleanups.add(deployment.cleanup);
-  const { reader, follower } = await follow(deployment);
-  const client = new Client(deployment.url, 1024);
-  try {
-    await seedCatalog(client, adminToken());
-    const ctx = { client, follower, source: new OrderSource() };
-    await closedLoop(ctx, { concurrency, orders: settings.warmupOrders, maxMs: settings.warmupMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
-    const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const cpuBefore = deployment.servers.map((s) => cpuSecondsOf(s.pid) ?? 0);
-    const outcome = await closedLoop(ctx, { concurrency, orders: Math.round(settings.profileOrders / 4), maxMs: settings.profileMaxMs, orderTimeoutMs: settings.orderTimeoutMs, stallMs: settings.stallMs });
-    const toUs = Number(process.hrtime.bigint() / 1000n);
-    const wallS = (toUs - fromUs) / 1e6;
-    const cpuUsed = deployment.servers.map((s, i) => (cpuSecondsOf(s.pid) ?? 0) - cpuBefore[i]!);
-    await follower.stop();
-    await reader.close();
-    const pids = deployment.servers.map((s) => s.pid);
-    await deployment.stop(); // the profiles are written as the processes exit
-    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-    const ordersPerSecond = round(outcome.shipped / ((outcome.endMs - outcome.startMs) / 1000));
-    const processes = deployment.servers.flatMap((server, i) => {
-      // CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile; thread 0 is the main one.
-      const file = files.find((f) => Number(f.split('.')[3]) === pids[i] && Number(f.split('.')[4]) === 0);
+/** The distributed peak run under the profiler: each process's main thread, and its CPU per order. */
+function profileDistributed(concurrency: number): Promise<NonNullable<ModeResult['processProfiles']>> {
+  return profiledRun((cpuProfileDir) => startDistributed({ cpuProfileDir }), { concurrency, orders: Math.round(settings.profileOrders / 4) }, ({ outcome, ordersPerSecond, window, servers, files, dir }) => {
+    const wallS = (window.toUs - window.fromUs) / 1e6;
+    const processes = servers.flatMap((server) => {
+      const file = files.find((f) => pidOf(f) === server.pid && threadOf(f) === 0);
       if (!file) return [];
-      const summary = summariseProfile(join(dir, file), { fromUs, toUs });
-      return [{ ...summary, name: server.name, processCpuPercent: round((100 * cpuUsed[i]!) / wallS), cpuMsPerOrder: round((1000 * cpuUsed[i]!) / Math.max(1, outcome.shipped), 2) }];
+      const summary = summariseProfile(join(dir, file), window);
+      return [{ ...summary, name: server.name, processCpuPercent: round((100 * server.cpuSeconds) / wallS), cpuMsPerOrder: round((1000 * server.cpuSeconds) / Math.max(1, outcome.shipped), 2) }];
     });
     console.log(`\n  CPU profiles of the distributed peak run (C=${concurrency}, ${outcome.shipped} orders at ${ordersPerSecond.toFixed(0)} orders/s under the profiler; load window only), per process:`);
     for (const p of processes) {
@@ -391,14 +390,7 @@ async function profileDistributed(concurrency: number): Promise<NonNullable<Mode
       for (const a of p.underOrderflowFunction.slice(0, 6)) console.log(`    ${`${a.percent.toFixed(1)}%`.padStart(6)}  ${a.name}`);
     }
     return { ordersPerSecond, orders: outcome.shipped, processes };
-  } finally {
-    client.close();
-    await follower.stop().catch(() => undefined);
-    await reader.close().catch(() => undefined);
-    await deployment.cleanup();
-    pendingCleanups.delete(deployment.cleanup);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function printSummary(result: ModeResult): void {
