@@ -41,6 +41,8 @@ export interface Config {
   natsStreamMaxAgeMs: number;
   /** PostgreSQL connect and statement timeout (`DATABASE_TIMEOUT_MS`): a database that does not answer fails requests with 503. */
   databaseTimeoutMs: number;
+  /** PostgreSQL: named prepared statements on the hot path (`DATABASE_PREPARED_STATEMENTS`, default true). */
+  databasePreparedStatements: boolean;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     // minute, so that a reader of the feed has a chance.
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
     databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
+    databasePreparedStatements: read('DATABASE_PREPARED_STATEMENTS', 'true' as const, oneOf(['true', 'false'] as const), 'true or false') === 'true',
   };
   if (problems.length > 0) {
     throw new AppError('validation', 'BAD_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
