@@ -16,13 +16,29 @@ export interface Proxy {
 
 export async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
   const pairs = new Set<[Socket, Socket]>();
+  // Every accepted connection until it is closed, whatever became of its upstream: `cut()`
+  // destroys them all. (Tracked through `pairs` only, a client whose upstream had closed first
+  // stayed open, and waiting for the server to drain hung a 30-minute campaign for good.)
+  const clients = new Set<Socket>();
   let holding = false;
   const server: Server = createServer((client) => {
+    clients.add(client);
+    client.once('close', () => clients.delete(client));
     const upstream = createConnection(target.port, target.host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
     for (const s of pair) {
-      s.once('close', () => pairs.delete(pair));
+      s.once('close', () => {
+        pairs.delete(pair);
+        // One side gone (a process killed, a session ended by the server): the other goes too,
+        // after what it still has to write, or at once when held. Left alone, it stayed open
+        // and out of `pairs`, holding a PostgreSQL session nobody used.
+        for (const other of pair) {
+          if (other === s) continue;
+          if (holding) other.destroy();
+          else other.destroySoon();
+        }
+      });
       s.on('error', () => {
         client.destroy();
         upstream.destroy();
@@ -49,10 +65,12 @@ export async function startProxy(target: { host: string; port: number }): Promis
       });
     });
   const port = await listen(0);
+  // Refuses new connections at once (the listening socket closes now; the server's 'close'
+  // comes only once every connection is gone, which nothing here waits for) and resets the open ones.
   const cut = async () => {
-    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    if (server.listening) server.close();
     for (const pair of pairs) pair.forEach((s) => s.destroy());
-    await closed;
+    for (const client of clients) client.destroy();
   };
   return {
     port,
