@@ -8,6 +8,7 @@ import type { ModuleApis } from '../composition.js';
 import type { Config } from '../config.js';
 import type { Engine } from '../platform/engine.js';
 import { authorize, principalFrom, type Access } from './auth.js';
+import { asyncApiDocument } from './asyncapi.js';
 import type { HttpContext } from './context.js';
 import { createIdempotency } from './idempotency.js';
 import { errorCodeSchema, problem, sendProblem, toProblem } from './problem.js';
@@ -26,7 +27,7 @@ import { typeboxValidatorCompiler } from './validation.js';
 export interface AppDeps {
   engine: Engine;
   apis: ModuleApis;
-  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'> & Partial<Pick<Config, 'idempotencyTtlMs'>>;
+  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'natsUrl' | 'natsStream' | 'natsSubjectPrefix'>>;
   logger: Logger;
   /** The clock tokens and the rate limit are checked against (tests move it). */
   now?: () => number;
@@ -72,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const observe = requestObserver(engine.metrics.registry);
   app.addHook('onResponse', async (request, reply) => observe(request, reply));
 
-  await registerDocs(app);
+  await registerDocs(app, config);
   await app.register(healthRoutes(context));
   await app.register(problemRoutes());
   await app.register(productRoutes(context));
@@ -121,15 +122,21 @@ function installAuthentication(app: FastifyInstance, secret: string, now: () => 
   });
 }
 
-/** /openapi.json from the route schemas, and the Swagger UI at /docs (assets bundled, no CDN). */
-async function registerDocs(app: FastifyInstance): Promise<void> {
+const RELEASE = '0.1.0';
+
+/**
+ * /openapi.json from the route schemas, the Swagger UI at /docs (assets bundled, no CDN), and
+ * /asyncapi.json: the event catalog as an AsyncAPI 3 document, from the schemas that validate events.
+ */
+async function registerDocs(app: FastifyInstance, config: AppDeps['config']): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'orderflow',
-        version: '0.1.0',
+        version: RELEASE,
         description:
+          'The events orderflow publishes (channels, messages, payload schemas and versions) are described by the AsyncAPI document [/asyncapi.json](/asyncapi.json). ' +
           'Event-driven order engine. Amounts are decimals in the currency (99.99 USD); event payloads keep integer minor units. ' +
           'Errors are RFC 9457 problem details with a stable `code`, one HTTP status per code; each `type` is `/problems/<code>` on this server, ' +
           'a page saying what the code means and what to do. The codes are listed in components.schemas.ErrorCode (with `x-error-catalogue`) and at /problems.',
@@ -146,6 +153,9 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'This OpenAPI document' } }, async () => app.swagger());
+  const stream = config.natsStream ?? 'ORDERFLOW_EVENTS';
+  const events = asyncApiDocument({ version: RELEASE, stream, subjectPrefix: config.natsSubjectPrefix ?? stream.toLowerCase(), natsUrl: config.natsUrl });
+  app.get('/asyncapi.json', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'The AsyncAPI 3 document of the events orderflow publishes' } }, async () => events);
 }
 
 /** Counts and times every response, and writes one log line per request with the ids it touched. */

@@ -86,7 +86,7 @@ describe.each(dialects)('authorization on %s', (dialect) => {
   it('covers every protected route the app registers', () => {
     const covered = routes.map((r) => `${r.method} ${templateOf(r.url, aliceOrder)}`).sort();
     // The console's page and assets are public: the page signs in with a token (test/http/console.spec.ts).
-    const publicRoutes = ['GET /health', 'GET /health/ready', 'GET /metrics', 'GET /openapi.json', 'GET /', 'GET /assets/:file', 'GET /problems', 'GET /problems/:code'];
+    const publicRoutes = ['GET /health', 'GET /health/ready', 'GET /metrics', 'GET /openapi.json', 'GET /asyncapi.json', 'GET /', 'GET /assets/:file', 'GET /problems', 'GET /problems/:code'];
     const registered = registeredRoutes(h.app)
       .filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'))
       .map((r) => `${r.method} ${r.url}`)
@@ -150,7 +150,7 @@ describe.each(dialects)('authorization on %s', (dialect) => {
   });
 
   it('needs no token for health, readiness, metrics and the docs', async () => {
-    for (const url of ['/health', '/health/ready', '/metrics', '/openapi.json', '/docs']) {
+    for (const url of ['/health', '/health/ready', '/metrics', '/openapi.json', '/asyncapi.json', '/docs']) {
       const response = await h.call('GET', url);
       expect(response.statusCode, url).toBe(200);
     }
