@@ -2,7 +2,7 @@ import { AppError } from './kernel/errors.js';
 import type { HandlerFaults } from './platform/delivery/fault-injection.js';
 
 /** The modules a process can run (SPEC §1). */
-export const moduleNames = ['orders', 'inventory', 'payments', 'shipments', 'http'] as const;
+export const moduleNames = ['orders', 'inventory', 'payments', 'shipments', 'http', 'webhooks'] as const;
 export type ModuleName = (typeof moduleNames)[number];
 
 /** Validated, frozen configuration; the only place that reads `process.env`. */
@@ -41,7 +41,26 @@ export interface Config {
   natsStreamMaxAgeMs: number;
   /** PostgreSQL connect and statement timeout (`DATABASE_TIMEOUT_MS`): a database that does not answer fails requests with 503. */
   databaseTimeoutMs: number;
+  /** Outgoing webhooks (issue 14): what a delivery may reach, how long it waits, how it retries. */
+  webhooks: WebhookSettings;
 }
+
+/** Settings of the webhooks module (`WEBHOOK_*`). */
+export interface WebhookSettings {
+  /** `WEBHOOK_ALLOW_HTTP`: plain http:// endpoints are accepted (development only). */
+  allowHttp: boolean;
+  /** `WEBHOOK_ALLOW_PRIVATE`: endpoints may resolve to loopback, private, link-local or metadata addresses. */
+  allowPrivate: boolean;
+  /** `WEBHOOK_TIMEOUT_MS`: how long one delivery attempt may take, connection to last byte. */
+  timeoutMs: number;
+  /** `WEBHOOK_RETRY_SCHEDULE`: the delay before each retry; a delivery gets 1 + its length attempts. */
+  retrySchedule: readonly number[];
+  /** `WEBHOOK_DISABLE_AFTER`: failed attempts in a row, with no success between, that disable an endpoint. */
+  disableAfterFailures: number;
+}
+
+/** The default retry delays (Standard Webhooks' / Svix's schedule): 8 attempts over about 28 hours. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -54,6 +73,15 @@ export function parseDuration(raw: string): number | undefined {
 }
 
 const MINUTE = 60_000;
+
+const flag = (raw: string) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : undefined);
+
+/** `5s,5m,30m` → milliseconds; `none` → no retries. */
+function parseSchedule(raw: string): number[] | undefined {
+  if (raw.toLowerCase() === 'none') return [];
+  const delays = raw.split(',').map((part) => parseDuration(part));
+  return delays.length <= 50 && delays.every((ms) => ms !== undefined && ms <= 7 * 86_400_000) ? (delays as number[]) : undefined;
+}
 const DAY = 86_400_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -114,6 +142,13 @@ export function loadConfig(env: Env = process.env): Config {
     // minute, so that a reader of the feed has a chance.
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
     databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
+    webhooks: {
+      allowHttp: read('WEBHOOK_ALLOW_HTTP', false, flag, 'true or false'),
+      allowPrivate: read('WEBHOOK_ALLOW_PRIVATE', false, flag, 'true or false'),
+      timeoutMs: read('WEBHOOK_TIMEOUT_MS', 5000, integer(100, 120_000), 'milliseconds, 100..120000'),
+      retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', parseSchedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE)!, parseSchedule, 'a comma-separated list of up to 50 durations (5s,5m,30m,2h), or none for no retries'),
+      disableAfterFailures: read('WEBHOOK_DISABLE_AFTER', 50, integer(1, 1_000_000), 'an integer 1..1000000'),
+    },
   };
   if (problems.length > 0) {
     throw new AppError('validation', 'BAD_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });

@@ -1,0 +1,185 @@
+import { sql, type Kysely } from 'kysely';
+import type { DeliveryRow, WebhookTables } from './tables.js';
+
+/** A delivery claimed by this process, with what sending it needs. */
+export interface ClaimedDelivery {
+  deliveryId: string;
+  endpointId: string;
+  url: string;
+  body: string;
+  /** Attempts made before this one, in the current round. */
+  attempts: number;
+  /** The secrets to sign with: the current one, and the previous one during a rotation's overlap. */
+  secrets: string[];
+}
+
+/** The consumer that fans events out; its inbox and checkpoints say which events it has handled. */
+export const FAN_OUT_CONSUMER = 'webhooks';
+
+/**
+ * Deliveries that may go now: pending, due, endpoint enabled, not leased by a live process, and
+ * first of their lane (the order's flow) for their endpoint — nothing earlier of that lane is
+ * still pending or dead. In the distributed mode the fan-out consumer handles an order's events
+ * in different partitions (an order's, a payment's), possibly out of log order; so a delivery
+ * also waits until every earlier event of its lane has been handled by the fan-out consumer
+ * (inbox record; inbox records are pruned only below every checkpoint, hence the bound).
+ */
+export async function findDue(db: Kysely<WebhookTables>, now: number, limit: number, eventTypes: readonly string[]): Promise<string[]> {
+  const rows = await sql<{ delivery_id: string }>`
+    select d.delivery_id from webhook_deliveries d
+    join webhook_endpoints e on e.endpoint_id = d.endpoint_id
+    where d.status = 'pending' and d.next_attempt_at <= ${now} and e.enabled = 1
+      and (d.lease_until is null or d.lease_until < ${now})
+      and not exists (
+        select 1 from webhook_deliveries p
+        where p.endpoint_id = d.endpoint_id and p.lane = d.lane and p.sequence < d.sequence and p.status <> 'delivered')
+      and not exists (
+        select 1 from events ev
+        where ev.correlation_id = d.lane and ev.sequence < d.sequence
+          and ev.event_type in (${sql.join(eventTypes)})
+          and ev.sequence > (select coalesce(min(c.position), 0) from consumer_checkpoints c where c.consumer = ${FAN_OUT_CONSUMER})
+          and not exists (select 1 from inbox i where i.consumer = ${FAN_OUT_CONSUMER} and i.event_id = ev.event_id))
+    order by d.next_attempt_at, d.sequence
+    limit ${limit}`.execute(db);
+  return rows.rows.map((r) => r.delivery_id);
+}
+
+/**
+ * Takes a lease on a delivery: only one process sends it at a time. A conditional update, so
+ * two processes that found the same delivery cannot both win (on PostgreSQL the second update
+ * waits for the first's commit and then finds the lease taken).
+ */
+export async function claim(db: Kysely<WebhookTables>, deliveryId: string, owner: string, now: number, leaseMs: number): Promise<ClaimedDelivery | undefined> {
+  const updated = await db
+    .updateTable('webhook_deliveries')
+    .set({ lease_owner: owner, lease_until: now + leaseMs })
+    .where('delivery_id', '=', deliveryId)
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return undefined;
+  const row = await db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_endpoints as e', 'e.endpoint_id', 'd.endpoint_id')
+    .select(['d.delivery_id', 'd.endpoint_id', 'd.body', 'd.attempts', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_until'])
+    .where('d.delivery_id', '=', deliveryId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const previousValid = row.previous_secret !== null && Number(row.previous_secret_until ?? 0) > now;
+  return {
+    deliveryId: row.delivery_id,
+    endpointId: row.endpoint_id,
+    url: row.url,
+    body: row.body,
+    attempts: row.attempts,
+    secrets: previousValid ? [row.secret, row.previous_secret!] : [row.secret],
+  };
+}
+
+/** What an attempt came to, as the sender saw it. */
+export interface AttemptResult {
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  responseBody: string | null;
+  durationMs: number;
+  at: number;
+}
+
+/** How a recorded attempt left the delivery and its endpoint. */
+export interface RecordedAttempt {
+  status: DeliveryRow['status'];
+  /** The endpoint was disabled by this failure (the threshold was reached). */
+  disabledEndpoint: string | undefined;
+}
+
+export interface RetryRules {
+  /** Delays before each retry; a delivery gets 1 + its length attempts. */
+  schedule: readonly number[];
+  /** Failed attempts in a row that disable an endpoint. */
+  disableAfterFailures: number;
+  /** A factor in [0, 1) per retry spreads the retries of an outage's deliveries (+0..10%). */
+  random: () => number;
+}
+
+/**
+ * Records an attempt in one transaction, fenced by the lease: a process whose lease ran out
+ * (paused, or too slow) records nothing, the new owner's attempt counts. Success ends the
+ * delivery and resets the endpoint's failure count; a failure schedules the next retry, or makes
+ * the delivery dead once the schedule is used up, and may disable the endpoint.
+ */
+export async function recordAttempt(db: Kysely<WebhookTables>, delivery: ClaimedDelivery, owner: string, result: AttemptResult, rules: RetryRules): Promise<RecordedAttempt | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const attempts = delivery.attempts + 1;
+    const dead = !result.ok && attempts > rules.schedule.length;
+    const status: DeliveryRow['status'] = result.ok ? 'delivered' : dead ? 'dead' : 'pending';
+    const delay = result.ok || dead ? 0 : Math.round(rules.schedule[attempts - 1]! * (1 + rules.random() * 0.1));
+    const updated = await trx
+      .updateTable('webhook_deliveries')
+      .set({
+        status,
+        attempts,
+        next_attempt_at: result.at + delay,
+        lease_owner: null,
+        lease_until: null,
+        last_attempt_at: result.at,
+        last_status_code: result.statusCode,
+        last_error: result.error,
+        last_response: result.responseBody,
+        last_duration_ms: result.durationMs,
+        delivered_at: result.ok ? result.at : null,
+      })
+      .where('delivery_id', '=', delivery.deliveryId)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return undefined;
+    const previous = await trx.selectFrom('webhook_attempts').select((eb) => eb.fn.max('attempt').as('last')).where('delivery_id', '=', delivery.deliveryId).executeTakeFirst();
+    await trx
+      .insertInto('webhook_attempts')
+      .values({
+        delivery_id: delivery.deliveryId,
+        attempt: Number(previous?.last ?? 0) + 1,
+        at: result.at,
+        status_code: result.statusCode,
+        error: result.error,
+        response: result.responseBody,
+        duration_ms: result.durationMs,
+      })
+      .execute();
+    if (result.ok) {
+      await trx.updateTable('webhook_endpoints').set({ consecutive_failures: 0 }).where('endpoint_id', '=', delivery.endpointId).execute();
+      return { status, disabledEndpoint: undefined };
+    }
+    const endpoint = await trx
+      .updateTable('webhook_endpoints')
+      .set((eb) => ({ consecutive_failures: eb('consecutive_failures', '+', 1) }))
+      .where('endpoint_id', '=', delivery.endpointId)
+      .returning(['consecutive_failures', 'enabled'])
+      .executeTakeFirst();
+    if (!endpoint || endpoint.enabled !== 1 || endpoint.consecutive_failures < rules.disableAfterFailures) return { status, disabledEndpoint: undefined };
+    const reason = `disabled automatically after ${endpoint.consecutive_failures} failed attempts in a row; the last: ${result.error ?? 'failed'}`;
+    await trx.updateTable('webhook_endpoints').set({ enabled: 0, disabled_reason: reason, updated_at: result.at }).where('endpoint_id', '=', delivery.endpointId).execute();
+    return { status, disabledEndpoint: delivery.endpointId };
+  });
+}
+
+/** Lets go of a claimed delivery without an attempt (the process is stopping). */
+export async function release(db: Kysely<WebhookTables>, deliveryId: string, owner: string): Promise<void> {
+  await db.updateTable('webhook_deliveries').set({ lease_owner: null, lease_until: null }).where('delivery_id', '=', deliveryId).where('lease_owner', '=', owner).execute();
+}
+
+/**
+ * When the next retry falls due (for the sender's sleep), or undefined when none is waiting. Only
+ * future ones: a pending delivery already due but not found by findDue is held (its lane, its
+ * endpoint), and what releases it (a delivery, a fan-out, an admin action) wakes the sender.
+ */
+export async function nextDueAt(db: Kysely<WebhookTables>, now: number): Promise<number | undefined> {
+  const row = await db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('next_attempt_at').as('due')).where('status', '=', 'pending').where('next_attempt_at', '>', now).executeTakeFirst();
+  return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+}
+
+/** Pending deliveries per endpoint (the backlog gauge). */
+export async function backlogByEndpoint(db: Kysely<WebhookTables>): Promise<{ endpointId: string; pending: number }[]> {
+  const rows = await db.selectFrom('webhook_deliveries').select(['endpoint_id', (eb) => eb.fn.countAll().as('pending')]).where('status', '=', 'pending').groupBy('endpoint_id').execute();
+  return rows.map((r) => ({ endpointId: r.endpoint_id, pending: Number(r.pending) }));
+}
