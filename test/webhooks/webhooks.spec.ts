@@ -84,6 +84,7 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     const url = await start({ WEBHOOK_TIMEOUT_MS: '30000' });
     await createProduct(url, 'p-2');
     let first: string | undefined;
+    // eslint-disable-next-line prefer-const -- the receiver reads it before the order is placed
     let second: string | undefined;
     let placedAttempts = 0;
     const hook = await receiver(async (request) => {
