@@ -1,5 +1,5 @@
 import type { Random } from './kernel/clock.js';
-import type { Config, ModuleName } from './config.js';
+import { DEFAULT_WEBHOOK_SETTINGS, type Config, type ModuleName } from './config.js';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, httpMigrations, idempotencyPruning } from './http/index.js';
 import type { EngineModule, ModuleRuntime } from './platform/engine.js';
 import { createInventoryModule, type InventoryApi } from './modules/inventory/index.js';
@@ -34,14 +34,6 @@ export interface BusinessModules {
 
 export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks'>>;
 
-/** Webhook settings where none are given (a workbench, a test's engine): the defaults of config.ts, https and public addresses only. */
-const DEFAULT_WEBHOOK_SETTINGS: NonNullable<ModuleSettings['webhooks']> = {
-  allowHttp: false,
-  allowPrivate: false,
-  timeoutMs: 5000,
-  retrySchedule: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
-  disableAfterFailures: 50,
-};
 
 export interface CompositionOptions {
   random?: Random;

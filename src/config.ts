@@ -59,8 +59,17 @@ export interface WebhookSettings {
   disableAfterFailures: number;
 }
 
-/** The default retry delays (Standard Webhooks' / Svix's schedule): 8 attempts over about 28 hours. */
-export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+/**
+ * The webhook settings of an empty environment: https and public addresses only; the retry
+ * delays of Standard Webhooks' reference (Svix), 5s,5m,30m,2h,5h,10h,10h: 8 attempts over about 28 hours.
+ */
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
+  allowHttp: false,
+  allowPrivate: false,
+  timeoutMs: 5000,
+  retrySchedule: Object.freeze([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  disableAfterFailures: 50,
+});
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -143,11 +152,11 @@ export function loadConfig(env: Env = process.env): Config {
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
     databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
     webhooks: {
-      allowHttp: read('WEBHOOK_ALLOW_HTTP', false, flag, 'true or false'),
-      allowPrivate: read('WEBHOOK_ALLOW_PRIVATE', false, flag, 'true or false'),
-      timeoutMs: read('WEBHOOK_TIMEOUT_MS', 5000, integer(100, 120_000), 'milliseconds, 100..120000'),
-      retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', parseSchedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE)!, parseSchedule, 'a comma-separated list of up to 50 durations (5s,5m,30m,2h), or none for no retries'),
-      disableAfterFailures: read('WEBHOOK_DISABLE_AFTER', 50, integer(1, 1_000_000), 'an integer 1..1000000'),
+      allowHttp: read('WEBHOOK_ALLOW_HTTP', DEFAULT_WEBHOOK_SETTINGS.allowHttp, flag, 'true or false'),
+      allowPrivate: read('WEBHOOK_ALLOW_PRIVATE', DEFAULT_WEBHOOK_SETTINGS.allowPrivate, flag, 'true or false'),
+      timeoutMs: read('WEBHOOK_TIMEOUT_MS', DEFAULT_WEBHOOK_SETTINGS.timeoutMs, integer(100, 120_000), 'milliseconds, 100..120000'),
+      retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', DEFAULT_WEBHOOK_SETTINGS.retrySchedule, parseSchedule, 'a comma-separated list of up to 50 durations (5s,5m,30m,2h), or none for no retries'),
+      disableAfterFailures: read('WEBHOOK_DISABLE_AFTER', DEFAULT_WEBHOOK_SETTINGS.disableAfterFailures, integer(1, 1_000_000), 'an integer 1..1000000'),
     },
   };
   if (problems.length > 0) {
