@@ -65,6 +65,9 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     expect(new Webhook(b.secret).verify(payment[0]!.body, payment[0]!.headers as Record<string, string>)).toBeTruthy();
 
     // The API shows the deliveries; the secret is never shown again.
+    // The receiver has answered; the sender records each answer right after.
+    const deliveredRows = async () => ((await call(url, 'GET', `/webhooks/${a.webhookId}/deliveries?status=delivered`, admin)).body.deliveries as unknown[]).length;
+    await eventually(async () => (await deliveredRows()) === 4, 'the four answers to be recorded');
     const deliveries = await call(url, 'GET', `/webhooks/${a.webhookId}/deliveries`, admin);
     expect(deliveries.status).toBe(200);
     const rows = deliveries.body.deliveries as { status: string; attempts: number; lastStatusCode: number; eventType: string }[];
@@ -76,8 +79,10 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     expect(JSON.stringify((await call(url, 'GET', '/webhooks', admin)).body)).not.toContain('whsec_');
     expect(server!.stdout()).not.toContain(a.secret);
     // And the metrics count them per endpoint.
+    const counted = new RegExp(`orderflow_webhook_attempts_total\\{endpoint="${a.webhookId}",outcome="delivered"\\} 4`);
+    await eventually(async () => counted.test(await (await fetch(`${url}/metrics`)).text()), 'the metrics to count the four');
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`orderflow_webhook_attempts_total\\{endpoint="${a.webhookId}",outcome="delivered"\\} 4`));
+    expect(metrics).toMatch(new RegExp(`orderflow_webhook_attempt_duration_seconds_count\\{endpoint="${a.webhookId}"\\} 4`));
   });
 
   it('2. a receiver answering 500 twice then 200 gets the same webhook-id three times, the order\'s later events only after it; other orders are not held up', async () => {
@@ -137,12 +142,19 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     expect(disabled).toMatchObject({ enabled: false, consecutiveFailures: 3 });
     expect(disabled.disabledReason).toMatch(/after 3 failed attempts in a row.*HTTP 503/);
     expect(hook.received.map((r) => r.event.eventType)).toEqual(['OrderPlaced', 'OrderPlaced', 'OrderPlaced']);
+    // Both are events of the log too, the dead delivery in the order's flow.
+    const failed = (await call(url, 'GET', '/api/events?eventType=WebhookDeliveryFailed', admin)).body.events as { correlationId: string; payload: Record<string, unknown> }[];
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ correlationId: first.correlationId, payload: { endpointId: endpoint.webhookId, deliveryId: dead!.deliveryId, eventType: 'OrderPlaced', attempts: 3, reason: 'HTTP 503' } });
+    const disabledEvents = (await call(url, 'GET', '/api/events?eventType=WebhookEndpointDisabled', admin)).body.events as { aggregateId: string; payload: Record<string, unknown> }[];
+    expect(disabledEvents).toMatchObject([{ aggregateId: endpoint.webhookId, payload: { endpointId: endpoint.webhookId, reason: disabled.disabledReason } }]);
 
     // While disabled, events are kept, not sent: a second order's wait too.
     const second = await placeOrder(url, 'p-3');
     await eventually(async () => (await deliveriesOf()).length === 8, 'both orders\' deliveries to be written');
     expect(requestsOf(hook, second.orderId)).toHaveLength(0);
     expect((await deliveriesOf('?status=pending')).length).toBe(7);
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain(`orderflow_webhook_backlog_deliveries{endpoint="${endpoint.webhookId}"} 7`);
 
     // The receiver is back: enable the endpoint and re-drive its dead delivery.
     down = false;

@@ -31,8 +31,12 @@ export interface WebhooksModule extends EngineModule {
   connect(runtime: ModuleRuntime): WebhooksApi;
 }
 
-/** Every event type an endpoint may subscribe to. */
-export const WEBHOOK_EVENT_TYPES: readonly string[] = Object.keys(eventCatalog);
+/**
+ * Every event type an endpoint may subscribe to: the catalog's but the webhooks module's own
+ * (a failing endpoint told of failures would feed itself, or another failing one, forever).
+ * Those are in the log, the event API and the published stream.
+ */
+export const WEBHOOK_EVENT_TYPES: readonly string[] = Object.keys(eventCatalog).filter((type) => !type.startsWith('Webhook'));
 
 /**
  * Webhooks (issue 14): admins register endpoints; the consumer `webhooks` turns each event into
@@ -55,6 +59,7 @@ export function createWebhooksModule(options: WebhooksOptions): WebhooksModule {
   const worker: BackgroundWorker = (runtime) => {
     sender = createDeliverySender({
       db: runtime.db as Kysely<WebhookTables>,
+      unitOfWork: runtime.unitOfWork,
       clock: runtime.clock,
       logger: runtime.logger.child({ module: 'webhooks' }),
       metrics: webhookMetrics(runtime.metrics.registry, runtime.db as Kysely<WebhookTables>),

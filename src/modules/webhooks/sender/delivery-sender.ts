@@ -2,15 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../../kernel/clock.js';
+import type { UnitOfWork } from '../../../platform/log/unit-of-work.js';
 import type { AddressPolicy } from '../domain/address-policy.js';
 import { signedHeaders } from '../domain/signing.js';
-import { claim, findDue, nextDueAt, recordAttempt, release, type ClaimedDelivery, type RetryRules } from '../storage/delivery-store.js';
+import { recordAttempt, type RecordedAttempt, type RetryRules } from '../handlers/record-attempt.js';
+import { claim, findDue, nextDueAt, release, type ClaimedDelivery } from '../storage/delivery-store.js';
 import type { WebhookTables } from '../storage/tables.js';
 import { postWebhook, type PostOutcome } from './post-webhook.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 export interface DeliverySenderOptions {
   db: Kysely<WebhookTables>;
+  /** Records attempts: a dead delivery and a disabled endpoint are events (WebhookDeliveryFailed, WebhookEndpointDisabled). */
+  unitOfWork: UnitOfWork;
   clock: Clock;
   logger: Logger;
   metrics: WebhookMetrics;
@@ -87,7 +91,7 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
       await release(db, delivery.deliveryId, owner).catch(() => undefined);
       return;
     }
-    const recorded = await recordAttempt(db, delivery, owner, { ...outcome, at }, options.rules);
+    const recorded = await options.unitOfWork.run<RecordedAttempt | undefined, WebhookTables>('webhooks', (tx) => recordAttempt(tx, delivery, owner, { ...outcome, at }, options.rules));
     const log = { endpointId: delivery.endpointId, deliveryId: delivery.deliveryId, attempt: delivery.attempts + 1, statusCode: outcome.statusCode, durationMs: outcome.durationMs };
     if (!recorded) {
       logger.warn(log, 'webhook lease lost before the attempt was recorded; another process sends it');

@@ -1,10 +1,14 @@
 import { sql, type Kysely } from 'kysely';
-import type { DeliveryRow, WebhookTables } from './tables.js';
+import type { WebhookTables } from './tables.js';
 
 /** A delivery claimed by this process, with what sending it needs. */
 export interface ClaimedDelivery {
   deliveryId: string;
   endpointId: string;
+  eventId: string;
+  eventType: string;
+  /** The order's flow (correlationId). */
+  lane: string;
   url: string;
   body: string;
   /** Attempts made before this one, in the current round. */
@@ -61,7 +65,7 @@ export async function claim(db: Kysely<WebhookTables>, deliveryId: string, owner
   const row = await db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_endpoints as e', 'e.endpoint_id', 'd.endpoint_id')
-    .select(['d.delivery_id', 'd.endpoint_id', 'd.body', 'd.attempts', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_until'])
+    .select(['d.delivery_id', 'd.endpoint_id', 'd.event_id', 'd.event_type', 'd.lane', 'd.body', 'd.attempts', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_until'])
     .where('d.delivery_id', '=', deliveryId)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -69,98 +73,14 @@ export async function claim(db: Kysely<WebhookTables>, deliveryId: string, owner
   return {
     deliveryId: row.delivery_id,
     endpointId: row.endpoint_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    lane: row.lane,
     url: row.url,
     body: row.body,
     attempts: row.attempts,
     secrets: previousValid ? [row.secret, row.previous_secret!] : [row.secret],
   };
-}
-
-/** What an attempt came to, as the sender saw it. */
-export interface AttemptResult {
-  ok: boolean;
-  statusCode: number | null;
-  error: string | null;
-  responseBody: string | null;
-  durationMs: number;
-  at: number;
-}
-
-/** How a recorded attempt left the delivery and its endpoint. */
-export interface RecordedAttempt {
-  status: DeliveryRow['status'];
-  /** The endpoint was disabled by this failure (the threshold was reached). */
-  disabledEndpoint: string | undefined;
-}
-
-export interface RetryRules {
-  /** Delays before each retry; a delivery gets 1 + its length attempts. */
-  schedule: readonly number[];
-  /** Failed attempts in a row that disable an endpoint. */
-  disableAfterFailures: number;
-  /** A factor in [0, 1) per retry spreads the retries of an outage's deliveries (+0..10%). */
-  random: () => number;
-}
-
-/**
- * Records an attempt in one transaction, fenced by the lease: a process whose lease ran out
- * (paused, or too slow) records nothing, the new owner's attempt counts. Success ends the
- * delivery and resets the endpoint's failure count; a failure schedules the next retry, or makes
- * the delivery dead once the schedule is used up, and may disable the endpoint.
- */
-export async function recordAttempt(db: Kysely<WebhookTables>, delivery: ClaimedDelivery, owner: string, result: AttemptResult, rules: RetryRules): Promise<RecordedAttempt | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const attempts = delivery.attempts + 1;
-    const dead = !result.ok && attempts > rules.schedule.length;
-    const status: DeliveryRow['status'] = result.ok ? 'delivered' : dead ? 'dead' : 'pending';
-    const delay = result.ok || dead ? 0 : Math.round(rules.schedule[attempts - 1]! * (1 + rules.random() * 0.1));
-    const updated = await trx
-      .updateTable('webhook_deliveries')
-      .set({
-        status,
-        attempts,
-        next_attempt_at: result.at + delay,
-        lease_owner: null,
-        lease_until: null,
-        last_attempt_at: result.at,
-        last_status_code: result.statusCode,
-        last_error: result.error,
-        last_response: result.responseBody,
-        last_duration_ms: result.durationMs,
-        delivered_at: result.ok ? result.at : null,
-      })
-      .where('delivery_id', '=', delivery.deliveryId)
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) return undefined;
-    const previous = await trx.selectFrom('webhook_attempts').select((eb) => eb.fn.max('attempt').as('last')).where('delivery_id', '=', delivery.deliveryId).executeTakeFirst();
-    await trx
-      .insertInto('webhook_attempts')
-      .values({
-        delivery_id: delivery.deliveryId,
-        attempt: Number(previous?.last ?? 0) + 1,
-        at: result.at,
-        status_code: result.statusCode,
-        error: result.error,
-        response: result.responseBody,
-        duration_ms: result.durationMs,
-      })
-      .execute();
-    if (result.ok) {
-      await trx.updateTable('webhook_endpoints').set({ consecutive_failures: 0 }).where('endpoint_id', '=', delivery.endpointId).execute();
-      return { status, disabledEndpoint: undefined };
-    }
-    const endpoint = await trx
-      .updateTable('webhook_endpoints')
-      .set((eb) => ({ consecutive_failures: eb('consecutive_failures', '+', 1) }))
-      .where('endpoint_id', '=', delivery.endpointId)
-      .returning(['consecutive_failures', 'enabled'])
-      .executeTakeFirst();
-    if (!endpoint || endpoint.enabled !== 1 || endpoint.consecutive_failures < rules.disableAfterFailures) return { status, disabledEndpoint: undefined };
-    const reason = `disabled automatically after ${endpoint.consecutive_failures} failed attempts in a row; the last: ${result.error ?? 'failed'}`;
-    await trx.updateTable('webhook_endpoints').set({ enabled: 0, disabled_reason: reason, updated_at: result.at }).where('endpoint_id', '=', delivery.endpointId).execute();
-    return { status, disabledEndpoint: delivery.endpointId };
-  });
 }
 
 /** Lets go of a claimed delivery without an attempt (the process is stopping). */
