@@ -81,6 +81,7 @@ export function createBusinessModules(settings: ModuleSettings, options: Composi
           consumers: runs ? module.consumers : [],
           timers: runs ? (module.timers ?? {}) : {},
           workers: runs ? (module.workers ?? []) : [],
+          pruning: runs ? (module.pruning ?? []) : [],
         };
       });
       // The HTTP layer's own table (idempotency keys) is created with the rest, wherever it runs;

@@ -57,6 +57,8 @@ export interface WebhookSettings {
   retrySchedule: readonly number[];
   /** `WEBHOOK_DISABLE_AFTER`: failed attempts in a row, with no success between, that disable an endpoint. */
   disableAfterFailures: number;
+  /** `WEBHOOK_RETENTION`: how long a delivered delivery (and its attempts) is kept after its delivery. */
+  retentionMs: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
   timeoutMs: 5000,
   retrySchedule: Object.freeze([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
   disableAfterFailures: 50,
+  retentionMs: 30 * 86_400_000,
 });
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -157,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: read('WEBHOOK_TIMEOUT_MS', DEFAULT_WEBHOOK_SETTINGS.timeoutMs, integer(100, 120_000), 'milliseconds, 100..120000'),
       retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', DEFAULT_WEBHOOK_SETTINGS.retrySchedule, parseSchedule, 'a comma-separated list of up to 50 durations (5s,5m,30m,2h), or none for no retries'),
       disableAfterFailures: read('WEBHOOK_DISABLE_AFTER', DEFAULT_WEBHOOK_SETTINGS.disableAfterFailures, integer(1, 1_000_000), 'an integer 1..1000000'),
+      retentionMs: read('WEBHOOK_RETENTION', DEFAULT_WEBHOOK_SETTINGS.retentionMs, duration(MINUTE, 3650 * DAY), 'a duration from 1m to 3650d: milliseconds, or a number with ms, s, m, h or d (30d)'),
     },
   };
   if (problems.length > 0) {

@@ -11,6 +11,7 @@ import type { postWebhook } from './sender/post-webhook.js';
 import { webhookMetrics } from './sender/webhook-metrics.js';
 import { FAN_OUT_CONSUMER } from './storage/delivery-store.js';
 import { webhookMigrations } from './storage/migrations.js';
+import { webhookPruning } from './storage/pruning.js';
 import type { WebhookTables } from './storage/tables.js';
 
 /** Settings of the webhooks module (config.ts `WebhookSettings`). */
@@ -18,6 +19,8 @@ export interface WebhooksOptions extends AddressPolicy {
   timeoutMs: number;
   retrySchedule: readonly number[];
   disableAfterFailures: number;
+  /** How long a delivered delivery is kept (then pruned with its attempts). */
+  retentionMs: number;
   /** How often a sender looks for work nobody woke it for (default 1000 ms). */
   pollMs?: number;
   /** Randomness of the retry jitter. */
@@ -77,6 +80,7 @@ export function createWebhooksModule(options: WebhooksOptions): WebhooksModule {
     migrations: webhookMigrations,
     consumers: [consumer],
     workers: [worker],
+    pruning: webhookPruning(options.retentionMs),
     connect(runtime) {
       return createWebhooksApi({
         db: runtime.db as Kysely<WebhookTables>,
