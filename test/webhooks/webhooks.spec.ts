@@ -227,7 +227,7 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
       expect(answer.status, target).toBe(422);
       expect(answer.body.detail, target).toMatch(/loopback, private, link-local, metadata or reserved address/);
     }
-    expect((await call(url, 'POST', '/webhooks', admin, { url: 'http://localhost:8080/', eventTypes: ['OrderPlaced'] })).body.detail).toMatch(/localhost resolves to (127\.0\.0\.1|::1)/);
+    expect((await call(url, 'POST', '/webhooks', admin, { url: 'http://localhost:8080/', eventTypes: ['OrderPlaced'] })).body.detail).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback, private/);
     expect((await call(url, 'POST', '/webhooks', admin, { url: 'http://93.184.216.34/', eventTypes: ['NoSuchEvent'] })).body).toMatchObject({ status: 422, code: 'WEBHOOK_EVENT_TYPE_UNKNOWN' });
   });
 

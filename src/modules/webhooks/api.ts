@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { AppError } from '../../kernel/errors.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator } from '../../kernel/ids.js';
-import { forbiddenAddressReason, hostOf, urlFormProblem, type AddressPolicy } from './domain/address-policy.js';
+import { FORBIDDEN_ADDRESS, hostOf, isForbiddenAddress, urlFormProblem, type AddressPolicy } from './domain/address-policy.js';
 import { generateSecret } from './domain/signing.js';
 import { resolveAll } from './sender/post-webhook.js';
 import { endpointView, findEndpoint, listEndpointRows, type EndpointView } from './storage/endpoint-store.js';
@@ -94,8 +94,11 @@ export function createWebhooksApi(deps: WebhooksApiDeps): WebhooksApi {
     const addresses = await resolve(host).catch((error: unknown) => {
       throw new AppError('validation', 'WEBHOOK_URL_REFUSED', `${raw}: ${host} does not resolve (${(error as Error).message})`, { cause: error });
     });
-    const refused = addresses.map(forbiddenAddressReason).find(Boolean);
-    if (refused) throw new AppError('validation', 'WEBHOOK_URL_REFUSED', `${raw}: ${host} resolves to ${refused}; set WEBHOOK_ALLOW_PRIVATE to allow it (development only)`);
+    const refused = addresses.find(isForbiddenAddress);
+    if (refused !== undefined) {
+      const what = refused === host ? `${host} is ${FORBIDDEN_ADDRESS}` : `${host} resolves to ${refused}, ${FORBIDDEN_ADDRESS}`;
+      throw new AppError('validation', 'WEBHOOK_URL_REFUSED', `${raw}: ${what}; WEBHOOK_ALLOW_PRIVATE allows it (development only)`);
+    }
   }
 
   function checkTypes(types: readonly string[]): string[] {

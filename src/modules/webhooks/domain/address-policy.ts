@@ -33,16 +33,17 @@ for (const [network, prefix] of [
   forbidden.addSubnet(network, prefix, 'ipv6');
 }
 
-/** Why `address` (an IP literal) may not be reached, or undefined when it may. */
-export function forbiddenAddressReason(address: string): string | undefined {
+/** What a refused address is, for messages. */
+export const FORBIDDEN_ADDRESS = 'a loopback, private, link-local, metadata or reserved address';
+
+/** Whether `address` (an IP literal) must not be reached; anything that is not an IP address is refused too. */
+export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 0) return `${address} is not an IP address`;
+  if (family === 0) return true;
   // An IPv4 address written as IPv6 (::ffff:127.0.0.1) is judged as the IPv4 one.
   const mapped = family === 6 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
-  if (mapped) return forbiddenAddressReason(mapped);
-  return forbidden.check(address, family === 4 ? 'ipv4' : 'ipv6')
-    ? `${address} is a loopback, private, link-local, metadata or reserved address`
-    : undefined;
+  if (mapped) return isForbiddenAddress(mapped);
+  return forbidden.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** What a URL may be, from the settings. */

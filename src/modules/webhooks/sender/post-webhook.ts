@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { forbiddenAddressReason, hostOf, type AddressPolicy } from '../domain/address-policy.js';
+import { FORBIDDEN_ADDRESS, hostOf, isForbiddenAddress, type AddressPolicy } from '../domain/address-policy.js';
 
 /** At most this much of a response body is kept (the issue: the first 1 KiB). */
 export const RESPONSE_BODY_LIMIT = 1024;
@@ -35,8 +35,10 @@ export function postWebhook(input: PostRequest, now: () => number = Date.now): P
   const started = now();
   const finish = (outcome: Omit<PostOutcome, 'durationMs'>): PostOutcome => ({ ...outcome, durationMs: now() - started });
   const url = new URL(input.url);
-  const literal = isIP(hostOf(url)) !== 0 ? forbiddenAddressReason(hostOf(url)) : undefined;
-  if (literal && !input.policy.allowPrivate) return Promise.resolve(finish({ ok: false, statusCode: null, error: `refused: ${literal} (WEBHOOK_ALLOW_PRIVATE)`, responseBody: null }));
+  const host = hostOf(url);
+  if (!input.policy.allowPrivate && isIP(host) !== 0 && isForbiddenAddress(host)) {
+    return Promise.resolve(finish({ ok: false, statusCode: null, error: `refused: ${host} is ${FORBIDDEN_ADDRESS} (WEBHOOK_ALLOW_PRIVATE)`, responseBody: null }));
+  }
 
   return new Promise((resolve) => {
     let settled = false;
@@ -95,8 +97,8 @@ function readHead(response: IncomingMessage, then: (body: string) => void): void
 const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
     if (error) return callback(error, '', 0);
-    const refused = addresses.map((a) => forbiddenAddressReason(a.address)).find(Boolean);
-    if (refused) return callback(Object.assign(new Error(`refused: ${hostname} resolves to ${refused} (WEBHOOK_ALLOW_PRIVATE)`), { code: 'EADDRREFUSED' }), '', 0);
+    const refused = addresses.find((a) => isForbiddenAddress(a.address));
+    if (refused) return callback(Object.assign(new Error(`refused: ${hostname} resolves to ${refused.address}, ${FORBIDDEN_ADDRESS} (WEBHOOK_ALLOW_PRIVATE)`), { code: 'EADDRREFUSED' }), '', 0);
     if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
     const first = addresses[0]!;
     callback(null, first.address, first.family);
