@@ -88,6 +88,7 @@ describe.each(dialects)('authorization on %s', (dialect) => {
       { method: 'DELETE', url: '/webhooks/some-id', access: 'admin' },
       { method: 'POST', url: '/webhooks/some-id/rotate-secret', access: 'admin', body: {} },
       { method: 'GET', url: '/webhooks/some-id/deliveries', access: 'admin' },
+      { method: 'GET', url: '/webhooks/some-id/deliveries/some-id', access: 'admin' },
       { method: 'POST', url: '/webhooks/some-id/deliveries/some-id/resend', access: 'admin' },
       { method: 'POST', url: '/webhooks/some-id/redrive', access: 'admin' },
     ];
@@ -185,5 +186,5 @@ function templateOf(url: string, orderId: string): string {
     .replace(/^\/api\/dead-letters\/[^/]+/, '/api/dead-letters/:id')
     .replace(/^\/products\/[^/]+/, '/products/:id')
     .replace(/^\/webhooks\/some-id/, '/webhooks/:id')
-    .replace('/deliveries/some-id/', '/deliveries/:deliveryId/');
+    .replace(/\/deliveries\/some-id(\/|$)/, '/deliveries/:deliveryId$1');
 }

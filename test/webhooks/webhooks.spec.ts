@@ -122,8 +122,15 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     const verifier = new Webhook(endpoint.secret);
     for (const request of firstRequests) expect(() => verifier.verify(request.body, request.headers as Record<string, string>)).not.toThrow();
 
-    const deliveries = (await call(url, 'GET', `/webhooks/${endpoint.webhookId}/deliveries`, admin)).body.deliveries as { eventId: string; attempts: number; status: string; lastStatusCode: number }[];
-    expect(deliveries.find((d) => d.eventId === firstRequests[0]!.event.eventId)).toMatchObject({ attempts: 3, status: 'delivered', lastStatusCode: 200 });
+    const deliveries = (await call(url, 'GET', `/webhooks/${endpoint.webhookId}/deliveries`, admin)).body.deliveries as { eventId: string; deliveryId: string; attempts: number; status: string; lastStatusCode: number }[];
+    const retried = deliveries.find((d) => d.eventId === firstRequests[0]!.event.eventId)!;
+    expect(retried).toMatchObject({ attempts: 3, status: 'delivered', lastStatusCode: 200 });
+    const detail = (await call(url, 'GET', `/webhooks/${endpoint.webhookId}/deliveries/${firstRequests[0]!.headers['webhook-id']}`, admin)).body;
+    expect((detail.history as { attempt: number; statusCode: number; error: string | null; response: string }[]).map((a) => [a.attempt, a.statusCode, a.error, a.response])).toEqual([
+      [1, 500, 'HTTP 500', 'boom'],
+      [2, 500, 'HTTP 500', 'still down'],
+      [3, 200, null, ''],
+    ]);
   });
 
   it('3. a receiver down for good: the delivery goes dead after its attempts, the endpoint is disabled with the reason; a re-drive delivers the held events in order', async () => {

@@ -6,6 +6,7 @@ import { IdParams, withProblems } from '../schemas/common.js';
 import {
   CreateWebhookBody,
   DeliveriesQuery,
+  DeliveryDetailResponse,
   DeliveryListResponse,
   DeliveryParams,
   DeliveryResponse,
@@ -62,6 +63,11 @@ export function webhookRoutes({ apis }: HttpContext): FastifyPluginAsync {
       '/webhooks/:id/deliveries',
       { config, schema: { tags, summary: 'The endpoint’s deliveries, newest first: status, attempts, last response, next attempt', params: IdParams, querystring: DeliveriesQuery, response: withProblems({ 200: DeliveryListResponse }, 400, 401, 403, 404) } },
       async (request) => ({ deliveries: await apis.webhooks.listDeliveries(request.params.id, request.query) }),
+    );
+    app.get<{ Params: Static<typeof DeliveryParams> }>(
+      '/webhooks/:id/deliveries/:deliveryId',
+      { config, schema: { tags, summary: 'One delivery with every attempt: when, status code or error, the first 1 KiB of the answer, duration', params: DeliveryParams, response: withProblems({ 200: DeliveryDetailResponse }, 401, 403, 404) } },
+      async (request) => apis.webhooks.getDelivery(request.params.id, request.params.deliveryId),
     );
     app.post<{ Params: Static<typeof DeliveryParams> }>(
       '/webhooks/:id/deliveries/:deliveryId/resend',

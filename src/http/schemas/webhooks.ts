@@ -68,6 +68,22 @@ export const DeliveryResponse = Type.Object({
   createdAt: Timestamp,
 });
 
+export const DeliveryDetailResponse = Type.Composite([
+  DeliveryResponse,
+  Type.Object({
+    history: Type.Array(
+      Type.Object({
+        attempt: Type.Integer({ description: '1, 2, … over every round (re-sends continue the count)' }),
+        at: Timestamp,
+        statusCode: Nullable(Type.Integer()),
+        error: Nullable(Type.String()),
+        response: Nullable(Type.String({ description: 'the first 1 KiB of the response body' })),
+        durationMs: Type.Integer(),
+      }),
+    ),
+  }),
+]);
+
 export const DeliveryListResponse = Type.Object({ deliveries: Type.Array(DeliveryResponse) });
 
 export const DeliveriesQuery = Type.Object({

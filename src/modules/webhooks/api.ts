@@ -45,6 +45,18 @@ export interface DeliveryView {
   createdAt: string;
 }
 
+/** One attempt of a delivery, kept with it. */
+export interface AttemptView {
+  /** 1, 2, … over every round (re-sends continue the count). */
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  error: string | null;
+  /** At most the first 1 KiB of the response body. */
+  response: string | null;
+  durationMs: number;
+}
+
 /** The webhooks module's commands and queries (the HTTP layer's routes call them). */
 export interface WebhooksApi {
   /** Registers an endpoint; the answer carries its signing secret, the only time it is shown. */
@@ -58,6 +70,8 @@ export interface WebhooksApi {
   rotateSecret(webhookId: string, overlapSeconds: number): Promise<EndpointView & { secret: string }>;
   /** The endpoint's deliveries, newest first. */
   listDeliveries(webhookId: string, query: { status?: DeliveryView['status'] | undefined; limit?: number | undefined }): Promise<DeliveryView[]>;
+  /** One delivery with every attempt made so far. */
+  getDelivery(webhookId: string, deliveryId: string): Promise<DeliveryView & { history: AttemptView[] }>;
   /** Sends one delivery again (a dead one: a new round of attempts), with the same webhook-id. */
   resendDelivery(webhookId: string, deliveryId: string): Promise<DeliveryView>;
   /** Sends every dead delivery of the endpoint again; their lanes' held deliveries follow in order. */
@@ -180,6 +194,16 @@ export function createWebhooksApi(deps: WebhooksApiDeps): WebhooksApi {
       else if (query.status) select = select.where('status', '=', query.status);
       const rows = await select.orderBy('sequence', 'desc').limit(query.limit ?? 100).execute();
       return rows.map(deliveryView);
+    },
+    async getDelivery(webhookId, deliveryId) {
+      await existing(webhookId);
+      const row = await db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', webhookId).where('delivery_id', '=', deliveryId).executeTakeFirst();
+      if (!row) throw new AppError('not_found', 'WEBHOOK_DELIVERY_NOT_FOUND', `no delivery ${deliveryId} of webhook endpoint ${webhookId}`);
+      const attempts = await db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt').execute();
+      return {
+        ...deliveryView(row),
+        history: attempts.map((a) => ({ attempt: a.attempt, at: iso(a.at)!, statusCode: a.status_code, error: a.error, response: a.response, durationMs: a.duration_ms })),
+      };
     },
     async resendDelivery(webhookId, deliveryId) {
       await existing(webhookId);
