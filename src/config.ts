@@ -41,6 +41,8 @@ export interface Config {
   natsStreamMaxAgeMs: number;
   /** PostgreSQL connect and statement timeout (`DATABASE_TIMEOUT_MS`): a database that does not answer fails requests with 503. */
   databaseTimeoutMs: number;
+  /** PostgreSQL: named prepared statements on the hot path (`DATABASE_PREPARED_STATEMENTS`, default true). */
+  databasePreparedStatements: boolean;
   /** Outgoing webhooks (issue 14): what a delivery may reach, how long it waits, how it retries. */
   webhooks: WebhookSettings;
 }
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     // minute, so that a reader of the feed has a chance.
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
     databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
+    databasePreparedStatements: read('DATABASE_PREPARED_STATEMENTS', 'true' as const, oneOf(['true', 'false'] as const), 'true or false') === 'true',
     webhooks: {
       allowHttp: read('WEBHOOK_ALLOW_HTTP', DEFAULT_WEBHOOK_SETTINGS.allowHttp, flag, 'true or false'),
       allowPrivate: read('WEBHOOK_ALLOW_PRIVATE', DEFAULT_WEBHOOK_SETTINGS.allowPrivate, flag, 'true or false'),

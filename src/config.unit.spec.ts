@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       inboxRetentionMs: 15 * 60 * 1000,
       natsStreamMaxAgeMs: 7 * 24 * 3600 * 1000,
       databaseTimeoutMs: 5000,
+      databasePreparedStatements: true,
       webhooks: {
         allowHttp: false,
         allowPrivate: false,
@@ -59,6 +60,12 @@ describe('loadConfig', () => {
   it('reads valid values', () => {
     const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://postgres@127.0.0.1/test', MODULES: 'orders,http', SQLITE_SYNCHRONOUS: 'normal', ORDER_RATE_LIMIT: '0' });
     expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgres://postgres@127.0.0.1/test', modules: ['orders', 'http'], sqliteSynchronous: 'NORMAL', orderRateLimit: 0 });
+  });
+
+  it('reads DATABASE_PREPARED_STATEMENTS and refuses anything but true or false', () => {
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements).toBe(false);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'TRUE' }).databasePreparedStatements).toBe(true);
+    expect(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'off' })).toThrowError(/DATABASE_PREPARED_STATEMENTS="off" is invalid/);
   });
 
   it('reads the NATS settings and derives the subject prefix from the stream', () => {

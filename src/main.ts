@@ -52,6 +52,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   const storage = await openStorage(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     timeoutMs: config.databaseTimeoutMs,
+    preparedStatements: config.databasePreparedStatements,
     ...(writeTurns ? { writeTurns: { waiting: writeTurns, priority: true } } : {}),
   });
   await ensureReachable(storage).catch(async (error: unknown) => {

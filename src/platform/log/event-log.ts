@@ -111,9 +111,33 @@ function readTypesAfter(count: number): Statement<Selectable<EventRow>> {
 const IN_FLIGHT_LOCK_CLASS = 0x4f46_0000;
 /** The low 31 bits of L are the second key; the rest is added to the first. */
 const IN_FLIGHT_LOCK_SPAN = 2 ** 31;
-const markAppendInFlight = statement(
-  `select pg_advisory_xact_lock_shared(${IN_FLIGHT_LOCK_CLASS} + (last_value / ${IN_FLIGHT_LOCK_SPAN})::int, (last_value % ${IN_FLIGHT_LOCK_SPAN})::int) from events_sequence_seq`,
-);
+const MARK_APPEND_IN_FLIGHT_SQL = `select pg_advisory_xact_lock_shared(${IN_FLIGHT_LOCK_CLASS} + (last_value / ${IN_FLIGHT_LOCK_SPAN})::int, (last_value % ${IN_FLIGHT_LOCK_SPAN})::int) from events_sequence_seq`;
+const markAppendInFlight = statement(MARK_APPEND_IN_FLIGHT_SQL);
+const EVENT_COLUMNS = 'event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload';
+/** Most events one marked insert takes; a bigger append marks first and inserts in chunks. */
+const MARKED_INSERT_MAX = 100;
+const markedInsertByCount = new Map<number, Statement<{ sequence: number; event_id: string }>>();
+/**
+ * PostgreSQL: the in-flight mark and the insert in one statement (one round trip fewer per
+ * appending transaction). The mark is a materialized CTE joined to the rows: no row reaches the
+ * insert — whose projection draws the sequence numbers — before the CTE took the lock with the
+ * sequence's last value, exactly as when the two ran one after the other. A nested loop with a
+ * one-row side keeps the rows in the order given, so they are numbered in that order.
+ */
+function markedInsert(count: number): Statement<{ sequence: number; event_id: string }> {
+  let insert = markedInsertByCount.get(count);
+  if (!insert) {
+    const row = '(?, ?, ?::integer, ?, ?, ?, ?, ?, ?, ?)';
+    insert = statement(
+      `with in_flight as materialized (${MARK_APPEND_IN_FLIGHT_SQL})
+       insert into events (${EVENT_COLUMNS})
+       select appended.* from in_flight cross join (values ${Array.from({ length: count }, () => row).join(', ')}) as appended (${EVENT_COLUMNS})
+       returning sequence, event_id`,
+    );
+    markedInsertByCount.set(count, insert);
+  }
+  return insert;
+}
 /** PostgreSQL: the highest committed sequence and the lowest append in flight (see `head()`). */
 export const STABLE_HEAD_SQL = `select (select max(sequence) from events) as committed,
           (select min((classid::bigint - ${IN_FLIGHT_LOCK_CLASS}) * ${IN_FLIGHT_LOCK_SPAN} + objid::bigint) from pg_locks
@@ -203,8 +227,13 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
   return {
     async append(trx, events) {
       if (events.length === 0) return [];
-      if (dialect === 'postgres') await markAppendInFlight(trx as never, []);
-      const rows = await insertEvents(trx as never, events.map(toParams));
+      let rows: { sequence: number; event_id: string }[];
+      if (dialect !== 'postgres') rows = await insertEvents(trx as never, events.map(toParams));
+      else if (events.length <= MARKED_INSERT_MAX) rows = await markedInsert(events.length)(trx as never, events.flatMap(toParams));
+      else {
+        await markAppendInFlight(trx as never, []);
+        rows = await insertEvents(trx as never, events.map(toParams));
+      }
       const sequenceById = new Map(rows.map((r) => [r.event_id, Number(r.sequence)]));
       return events.map((event) => ({ ...event, sequence: sequenceById.get(event.eventId)! }));
     },

@@ -52,6 +52,13 @@ export interface StorageOptions {
    * (postgres-timeouts.ts); the server cancels one running that long too. Unset: no limit.
    */
   timeoutMs?: number;
+  /**
+   * PostgreSQL: run the hot-path statements as named prepared statements, parsed and planned
+   * once per connection (`DATABASE_PREPARED_STATEMENTS`, default true). Off behind a pooler
+   * that hands one session's statements to several server connections (PgBouncer in
+   * transaction mode before 1.21).
+   */
+  preparedStatements?: boolean;
   /** SQLite: run WAL checkpoints in a background thread (default true; one connection per file needs it). */
   checkpointer?: boolean;
   /** SQLite: turns at the write lock with the other threads' connections to the file (sqlite-dialect.ts). */
@@ -153,7 +160,7 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
   // pool drops a client that failed when it is released.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely({ dialect: new PostgresDialect({ pool: timeoutMs ? guardPool(pool, timeoutMs) : pool }) });
+  const db = new Kysely({ dialect: new PostgresDialect({ pool: guardPool(pool, { timeoutMs, prepared: options.preparedStatements ?? true }) }) });
   return {
     db,
     dialect: 'postgres',

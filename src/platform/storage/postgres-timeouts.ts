@@ -1,5 +1,6 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { preparedStatementName } from './statements.js';
 
 /**
  * A database that stops answering (packets dropped, not refused) would hold every query and
@@ -24,13 +25,23 @@ function destroy(client: pg.PoolClient): void {
  * The client with a deadline on every statement. After a timeout the client is broken: later
  * statements (the transaction's rollback) fail at once, and its release destroys it.
  */
-export function guardClient(client: pg.PoolClient, timeoutMs: number): PostgresPoolClient {
-  let broken: StorageTimeout | undefined;
+export function guardClient(client: pg.PoolClient, options: GuardOptions): PostgresPoolClient {
+  const { timeoutMs, prepared } = options;
+  let broken: Error | undefined;
   const query = (text: unknown, parameters?: readonly unknown[]): unknown => {
     // A cursor (Kysely's streaming) runs as given: its reads are awaited by the caller.
     if (typeof text !== 'string') return client.query(text as never);
     if (broken) return Promise.reject(broken);
-    const running = client.query(text, parameters as unknown[]);
+    const name = prepared ? preparedStatementName(text) : undefined;
+    const running = name ? client.query({ name, text, values: parameters as unknown[] }) : client.query(text, parameters as unknown[]);
+    if (name) {
+      // A prepared statement whose tables changed shape under it (a migration run by a newer
+      // process) keeps failing on this connection: the connection is dropped, the next gets it right.
+      running.catch((error: { code?: string }) => {
+        if (error?.code === '0A000' || error?.code === '26000') broken ??= error as Error;
+      });
+    }
+    if (!timeoutMs) return running;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -49,10 +60,17 @@ export function guardClient(client: pg.PoolClient, timeoutMs: number): PostgresP
   };
 }
 
+export interface GuardOptions {
+  /** A deadline for every statement (`DATABASE_TIMEOUT_MS`); none when undefined. */
+  timeoutMs: number | undefined;
+  /** Run the hot-path statements (statements.ts) as named prepared statements. */
+  prepared: boolean;
+}
+
 /** The pool, handing out guarded clients (Kysely's PostgresDialect takes it). */
-export function guardPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
+export function guardPool(pool: pg.Pool, options: GuardOptions): PostgresPool {
   return {
-    connect: async () => guardClient(await pool.connect(), timeoutMs),
+    connect: async () => guardClient(await pool.connect(), options),
     end: () => pool.end(),
   };
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { rowsStatement, statement } from '../../../platform/storage/statements.js';
+import { isPostgres, rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { OrderFlow } from '../domain/order-flow.js';
 import type { Order } from '../domain/order.js';
 import type { Saga } from '../domain/saga.js';
@@ -35,6 +35,23 @@ const updateSaga = statement(`update order_sagas set ${SAGA_CHANGEABLE.map((c) =
 const lockOrder = statement<OrderRow>('update orders set version = version + 1 where order_id = ? returning *');
 const selectItems = statement<OrderItemRow>('select * from order_items where order_id = ?');
 const selectSaga = statement<OrderSagaRow>('select * from order_sagas where order_id = ?');
+/**
+ * PostgreSQL: the lock and the lines in one round trip (a statement costs the process and the
+ * server more in the round trip than in the work). The lines come back as JSON of their rows
+ * (bigint columns as JSON numbers, which the row reader takes as well). They never change after
+ * the placement, so the statement's snapshot — taken before it waited for the row lock — reads
+ * them right. The saga does change, under this same lock: it is read by a statement of its own,
+ * after the lock was granted, or a change committed while this one waited would be missed.
+ */
+const lockOrderWithItems = statement<OrderRow & { items_json: OrderItemRow[] | null }>(
+  `with locked as (update orders set version = version + 1 where order_id = ? returning *)
+   select locked.*, (select json_agg(i) from order_items i where i.order_id = locked.order_id) as items_json from locked`,
+);
+/** PostgreSQL: the order's and the saga's changes in one statement. */
+const updateOrderAndSaga = statement(
+  `with changed_order as (update orders set ${ORDER_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where order_id = ?)
+   update order_sagas set ${SAGA_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where saga_id = ?`,
+);
 const bumpOrderNumber = statement<{ last_number: number }>(
   'insert into order_number_counters (year, last_number) values (?, 1) on conflict (year) do update set last_number = order_number_counters.last_number + 1 returning last_number',
 );
@@ -89,9 +106,19 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
  * alike), so concurrent handlers, commands and timers of one order run one after another.
  */
 export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow | undefined> {
-  const [row] = await lockOrder(db, [orderId]);
-  if (!row) return undefined;
-  const items = await selectItems(db, [orderId]);
+  let row: OrderRow | undefined;
+  let items: OrderItemRow[];
+  if (isPostgres(db)) {
+    const [joined] = await lockOrderWithItems(db, [orderId]);
+    if (!joined) return undefined;
+    const { items_json: lines, ...order } = joined;
+    row = order;
+    items = lines ?? [];
+  } else {
+    [row] = await lockOrder(db, [orderId]);
+    if (!row) return undefined;
+    items = await selectItems(db, [orderId]);
+  }
   const [saga] = await selectSaga(db, [orderId]);
   if (!saga) throw new Error(`order ${orderId} has no saga`);
   return { order: orderFromRows(row, items), saga: sagaFromRow(saga) };
@@ -99,6 +126,12 @@ export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow 
 
 /** Writes what changed between `before` and `after` (the lines never change after placement). */
 export async function saveOrderFlow(db: Db, before: OrderFlow, after: { order: Order; saga: Saga }): Promise<void> {
+  if (after.order !== before.order && after.saga !== before.saga && isPostgres(db)) {
+    const row = orderToRow(after.order);
+    const sagaRow = sagaToRow(after.saga);
+    await updateOrderAndSaga(db, [...ORDER_CHANGEABLE.map((c) => row[c]), row.order_id, ...SAGA_CHANGEABLE.map((c) => sagaRow[c]), sagaRow.saga_id]);
+    return;
+  }
   if (after.order !== before.order) {
     const row = orderToRow(after.order);
     await updateOrder(db, [...ORDER_CHANGEABLE.map((c) => row[c]), row.order_id]);

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
-import { rowsStatement, statement } from '../../../platform/storage/statements.js';
+import { isPostgres, rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { OrderStatus } from '../../orders/index.js';
 import type { CounterDelta, OrderFacts } from '../domain/order-stats.js';
 import type { StatsCounterRow, StatsOrderRow, StatsTables } from './tables.js';
 
 // Every order event passes through the projection: statements written once.
 const selectOrder = statement<StatsOrderRow>('select * from stats_orders where order_id = ?');
+/** PostgreSQL: the orders of a batch in one round trip (the ids as one array parameter). */
+const selectOrdersIn = statement<StatsOrderRow>('select * from stats_orders where order_id = any(?)');
 const upsertOrders = rowsStatement(
   'insert into stats_orders (order_id, status, currency, total_amount, paid_amount, refunded_amount)',
   6,
@@ -20,6 +22,10 @@ const addCounters = rowsStatement(
 /** The facts of the given orders that the projection has seen. */
 export async function loadOrders(db: Kysely<StatsTables>, orderIds: readonly string[]): Promise<Map<string, OrderFacts>> {
   const found = new Map<string, OrderFacts>();
+  if (isPostgres(db)) {
+    for (const row of await selectOrdersIn(db, [[...new Set(orderIds)]])) found.set(row.order_id, toFacts(row));
+    return found;
+  }
   for (const orderId of new Set(orderIds)) {
     const [row] = await selectOrder(db, [orderId]);
     if (row) found.set(row.order_id, toFacts(row));

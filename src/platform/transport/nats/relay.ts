@@ -1,9 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../../kernel/envelope.js';
-import { fromRow, type EventLogTables } from '../../log/event-log.js';
+import { fromRow, type EventLogTables, type EventRow } from '../../log/event-log.js';
 import type { EngineMetrics } from '../../observability/metrics.js';
 import type { DialectName } from '../../storage/database.js';
+import { statement } from '../../storage/statements.js';
 import type { NatsTransportTables } from './migrations.js';
 import { partitionOf } from './partitioning.js';
 
@@ -11,6 +12,12 @@ type RelayTables = EventLogTables & NatsTransportTables;
 
 // Key of the transaction-level advisory lock held by the one relay that publishes at a time.
 const RELAY_LOCK_KEY = 7_301_247;
+
+// Every round runs these: statements written once (prepared on PostgreSQL).
+const tryRelayLock = statement<{ locked: boolean }>('select pg_try_advisory_xact_lock(?) as locked');
+const readCursor = statement<{ position: number | string }>('select position from transport_relay_cursor where stream = ?');
+const readEvents = statement<Selectable<EventRow>>('select * from events where sequence > ? and sequence <= ? order by sequence limit ?');
+const moveCursor = statement('update transport_relay_cursor set position = ? where stream = ?');
 
 export interface RelayDeps {
   db: Kysely<RelayTables>;
@@ -90,8 +97,8 @@ export function createRelay(deps: RelayDeps): Relay {
       dialect !== 'postgres'
         ? await publishBatch(db)
         : await db.transaction().execute(async (trx) => {
-            const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`.execute(trx);
-            if (!rows[0]?.locked) return 'busy' as const;
+            const [lock] = await tryRelayLock(trx, [RELAY_LOCK_KEY]);
+            if (!lock?.locked) return 'busy' as const;
             return publishBatch(trx);
           });
     if (round === 'busy') return round;
@@ -101,7 +108,7 @@ export function createRelay(deps: RelayDeps): Relay {
 
   /** The stream's cursor; a stream seen for the first time starts after what earlier releases marked published. */
   async function cursor(q: Kysely<RelayTables>): Promise<number> {
-    const row = await q.selectFrom('transport_relay_cursor').select('position').where('stream', '=', deps.stream).executeTakeFirst();
+    const [row] = await readCursor(q, [deps.stream]);
     if (row) return Number(row.position);
     const { rows } = await sql<{ position: string | number }>`select coalesce((select min(sequence) - 1 from events where published_at is null), (select max(sequence) from events), 0) as position`.execute(q);
     const position = Number(rows[0]?.position ?? 0);
@@ -112,7 +119,7 @@ export function createRelay(deps: RelayDeps): Relay {
   async function publishBatch(q: Kysely<RelayTables>): Promise<{ published: number; failure?: Error }> {
     const from = await cursor(q);
     const head = await deps.head();
-    const rows = from >= head ? [] : await q.selectFrom('events').selectAll().where('sequence', '>', from).where('sequence', '<=', head).orderBy('sequence').limit(batchSize).execute();
+    const rows = from >= head ? [] : await readEvents(q, [from, head, batchSize]);
     if (rows.length === 0) {
       metrics.outboxBacklog.set(0);
       return { published: 0 };
@@ -127,7 +134,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (results === 'abandoned') return { published: 0, failure: new Error('the round was abandoned (reconnect or stop); publishing again') };
     const failed = results.findIndex((r) => r.status === 'rejected');
     const acknowledged = failed === -1 ? events : events.slice(0, failed);
-    if (acknowledged.length > 0) await q.updateTable('transport_relay_cursor').set({ position: acknowledged.at(-1)!.sequence! }).where('stream', '=', deps.stream).execute();
+    if (acknowledged.length > 0) await moveCursor(q, [acknowledged.at(-1)!.sequence!, deps.stream]);
     if (failed === -1) return { published: acknowledged.length };
     const reason = (results[failed] as PromiseRejectedResult).reason as Error;
     const failure = new Error(`publishing event ${events[failed]!.eventId} (sequence ${events[failed]!.sequence}) failed: ${reason?.message ?? reason}`, { cause: reason });
