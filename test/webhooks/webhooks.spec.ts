@@ -133,6 +133,28 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     ]);
   });
 
+  it('2. an endpoint that hangs takes at most 4 of the sender\'s slots: another endpoint\'s deliveries go on meanwhile', async () => {
+    const url = await start({ WEBHOOK_TIMEOUT_MS: '60000' });
+    await createProduct(url, 'p-2b');
+    const release: (() => void)[] = [];
+    const slow = await receiver(() => new Promise((resolve) => release.push(() => resolve({ status: 200 }))));
+    const fast = await receiver();
+    await register(url, { url: slow.url, eventTypes: ORDER_MILESTONES });
+    await register(url, { url: fast.url, eventTypes: ORDER_MILESTONES });
+    const orders = await Promise.all(Array.from({ length: 6 }, () => placeOrder(url, 'p-2b')));
+    await eventually(async () => orders.every((o) => requestsOf(fast, o.orderId).length === 4), 'the fast endpoint to get every order\'s events');
+    expect(slow.received.length, 'requests open at the hanging endpoint').toBeLessThanOrEqual(4);
+    expect(slow.received.every((r) => r.event.eventType === 'OrderPlaced')).toBe(true);
+    // Once it answers, it gets the rest, in order.
+    const answerAll = setInterval(() => release.splice(0).forEach((answer) => answer()), 20);
+    try {
+      await eventually(async () => orders.every((o) => requestsOf(slow, o.orderId).length === 4), 'the slow endpoint to catch up');
+    } finally {
+      clearInterval(answerAll);
+    }
+    for (const order of orders) expect(requestsOf(slow, order.orderId).map((r) => r.event.eventType)).toEqual(ORDER_MILESTONES);
+  });
+
   it('3. a receiver down for good: the delivery goes dead after its attempts, the endpoint is disabled with the reason; a re-drive delivers the held events in order', async () => {
     const url = await start({ WEBHOOK_RETRY_SCHEDULE: '50ms,100ms', WEBHOOK_DISABLE_AFTER: '3' });
     await createProduct(url, 'p-3');

@@ -25,6 +25,8 @@ export interface DeliverySenderOptions {
   eventTypes: readonly string[];
   /** Deliveries in flight at once, over all endpoints (default 16). */
   concurrency?: number;
+  /** Deliveries in flight at once to one endpoint (default 4): a slow endpoint cannot take every slot. */
+  perEndpoint?: number;
   /** How often to look for work when nothing wakes the sender (default 1000 ms): other processes' fan-outs and API actions. */
   pollMs?: number;
   /** Sends one attempt (tests may replace it). */
@@ -42,19 +44,21 @@ export interface DeliverySender {
 
 /**
  * Sends due deliveries, each lane of each endpoint one at a time and in order (delivery-store.ts
- * finds only the first of a lane), up to `concurrency` at once, so a slow or failing endpoint
- * holds back only its own lanes. A delivery is leased while it is sent; a process killed
+ * finds only the first of a lane), up to `concurrency` at once and `perEndpoint` to one
+ * endpoint, so a slow or failing endpoint holds back only its own lanes. A delivery is leased while it is sent; a process killed
  * mid-send leaves a lease that runs out, and the delivery is sent again with the same webhook-id.
  */
 export function createDeliverySender(options: DeliverySenderOptions): DeliverySender {
   const { db, clock, logger, metrics } = options;
   const owner = `${process.pid}:${randomUUID()}`;
   const concurrency = options.concurrency ?? 16;
+  const perEndpoint = options.perEndpoint ?? 4;
   const pollMs = options.pollMs ?? 1000;
   const post = options.post ?? postWebhook;
   // Long enough for an attempt and its recording; a dead process's deliveries are free after it.
   const leaseMs = options.timeoutMs * 2 + 5000;
   const inFlight = new Map<string, Promise<void>>();
+  const inFlightTo = new Map<string, number>();
   let running = false;
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
@@ -108,22 +112,28 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
   async function round(): Promise<boolean> {
     const free = concurrency - inFlight.size;
     if (free <= 0) return false;
-    const now = clock.now();
-    const due = (await findDue(db, now, free + inFlight.size, options.eventTypes)).filter((id) => !inFlight.has(id));
-    let started = false;
-    for (const id of due.slice(0, free)) {
-      const delivery = await claim(db, id, owner, clock.now(), leaseMs);
+    // More candidates than free slots: some may be to endpoints already at their share.
+    const due = await findDue(db, clock.now(), free * perEndpoint, options.eventTypes);
+    let started = 0;
+    for (const { deliveryId, endpointId } of due) {
+      if (started >= free) break;
+      if (inFlight.has(deliveryId) || (inFlightTo.get(endpointId) ?? 0) >= perEndpoint) continue;
+      const delivery = await claim(db, deliveryId, owner, clock.now(), leaseMs);
       if (!delivery) continue;
-      started = true;
+      started += 1;
+      inFlightTo.set(endpointId, (inFlightTo.get(endpointId) ?? 0) + 1);
       const work = send(delivery)
-        .catch((error: unknown) => logger.error({ err: error, deliveryId: id }, 'webhook attempt could not be recorded; it is retried when its lease runs out'))
+        .catch((error: unknown) => logger.error({ err: error, deliveryId }, 'webhook attempt could not be recorded; it is retried when its lease runs out'))
         .finally(() => {
-          inFlight.delete(id);
+          inFlight.delete(deliveryId);
+          const left = (inFlightTo.get(endpointId) ?? 1) - 1;
+          if (left > 0) inFlightTo.set(endpointId, left);
+          else inFlightTo.delete(endpointId);
           wake();
         });
-      inFlight.set(id, work);
+      inFlight.set(deliveryId, work);
     }
-    return started;
+    return started > 0;
   }
 
   async function run(): Promise<void> {

@@ -28,9 +28,9 @@ export const FAN_OUT_CONSUMER = 'webhooks';
  * also waits until every earlier event of its lane has been handled by the fan-out consumer
  * (inbox record; inbox records are pruned only below every checkpoint, hence the bound).
  */
-export async function findDue(db: Kysely<WebhookTables>, now: number, limit: number, eventTypes: readonly string[]): Promise<string[]> {
-  const rows = await sql<{ delivery_id: string }>`
-    select d.delivery_id from webhook_deliveries d
+export async function findDue(db: Kysely<WebhookTables>, now: number, limit: number, eventTypes: readonly string[]): Promise<{ deliveryId: string; endpointId: string }[]> {
+  const rows = await sql<{ delivery_id: string; endpoint_id: string }>`
+    select d.delivery_id, d.endpoint_id from webhook_deliveries d
     join webhook_endpoints e on e.endpoint_id = d.endpoint_id
     where d.status = 'pending' and d.next_attempt_at <= ${now} and e.enabled = 1
       and (d.lease_until is null or d.lease_until < ${now})
@@ -45,7 +45,7 @@ export async function findDue(db: Kysely<WebhookTables>, now: number, limit: num
           and not exists (select 1 from inbox i where i.consumer = ${FAN_OUT_CONSUMER} and i.event_id = ev.event_id))
     order by d.next_attempt_at, d.sequence
     limit ${limit}`.execute(db);
-  return rows.rows.map((r) => r.delivery_id);
+  return rows.rows.map((r) => ({ deliveryId: r.delivery_id, endpointId: r.endpoint_id }));
 }
 
 /**
