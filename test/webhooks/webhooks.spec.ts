@@ -237,6 +237,27 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     expect(requestsOf(hook, after.orderId).every((r) => String(r.headers['webhook-signature']).split(' ').length === 1)).toBe(true);
   });
 
+  it('manages endpoints: list, change, disable by hand, delete; unknown ids are problem details', async () => {
+    const url = await start();
+    const hook = await receiver();
+    expect((await call(url, 'GET', '/webhooks/event-types', admin)).body.eventTypes).toEqual(expect.arrayContaining(['OrderPlaced', 'ShipmentDelivered', 'StockAdjusted']));
+    expect((await call(url, 'GET', '/webhooks/event-types', admin)).body.eventTypes).not.toContain('WebhookDeliveryFailed');
+    const endpoint = await register(url, { url: hook.url, eventTypes: ['OrderPlaced'] });
+    const changed = await call(url, 'PATCH', `/webhooks/${endpoint.webhookId}`, admin, { description: 'analytics', eventTypes: ['OrderPaid', 'OrderShipped', 'OrderPaid'] });
+    expect(changed.body).toMatchObject({ description: 'analytics', eventTypes: ['OrderPaid', 'OrderShipped'], enabled: true });
+    expect((await call(url, 'PATCH', `/webhooks/${endpoint.webhookId}`, admin, { enabled: false })).body).toMatchObject({ enabled: false, disabledReason: 'disabled by an admin' });
+    expect((await call(url, 'PATCH', `/webhooks/${endpoint.webhookId}`, admin, { url: 'ftp://example.com/' })).body).toMatchObject({ status: 422, code: 'WEBHOOK_URL_REFUSED' });
+    expect((await call(url, 'PATCH', `/webhooks/${endpoint.webhookId}`, admin, { secret: 'whsec_mine' })).body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await call(url, 'GET', '/webhooks', admin)).body.webhooks).toMatchObject([{ webhookId: endpoint.webhookId, enabled: false }]);
+    expect((await call(url, 'POST', `/webhooks/${endpoint.webhookId}/deliveries/msg_nope/resend`, admin)).body).toMatchObject({ status: 404, code: 'WEBHOOK_DELIVERY_NOT_FOUND' });
+    expect((await call(url, 'GET', `/webhooks/${endpoint.webhookId}/deliveries/msg_nope`, admin)).body).toMatchObject({ status: 404, code: 'WEBHOOK_DELIVERY_NOT_FOUND' });
+    expect((await call(url, 'DELETE', `/webhooks/${endpoint.webhookId}`, admin)).status).toBe(204);
+    for (const path of [`/webhooks/${endpoint.webhookId}`, `/webhooks/${endpoint.webhookId}/deliveries`]) {
+      expect((await call(url, 'GET', path, admin)).body, path).toMatchObject({ status: 404, code: 'WEBHOOK_NOT_FOUND' });
+    }
+    expect((await call(url, 'GET', '/webhooks', admin)).body).toEqual({ webhooks: [] });
+  });
+
   it('5. registration of loopback, metadata, private addresses and a name resolving to loopback is refused with a problem detail', async () => {
     const refused = ['http://127.0.0.1:8080/hooks', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.8/hooks', 'http://192.168.1.20/hooks', 'http://localhost:8080/hooks', 'http://[::1]:8080/hooks'];
     // Without either allow setting: refused (http://, and the addresses).
