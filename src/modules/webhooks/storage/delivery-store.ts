@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { unhandledEarlierEventOfFlow } from '../../../platform/delivery/flow-progress.js';
 import type { WebhookTables } from './tables.js';
 
 /** A delivery claimed by this process, with what sending it needs. */
@@ -26,7 +27,7 @@ export const FAN_OUT_CONSUMER = 'webhooks';
  * still pending or dead. In the distributed mode the fan-out consumer handles an order's events
  * in different partitions (an order's, a payment's), possibly out of log order; so a delivery
  * also waits until every earlier event of its lane has been handled by the fan-out consumer
- * (inbox record; inbox records are pruned only below every checkpoint, hence the bound).
+ * (platform/delivery/flow-progress.ts).
  */
 export async function findDue(db: Kysely<WebhookTables>, now: number, limit: number, eventTypes: readonly string[]): Promise<{ deliveryId: string; endpointId: string }[]> {
   const rows = await sql<{ delivery_id: string; endpoint_id: string }>`
@@ -37,12 +38,7 @@ export async function findDue(db: Kysely<WebhookTables>, now: number, limit: num
       and not exists (
         select 1 from webhook_deliveries p
         where p.endpoint_id = d.endpoint_id and p.lane = d.lane and p.sequence < d.sequence and p.status <> 'delivered')
-      and not exists (
-        select 1 from events ev
-        where ev.correlation_id = d.lane and ev.sequence < d.sequence
-          and ev.event_type in (${sql.join(eventTypes)})
-          and ev.sequence > (select coalesce(min(c.position), 0) from consumer_checkpoints c where c.consumer = ${FAN_OUT_CONSUMER})
-          and not exists (select 1 from inbox i where i.consumer = ${FAN_OUT_CONSUMER} and i.event_id = ev.event_id))
+      and not ${unhandledEarlierEventOfFlow(FAN_OUT_CONSUMER, sql.ref('d.lane'), sql.ref('d.sequence'), eventTypes)}
     order by d.next_attempt_at, d.sequence
     limit ${limit}`.execute(db);
   return rows.rows.map((r) => ({ deliveryId: r.delivery_id, endpointId: r.endpoint_id }));
