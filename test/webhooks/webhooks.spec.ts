@@ -77,6 +77,7 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     expect(read.body).toMatchObject({ webhookId: a.webhookId, url: milestones.url, eventTypes: ORDER_MILESTONES, enabled: true, description: 'order milestones' });
     expect(JSON.stringify(read.body)).not.toContain(a.secret);
     expect(JSON.stringify((await call(url, 'GET', '/webhooks', admin)).body)).not.toContain('whsec_');
+    expect(server!.stdout()).toContain('"msg":"webhook endpoint registered"');
     expect(server!.stdout()).not.toContain(a.secret);
     // And the metrics count them per endpoint.
     const counted = new RegExp(`orderflow_webhook_attempts_total\\{endpoint="${a.webhookId}",outcome="delivered"\\} 4`);
@@ -235,6 +236,7 @@ describe.each(dialects)('webhooks on %s (a real orderflow process, real receiver
     expect(verifies(second, after.orderId)).toBe(false);
     expect(verifies(endpoint.secret, after.orderId)).toBe(false);
     expect(requestsOf(hook, after.orderId).every((r) => String(r.headers['webhook-signature']).split(' ').length === 1)).toBe(true);
+    for (const secret of [endpoint.secret, second, third]) expect(server!.stdout() + server!.stderr()).not.toContain(secret.slice('whsec_'.length));
   });
 
   it('manages endpoints: list, change, disable by hand, delete; unknown ids are problem details', async () => {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import { AppError } from '../../kernel/errors.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator } from '../../kernel/ids.js';
@@ -86,6 +87,8 @@ export interface WebhooksApiDeps {
   eventTypes: readonly string[];
   /** Tells the senders there is work (a re-send, an enabled endpoint). */
   wake: () => void;
+  /** Notes each change of an endpoint (never its secret). */
+  logger: Logger;
   /** Resolves a host name to its addresses (tests may replace it). */
   resolve?: (host: string) => Promise<string[]>;
 }
@@ -142,6 +145,7 @@ export function createWebhooksApi(deps: WebhooksApiDeps): WebhooksApi {
         updated_at: now,
       };
       await db.insertInto('webhook_endpoints').values(row).execute();
+      deps.logger.info({ webhookId: row.endpoint_id, url: row.url, eventTypes }, 'webhook endpoint registered');
       return { ...endpointView(row, now), secret };
     },
     async listEndpoints() {
@@ -164,6 +168,7 @@ export function createWebhooksApi(deps: WebhooksApiDeps): WebhooksApi {
         ...(change.enabled === false && row.enabled === 1 ? { enabled: 0, disabled_reason: 'disabled by an admin' } : {}),
       };
       await db.updateTable('webhook_endpoints').set(set).where('endpoint_id', '=', webhookId).execute();
+      deps.logger.info({ webhookId, changed: Object.keys(change) }, 'webhook endpoint changed');
       if (change.enabled === true) deps.wake();
       return endpointView(await existing(webhookId), now);
     },
@@ -174,6 +179,7 @@ export function createWebhooksApi(deps: WebhooksApiDeps): WebhooksApi {
         await trx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', webhookId).execute();
         await trx.deleteFrom('webhook_endpoints').where('endpoint_id', '=', webhookId).execute();
       });
+      deps.logger.info({ webhookId }, 'webhook endpoint deleted');
     },
     async rotateSecret(webhookId, overlapSeconds) {
       const row = await existing(webhookId);
@@ -184,6 +190,7 @@ export function createWebhooksApi(deps: WebhooksApiDeps): WebhooksApi {
         .set({ secret, previous_secret: overlapSeconds > 0 ? row.secret : null, previous_secret_until: overlapSeconds > 0 ? now + overlapSeconds * 1000 : null, updated_at: now })
         .where('endpoint_id', '=', webhookId)
         .execute();
+      deps.logger.info({ webhookId, overlapSeconds }, 'webhook secret rotated');
       return { ...endpointView(await existing(webhookId), now), secret };
     },
     async listDeliveries(webhookId, query) {

@@ -88,6 +88,7 @@ export function createWebhooksModule(options: WebhooksOptions): WebhooksModule {
         ids: runtime.ids,
         policy: { allowHttp: options.allowHttp, allowPrivate: options.allowPrivate },
         eventTypes: WEBHOOK_EVENT_TYPES,
+        logger: runtime.logger.child({ module: 'webhooks' }),
         // The sender of this thread, if it runs here; else the engine's wake-up reaches it (the delivery thread).
         wake: () => {
           sender?.wake();
