@@ -34,7 +34,6 @@ export interface BusinessModules {
 
 export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks'>>;
 
-
 export interface CompositionOptions {
   random?: Random;
   /** Hears each order saga's duration (ms) and the state it settled in (the saga-duration metric). */

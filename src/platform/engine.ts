@@ -46,7 +46,7 @@ export interface EngineModule {
   readonly workers?: readonly BackgroundWorker[];
 }
 
-/** A module's background loop; `wake` is called after commits and on `Engine.wake()`. */
+/** A module's background loop, made from the runtime when the engine starts; `wake` is called on `Engine.wake()` (another thread or process committed work for it). */
 export type BackgroundWorker = (runtime: ModuleRuntime) => { start(): void; wake(): void; stop(): Promise<void> };
 
 /**
