@@ -1,5 +1,5 @@
 import type { Random } from './kernel/clock.js';
-import type { Config, ModuleName } from './config.js';
+import { DEFAULT_WEBHOOK_SETTINGS, type Config, type ModuleName } from './config.js';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, httpMigrations, idempotencyPruning } from './http/index.js';
 import type { EngineModule, ModuleRuntime } from './platform/engine.js';
 import { createInventoryModule, type InventoryApi } from './modules/inventory/index.js';
@@ -7,6 +7,7 @@ import { createOrdersModule, type OrdersApi } from './modules/orders/index.js';
 import { createPaymentsModule, type PaymentsApi } from './modules/payments/index.js';
 import { createShipmentsModule, type ShipmentsApi } from './modules/shipments/index.js';
 import { createStatsModule, type StatsApi } from './modules/stats/index.js';
+import { createWebhooksModule, type WebhooksApi } from './modules/webhooks/index.js';
 
 /** The commands and queries of every module, for the HTTP layer, the CLI and the tests. */
 export interface ModuleApis {
@@ -16,6 +17,8 @@ export interface ModuleApis {
   shipments: ShipmentsApi;
   /** Order statistics, a read model of the log; its consumer runs where `orders` runs. */
   stats: StatsApi;
+  /** Webhook endpoints and their deliveries; the fan-out consumer and the sender run where `webhooks` runs. */
+  webhooks: WebhooksApi;
 }
 
 /** The four business modules and the stats read model, wired to each other only through ports and events. */
@@ -29,7 +32,7 @@ export interface BusinessModules {
   connect(runtime: ModuleRuntime): ModuleApis;
 }
 
-export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs'>>;
+export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks'>>;
 
 export interface CompositionOptions {
   random?: Random;
@@ -54,6 +57,7 @@ export function createBusinessModules(settings: ModuleSettings, options: Composi
   const payments = createPaymentsModule({ successRate: settings.paymentSuccessRate, latencyMs: settings.paymentLatencyMs, random: options.random });
   const shipments = createShipmentsModule();
   const stats = createStatsModule();
+  const webhooks = createWebhooksModule({ ...(settings.webhooks ?? DEFAULT_WEBHOOK_SETTINGS), random: options.random });
   // Which MODULES entry runs each engine module's consumers. The stats projection is not a
   // MODULES name of its own (SPEC §1 lists them): it goes with `orders`, whose events it reads,
   // so every deployment that handles orders keeps the statistics current.
@@ -63,13 +67,21 @@ export function createBusinessModules(settings: ModuleSettings, options: Composi
     [payments, 'payments'],
     [shipments, 'shipments'],
     [stats, 'orders'],
+    [webhooks, 'webhooks'],
   ];
 
   return {
     engineModules(running) {
       const business = runsWith.map(([module, name]): EngineModule => {
         const runs = running.includes(name);
-        return { name: module.name, migrations: module.migrations, consumers: runs ? module.consumers : [], timers: runs ? (module.timers ?? {}) : {} };
+        return {
+          name: module.name,
+          migrations: module.migrations,
+          consumers: runs ? module.consumers : [],
+          timers: runs ? (module.timers ?? {}) : {},
+          workers: runs ? (module.workers ?? []) : [],
+          pruning: runs ? (module.pruning ?? []) : [],
+        };
       });
       // The HTTP layer's own table (idempotency keys) is created with the rest, wherever it runs;
       // its expired keys are pruned where HTTP runs.
@@ -83,6 +95,7 @@ export function createBusinessModules(settings: ModuleSettings, options: Composi
         payments: payments.connect(runtime),
         shipments: shipments.connect(runtime),
         stats: stats.connect(runtime),
+        webhooks: webhooks.connect(runtime),
       };
       return apis;
     },

@@ -2,7 +2,7 @@ import { AppError } from './kernel/errors.js';
 import type { HandlerFaults } from './platform/delivery/fault-injection.js';
 
 /** The modules a process can run (SPEC §1). */
-export const moduleNames = ['orders', 'inventory', 'payments', 'shipments', 'http'] as const;
+export const moduleNames = ['orders', 'inventory', 'payments', 'shipments', 'http', 'webhooks'] as const;
 export type ModuleName = (typeof moduleNames)[number];
 
 /** Validated, frozen configuration; the only place that reads `process.env`. */
@@ -43,7 +43,38 @@ export interface Config {
   databaseTimeoutMs: number;
   /** PostgreSQL: named prepared statements on the hot path (`DATABASE_PREPARED_STATEMENTS`, default true). */
   databasePreparedStatements: boolean;
+  /** Outgoing webhooks (issue 14): what a delivery may reach, how long it waits, how it retries. */
+  webhooks: WebhookSettings;
 }
+
+/** Settings of the webhooks module (`WEBHOOK_*`). */
+export interface WebhookSettings {
+  /** `WEBHOOK_ALLOW_HTTP`: plain http:// endpoints are accepted (development only). */
+  allowHttp: boolean;
+  /** `WEBHOOK_ALLOW_PRIVATE`: endpoints may resolve to loopback, private, link-local or metadata addresses. */
+  allowPrivate: boolean;
+  /** `WEBHOOK_TIMEOUT_MS`: how long one delivery attempt may take, connection to last byte. */
+  timeoutMs: number;
+  /** `WEBHOOK_RETRY_SCHEDULE`: the delay before each retry; a delivery gets 1 + its length attempts. */
+  retrySchedule: readonly number[];
+  /** `WEBHOOK_DISABLE_AFTER`: failed attempts in a row, with no success between, that disable an endpoint. */
+  disableAfterFailures: number;
+  /** `WEBHOOK_RETENTION`: how long a delivered delivery (and its attempts) is kept after its delivery. */
+  retentionMs: number;
+}
+
+/**
+ * The webhook settings of an empty environment: https and public addresses only; the retry
+ * delays of Standard Webhooks' reference (Svix), 5s,5m,30m,2h,5h,10h,10h: 8 attempts over about 28 hours.
+ */
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
+  allowHttp: false,
+  allowPrivate: false,
+  timeoutMs: 5000,
+  retrySchedule: Object.freeze([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  disableAfterFailures: 50,
+  retentionMs: 30 * 86_400_000,
+});
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -56,6 +87,15 @@ export function parseDuration(raw: string): number | undefined {
 }
 
 const MINUTE = 60_000;
+
+const flag = (raw: string) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : undefined);
+
+/** `5s,5m,30m` → milliseconds; `none` → no retries. */
+function parseSchedule(raw: string): number[] | undefined {
+  if (raw.toLowerCase() === 'none') return [];
+  const delays = raw.split(',').map((part) => parseDuration(part));
+  return delays.length <= 50 && delays.every((ms) => ms !== undefined && ms <= 7 * 86_400_000) ? (delays as number[]) : undefined;
+}
 const DAY = 86_400_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -117,6 +157,14 @@ export function loadConfig(env: Env = process.env): Config {
     natsStreamMaxAgeMs: read('NATS_STREAM_MAX_AGE', 7 * DAY, duration(MINUTE, 10 * 365 * DAY, true), 'a duration of at least 1m (7d, 12h), or 0 to keep every message'),
     databaseTimeoutMs: read('DATABASE_TIMEOUT_MS', 5000, integer(100, 600_000), 'milliseconds, 100..600000'),
     databasePreparedStatements: read('DATABASE_PREPARED_STATEMENTS', 'true' as const, oneOf(['true', 'false'] as const), 'true or false') === 'true',
+    webhooks: {
+      allowHttp: read('WEBHOOK_ALLOW_HTTP', DEFAULT_WEBHOOK_SETTINGS.allowHttp, flag, 'true or false'),
+      allowPrivate: read('WEBHOOK_ALLOW_PRIVATE', DEFAULT_WEBHOOK_SETTINGS.allowPrivate, flag, 'true or false'),
+      timeoutMs: read('WEBHOOK_TIMEOUT_MS', DEFAULT_WEBHOOK_SETTINGS.timeoutMs, integer(100, 120_000), 'milliseconds, 100..120000'),
+      retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', DEFAULT_WEBHOOK_SETTINGS.retrySchedule, parseSchedule, 'a comma-separated list of up to 50 durations (5s,5m,30m,2h), or none for no retries'),
+      disableAfterFailures: read('WEBHOOK_DISABLE_AFTER', DEFAULT_WEBHOOK_SETTINGS.disableAfterFailures, integer(1, 1_000_000), 'an integer 1..1000000'),
+      retentionMs: read('WEBHOOK_RETENTION', DEFAULT_WEBHOOK_SETTINGS.retentionMs, duration(MINUTE, 3650 * DAY), 'a duration from 1m to 3650d: milliseconds, or a number with ms, s, m, h or d (30d)'),
+    },
   };
   if (problems.length > 0) {
     throw new AppError('validation', 'BAD_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });

@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       natsStream: 'ORDERFLOW_EVENTS',
       natsSubjectPrefix: 'orderflow_events',
       natsPartitions: 8,
-      modules: ['orders', 'inventory', 'payments', 'shipments', 'http'],
+      modules: ['orders', 'inventory', 'payments', 'shipments', 'http', 'webhooks'],
       sagaTimeoutMs: 30000,
       paymentSuccessRate: 0.9,
       paymentLatencyMs: 0,
@@ -25,8 +25,30 @@ describe('loadConfig', () => {
       natsStreamMaxAgeMs: 7 * 24 * 3600 * 1000,
       databaseTimeoutMs: 5000,
       databasePreparedStatements: true,
+      webhooks: {
+        allowHttp: false,
+        allowPrivate: false,
+        timeoutMs: 5000,
+        retrySchedule: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        disableAfterFailures: 50,
+        retentionMs: 30 * 24 * 3600 * 1000,
+      },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the WEBHOOK_* settings and refuses bad ones', () => {
+    const config = loadConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_TIMEOUT_MS: '250', WEBHOOK_RETRY_SCHEDULE: '100ms, 2s,1m', WEBHOOK_DISABLE_AFTER: '3', WEBHOOK_RETENTION: '7d' });
+    expect(config.webhooks).toEqual({ allowHttp: true, allowPrivate: true, timeoutMs: 250, retrySchedule: [100, 2000, 60_000], disableAfterFailures: 3, retentionMs: 7 * 86_400_000 });
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: 'none' }).webhooks.retrySchedule).toEqual([]);
+    for (const [name, value] of [
+      ['WEBHOOK_ALLOW_HTTP', 'maybe'],
+      ['WEBHOOK_TIMEOUT_MS', '10'],
+      ['WEBHOOK_RETRY_SCHEDULE', '5s,soon'],
+      ['WEBHOOK_DISABLE_AFTER', '0'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), name).toThrowError(new RegExp(`${name}=`));
+    }
   });
 
   it('reads the test-only ORDERFLOW_FAULTS and refuses a malformed one', () => {

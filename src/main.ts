@@ -87,6 +87,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
         ? () => forwardTo(() => deliveryThread?.transport)
         : undefined,
     timers: !separateDelivery,
+    workers: !separateDelivery,
     pruning: !separateDelivery,
   });
   const applied = await engine.migrate();

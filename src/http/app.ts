@@ -23,6 +23,7 @@ import { streamRoutes, type StreamOptions } from './routes/stream.js';
 import { throughputRoutes, type ThroughputOptions } from './routes/throughput.js';
 import { consoleFallback, consoleRoutes } from './static.js';
 import { typeboxValidatorCompiler } from './validation.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -42,7 +43,7 @@ export interface AppDeps {
 export const BODY_LIMIT = 64 * 1024;
 
 // Never in a log line: credentials, whatever path they come by.
-const REDACT = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'jwtSecret'];
+const REDACT = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'jwtSecret', 'secret', '*.secret'];
 
 /**
  * Builds the HTTP API of SPEC §4 (not listening): TypeBox schemas validate requests and write
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes(context));
   await app.register(deadLetterRoutes(context));
   await app.register(statsRoutes(context));
+  await app.register(webhookRoutes(context));
   await app.register(streamRoutes(context, deps.stream));
   await app.register(throughputRoutes(context, deps.throughput));
   await app.register(consoleRoutes(deps.webRoot));
@@ -142,7 +144,7 @@ async function registerDocs(app: FastifyInstance, config: AppDeps['config']): Pr
           'a page saying what the code means and what to do. The codes are listed in components.schemas.ErrorCode (with `x-error-catalogue`) and at /problems.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas: { ErrorCode: errorCodeSchema() } },
-      tags: ['products', 'orders', 'shipments', 'operations', 'health', 'problems', 'console'].map((name) => ({ name })),
+      tags: ['products', 'orders', 'shipments', 'operations', 'webhooks', 'health', 'problems', 'console'].map((name) => ({ name })),
     },
     // Every non-public route needs the bearer token.
     transform: ({ schema, url, route }) => {

@@ -64,7 +64,14 @@ export const ShipmentCreated = Type.Object({ orderId: Id, shipmentId: Id, tracki
 export const ShipmentDispatched = Type.Object({ shipmentId: Id, orderId: Id, dispatchedAt: Type.String() }, Open);
 export const ShipmentDelivered = Type.Object({ shipmentId: Id, orderId: Id, deliveredAt: Type.String() }, Open);
 
-/** Every event of SPEC §3, version 1, by name. */
+// Webhooks (SPEC §8): a delivery that used up its attempts, an endpoint disabled after repeated failures.
+export const WebhookDeliveryFailed = Type.Object(
+  { endpointId: Id, reason: Type.String(), deliveryId: Id, eventId: Id, eventType: Id, attempts: Type.Integer({ minimum: 1 }) },
+  Open,
+);
+export const WebhookEndpointDisabled = Type.Object({ endpointId: Id, reason: Type.String() }, Open);
+
+/** Every event of SPEC §3 and §8, version 1, by name. */
 export const eventCatalog = {
   OrderPlaced,
   OrderConfirmed,
@@ -85,6 +92,8 @@ export const eventCatalog = {
   ShipmentCreated,
   ShipmentDispatched,
   ShipmentDelivered,
+  WebhookDeliveryFailed,
+  WebhookEndpointDisabled,
 } satisfies Record<string, TObject>;
 
 /** The name of an event in the catalog. */

@@ -6,6 +6,7 @@ export const AggregateType = Type.Union([
   Type.Literal('Product'),
   Type.Literal('Payment'),
   Type.Literal('Shipment'),
+  Type.Literal('WebhookEndpoint'),
 ]);
 export type AggregateType = Static<typeof AggregateType>;
 

@@ -84,6 +84,11 @@ export const ERROR_CATALOGUE = {
   // Shipments
   SHIPMENT_NOT_DISPATCHABLE: api('conflict', 409, 'The shipment cannot be dispatched', 'Only a CREATED shipment is dispatched; GET the shipment to see its status.'),
   SHIPMENT_NOT_DELIVERABLE: api('conflict', 409, 'The shipment cannot be delivered', 'Only a DISPATCHED shipment is delivered; GET the shipment to see its status.'),
+  // Webhooks
+  WEBHOOK_NOT_FOUND: api('not_found', 404, 'No such webhook endpoint', 'Check the id (GET /webhooks lists them).'),
+  WEBHOOK_DELIVERY_NOT_FOUND: api('not_found', 404, 'No such delivery of this webhook endpoint', 'Check the delivery id (GET /webhooks/:id/deliveries lists them).'),
+  WEBHOOK_URL_REFUSED: api('validation', 422, 'The webhook URL is refused', 'Send an https:// URL whose host resolves to public addresses; WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_PRIVATE relax this for development.'),
+  WEBHOOK_EVENT_TYPE_UNKNOWN: api('validation', 422, 'An event type is not in the catalog', 'Subscribe to event types the catalog has (GET /webhooks/event-types lists them).'),
   // Operations
   DEAD_LETTER_NOT_OPEN: api('conflict', 409, 'The dead letter is not open', 'Only a dead letter still open can be retried or discarded.'),
   NOT_READY: api('unavailable', 503, 'A dependency does not answer', 'Retry after Retry-After; `dependencies` names the failing one.'),

@@ -39,7 +39,15 @@ export interface EngineModule {
   readonly timers?: Readonly<Record<string, (timer: Timer, tx: TxContext<any>, log: Logger) => Promise<void>>>;
   /** Expired rows of its tables to delete in the background (retention/pruner.ts). */
   readonly pruning?: readonly PruneTask[];
+  /**
+   * Background loops of its own, made once the engine runs and started and stopped with its
+   * delivery (the webhooks sender: work done outside any transaction, such as an HTTP call).
+   */
+  readonly workers?: readonly BackgroundWorker[];
 }
+
+/** A module's background loop, made from the runtime when the engine starts; `wake` is called on `Engine.wake()` (another thread or process committed work for it). */
+export type BackgroundWorker = (runtime: ModuleRuntime) => { start(): void; wake(): void; stop(): Promise<void> };
 
 /**
  * What a module's commands and queries run against once the engine exists: the outbox API,
@@ -54,6 +62,8 @@ export interface ModuleRuntime {
   readonly ids: IdGenerator;
   readonly logger: Logger;
   readonly metrics: EngineMetrics;
+  /** Tells this process's delivery (and, in the embedded mode, the delivery thread's) there is work: `Engine.wake()`. */
+  readonly wake: () => void;
 }
 
 /** Builds the transport once the engine's parts exist (the NATS adapter plugs in here). */
@@ -77,6 +87,8 @@ export interface EngineOptions {
   timers?: boolean;
   /** How long inbox records are kept after their event was handled and passed by every checkpoint of its consumer (default 15 min). */
   inboxRetentionMs?: number;
+  /** Run the modules' background workers (default true; the embedded mode runs them in the delivery thread). */
+  workers?: boolean;
   /** Run the modules' pruning in the background (default true; one engine per process needs it). */
   pruning?: boolean | { everyMs?: number; batchSize?: number };
 }
@@ -227,6 +239,13 @@ export function createEngine(options: EngineOptions): Engine {
     ...pruning,
   });
   let started = false;
+  let workers: ReturnType<BackgroundWorker>[] = [];
+  const runtime: ModuleRuntime = { unitOfWork, db: storage.db, dialect: storage.dialect, clock, ids, logger, metrics, wake: () => wake() };
+  function wake(): void {
+    transport.notify([]);
+    timerWorker?.poke();
+    for (const worker of workers) worker.wake();
+  }
 
   return {
     storage,
@@ -239,7 +258,7 @@ export function createEngine(options: EngineOptions): Engine {
     logger,
     transport,
     pruner,
-    runtime: { unitOfWork, db: storage.db, dialect: storage.dialect, clock, ids, logger, metrics },
+    runtime,
     migrate: () => migrate(storage, engineMigrations(modules)),
     async start() {
       if (started) return;
@@ -248,16 +267,18 @@ export function createEngine(options: EngineOptions): Engine {
       await transport.start();
       if (options.timers !== false) timerWorker?.start();
       if (options.pruning !== false) pruner.start();
+      if (options.workers !== false) {
+        workers = modules.flatMap((m) => m.workers ?? []).map((make) => make(runtime));
+        for (const worker of workers) worker.start();
+      }
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([transport.stop(), timerWorker?.stop(), pruner.stop()]);
+      await Promise.all([transport.stop(), timerWorker?.stop(), pruner.stop(), ...workers.map((worker) => worker.stop())]);
+      workers = [];
     },
-    wake() {
-      transport.notify([]);
-      timerWorker?.poke();
-    },
+    wake,
     async health() {
       const storageHealth = await storage.ping(READINESS_PING_MS).then(
         async (): Promise<DependencyHealth> => {

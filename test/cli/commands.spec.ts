@@ -145,11 +145,11 @@ describe.each(dialects)('orderflow commands on %s', (dialect) => {
     await h.engine.unitOfWork.run('orders', async (tx) => {
       tx.emit({ eventType: 'OrderPlaced', aggregateType: 'Order', aggregateId: 'broken-order', correlationId: 'broken-flow', payload: { orderId: 'broken-order' } });
     });
-    await eventually(async () => (await h.engine.deadLetters.list({ status: 'dead' })).length === 2, 'two dead letters');
+    await eventually(async () => (await h.engine.deadLetters.list({ status: 'dead' })).length === 3, 'three dead letters');
     const [listed, text] = await Promise.all([runCli(['dlq', 'list', '--status', 'dead', '--json'], env), runCli(['dlq', 'list'], env)]);
     expect(listed.code, listed.stderr).toBe(0);
     const letters = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; consumer: string; status: string });
-    expect(letters.map((l) => l.consumer).sort()).toEqual(['inventory', 'stats']);
+    expect(letters.map((l) => l.consumer).sort()).toEqual(['inventory', 'stats', 'webhooks']);
     expect(text.stdout).toContain('broken-order');
     expect(text.stdout).toContain('schema: payload');
 
@@ -176,5 +176,6 @@ describe.each(dialects)('orderflow commands on %s', (dialect) => {
 
     // Leave nothing open for the next suites' invariant checks.
     await h.engine.deadLetters.discard(statsLetter.id);
+    await h.engine.deadLetters.discard(letters.find((l) => l.consumer === 'webhooks')!.id);
   });
 });

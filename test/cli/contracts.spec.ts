@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventCatalog } from '../../src/kernel/catalog.js';
 import type { EventContracts } from '../../src/kernel/contracts.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,7 +32,8 @@ function contracts(edit?: (snapshot: EventContracts) => void): { status: number 
 describe('npm run contracts: the event schemas against the committed snapshot', () => {
   it('passes on main', () => {
     const { status, out } = contracts();
-    expect(out).toMatch(/contracts: 19 event types, 19 versions, no breaking change/);
+    const types = Object.keys(eventCatalog).length;
+    expect(out).toContain(`contracts: ${types} event types, ${types} versions, no breaking change`);
     expect(status).toBe(0);
   });
 

@@ -64,6 +64,7 @@ describe.skipIf(!browserAvailable())('console: every view, at 1280×800 and at p
     { name: 'inventory', hash: '#/inventory', ready: '[data-alert-product="stand"]' },
     { name: 'dead-letters', hash: '#/dead-letters', ready: 'tr[data-dead-letter-id]' },
     { name: 'throughput', hash: '#/throughput', ready: 'svg.chart' },
+    { name: 'webhooks', hash: '#/webhooks', ready: 'form.webhook-form' },
   ];
 
   it('writes a screenshot of each view at both sizes; no view overflows a phone screen; every field has a label', async () => {

@@ -32,7 +32,7 @@ function badTokens(): Record<string, string> {
 }
 
 interface RouteCase {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   /** who may call: any authenticated caller, the order's owner (or admin), or admins only. */
   access: 'authenticated' | 'owner' | 'admin';
@@ -79,6 +79,18 @@ describe.each(dialects)('authorization on %s', (dialect) => {
       // follow=false: the stream sends what the log holds and ends, so inject returns.
       { method: 'GET', url: '/api/stream?follow=false', access: 'admin' },
       { method: 'GET', url: '/api/throughput', access: 'admin' },
+      // Webhook endpoints: unknown ids are fine, the checks come before the lookup.
+      { method: 'POST', url: '/webhooks', access: 'admin', body: { url: 'https://93.184.216.34/hooks', eventTypes: ['OrderPlaced'] } },
+      { method: 'GET', url: '/webhooks', access: 'admin' },
+      { method: 'GET', url: '/webhooks/event-types', access: 'admin' },
+      { method: 'GET', url: '/webhooks/some-id', access: 'admin' },
+      { method: 'PATCH', url: '/webhooks/some-id', access: 'admin', body: { enabled: false } },
+      { method: 'DELETE', url: '/webhooks/some-id', access: 'admin' },
+      { method: 'POST', url: '/webhooks/some-id/rotate-secret', access: 'admin', body: {} },
+      { method: 'GET', url: '/webhooks/some-id/deliveries', access: 'admin' },
+      { method: 'GET', url: '/webhooks/some-id/deliveries/some-id', access: 'admin' },
+      { method: 'POST', url: '/webhooks/some-id/deliveries/some-id/resend', access: 'admin' },
+      { method: 'POST', url: '/webhooks/some-id/redrive', access: 'admin' },
     ];
   });
   afterAll(async () => h?.close());
@@ -172,5 +184,7 @@ function templateOf(url: string, orderId: string): string {
     .replace(/^\/shipments\/[^/]+/, '/shipments/:id')
     .replace(/^\/api\/events\/[^/]+/, '/api/events/:eventId')
     .replace(/^\/api\/dead-letters\/[^/]+/, '/api/dead-letters/:id')
-    .replace(/^\/products\/[^/]+/, '/products/:id');
+    .replace(/^\/products\/[^/]+/, '/products/:id')
+    .replace(/^\/webhooks\/some-id/, '/webhooks/:id')
+    .replace(/\/deliveries\/some-id(\/|$)/, '/deliveries/:deliveryId$1');
 }

@@ -15,12 +15,14 @@ import { ordersView } from './views/orders.js';
 import { signInView } from './views/sign-in.js';
 import { empty, heading } from './views/states.js';
 import { throughputView } from './views/throughput.js';
+import { webhookView, webhooksView } from './views/webhooks.js';
 
 const NAV: { name: string; label: string }[] = [
   { name: 'orders', label: 'Orders' },
   { name: 'events', label: 'Events' },
   { name: 'inventory', label: 'Inventory' },
   { name: 'dead-letters', label: 'Dead letters' },
+  { name: 'webhooks', label: 'Webhooks' },
   { name: 'throughput', label: 'Throughput' },
 ];
 
@@ -40,6 +42,8 @@ function pick(name: string, params: string[]): { view: View; title: string } {
   if (name === 'inventory') return { view: inventoryView, title: 'Inventory' };
   if (name === 'dead-letters') return { view: deadLettersView, title: 'Dead letters' };
   if (name === 'throughput') return { view: throughputView, title: 'Throughput' };
+  if (name === 'webhooks' && params.length > 0) return { view: webhookView, title: 'Webhook endpoint' };
+  if (name === 'webhooks') return { view: webhooksView, title: 'Webhooks' };
   if (name === 'sign-in') return { view: signInView, title: 'Sign in' };
   return {
     view: (root) => root.replaceChildren(heading('Not found'), empty('There is no such page', `Nothing lives at ${location.hash}.`, h('a', { href: '#/orders' }, 'Go to the orders'))),

@@ -142,3 +142,35 @@ export interface Throughput {
   windowMs: number;
   samples: ThroughputSample[];
 }
+
+/** A webhook endpoint (GET /webhooks): never its secret. */
+export interface Webhook {
+  webhookId: string;
+  url: string;
+  eventTypes: string[];
+  description: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  consecutiveFailures: number;
+  previousSecretExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One delivery of an event to an endpoint (GET /webhooks/:id/deliveries). */
+export interface WebhookDelivery {
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  lane: string;
+  status: 'pending' | 'retrying' | 'delivered' | 'dead';
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  lastResponse: string | null;
+  lastDurationMs: number | null;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+}
