@@ -53,8 +53,14 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
+/** Every `orderflow` process a test started and that still runs: none outlives the test process. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+
 export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): RunningCli {
   const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: environment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const output = { stdout: '', stderr: '' };
   const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((l) => l());

@@ -8,7 +8,7 @@ import { createEngine } from '../../src/platform/engine.js';
 import { fulfilmentViolations } from '../support/invariants.js';
 import { eventually } from '../support/kernel-test-module.js';
 import { businessConsumers, untilSettled } from '../support/settle.js';
-import { spawnTs } from '../support/processes.js';
+import { killChildren, spawnTs } from '../support/processes.js';
 
 const node = new URL('../fixtures/flow-node.ts', import.meta.url);
 
@@ -26,6 +26,7 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
   }
 
   afterEach(async () => {
+    await killChildren();
     await storage?.close();
     storage = undefined;
     await scratch.drop();

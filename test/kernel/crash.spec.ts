@@ -4,7 +4,7 @@ import { createEngine } from '../../src/platform/engine.js';
 import type { Storage } from '../../src/platform/storage/database.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
 import { counterEvent, createTestModule, eventually, testSchemas, type TestTables } from '../support/kernel-test-module.js';
-import { spawnTs, type Child } from '../support/processes.js';
+import { killChildren, spawnTs, type Child } from '../support/processes.js';
 import { createScratchStream, kernelSetups, natsAvailable, natsSetup, natsUrl, type ScratchStream } from '../support/transports.js';
 
 const node = new URL('../fixtures/kernel-node.ts', import.meta.url);
@@ -19,6 +19,7 @@ describe.each(kernelSetups)('crash safety of the kernel on $name (real processes
     stream = setup.transport === 'nats' ? createScratchStream() : undefined;
   });
   afterEach(async () => {
+    await killChildren();
     await storage?.close();
     await scratch.drop();
     await stream?.drop();

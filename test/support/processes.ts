@@ -13,6 +13,23 @@ export interface Child {
   stderr(): string;
 }
 
+/** Every child still running, so that a test that failed half-way leaves none behind. */
+const running = new Set<Child>();
+// And none outlives the test process, whatever happened.
+process.once('exit', () => running.forEach((child) => child.process.kill('SIGKILL')));
+
+/**
+ * Kills (SIGKILL) every child `spawnTs` started that is still running, and waits for them: call
+ * it after each test. A test that failed before stopping its processes left them running for
+ * the rest of the run — and after it, on the machine — taking CPU and connections from the
+ * suites that followed.
+ */
+export async function killChildren(): Promise<void> {
+  const left = [...running];
+  running.clear();
+  await Promise.all(left.map((child) => child.kill('SIGKILL')));
+}
+
 export function spawnTs(entry: string | URL, env: Record<string, string>): Child {
   const path = entry instanceof URL ? fileURLToPath(entry) : entry;
   const child = spawn(process.execPath, ['--import', 'tsx', path], {
@@ -43,7 +60,7 @@ export function spawnTs(entry: string | URL, env: Record<string, string>): Child
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
-  return {
+  const handle: Child = {
     process: child,
     exited,
     stderr: () => errors,
@@ -57,8 +74,11 @@ export function spawnTs(entry: string | URL, env: Record<string, string>): Child
       });
     },
     async kill(signal) {
-      child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
   };
+  running.add(handle);
+  void exited.then(() => running.delete(handle));
+  return handle;
 }
