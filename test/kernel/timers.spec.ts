@@ -124,6 +124,51 @@ describe.each(kernelSetups)('durable timers on $name', (setup) => {
     expect(await engine.deadLetters.countOpen()).toBe(0);
   });
 
+  // Regressions: the 30-minute distributed campaign of 2026-12-06 ended unsettled with two saga
+  // deadlines whose firing had failed (the database black-holed) and that the order's completion
+  // then cancelled: their failure records stayed 'retrying' for ever, nothing left to fire or clear them.
+  it('a failing timer that its module cancels takes its failure record with it', async () => {
+    const engine = await h.restart({
+      modules: [{ name: 'broken', migrations: [], consumers: [], timers: { 'test.fire': async () => Promise.reject(new Error('the database did not answer')) } }],
+    });
+    await engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'deadline', kind: 'test.fire', dueAt: tx.now }));
+    await engine.start();
+    await eventually(async () => (await engine.deadLetters.list()).length === 1, 'the failure to be recorded');
+    // The order completed meanwhile: its module cancels the deadline.
+    await engine.unitOfWork.run('test', async (tx) => tx.cancelTimer('deadline'));
+    await eventually(async () => (await engine.deadLetters.list()).length === 0, 'the failure record to go with the timer');
+    expect(await engine.timers.get('deadline')).toBeUndefined();
+    expect(await engine.deadLetters.countOpen()).toBe(0);
+  });
+
+  it('a failing timer that its module moves clears its failure record when it fires', async () => {
+    let failures = 0;
+    const engine = await h.restart({
+      modules: [
+        {
+          name: 'flaky',
+          migrations: [],
+          consumers: [],
+          timers: {
+            async 'test.fire'(timer, tx) {
+              if (failures++ === 0) throw new Error('not yet');
+              await tx.db.insertInto('test_fired').values({ key: timer.key, fired_at: tx.now }).execute();
+            },
+          },
+        },
+      ],
+      // One retry a minute away: the move below, not the retry, fires it.
+      retry: { maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 120_000 },
+    });
+    await engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'moved', kind: 'test.fire', dueAt: tx.now }));
+    await engine.start();
+    await eventually(async () => (await engine.deadLetters.list()).length === 1, 'the failure to be recorded');
+    await engine.unitOfWork.run('test', async (tx) => tx.schedule({ key: 'moved', kind: 'test.fire', dueAt: tx.now }));
+    await eventually(async () => (await fired()).length === 1, 'the moved timer to fire');
+    await eventually(async () => (await engine.deadLetters.list()).length === 0, 'its failure record to be cleared');
+    expect(await engine.deadLetters.countOpen()).toBe(0);
+  });
+
   it('a dead timer that is discarded is deleted without firing', async () => {
     const engine = await h.restart({
       modules: [{ name: 'broken', migrations: [], consumers: [], timers: { 'test.fire': async () => Promise.reject(new Error('never')) } }],

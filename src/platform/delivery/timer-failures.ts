@@ -37,11 +37,16 @@ export function createTimerFailures(db: Kysely<Tables>, ids: IdGenerator) {
       const attempt = timer.attempts + 1;
       const entry = { attempt, at: now, error, retryAt };
       await db.transaction().execute(async (trx) => {
-        await trx
+        const updated = await trx
           .updateTable('timers')
           .set({ attempts: attempt, last_error: error.slice(0, 2000), due_at: retryAt ?? timer.dueAt, dead_at: retryAt === null ? now : null })
           .where('key', '=', timer.key)
-          .execute();
+          .executeTakeFirst();
+        // Cancelled (or fired by another worker) since this firing failed: there is nothing left to retry.
+        if (Number(updated.numUpdatedRows) === 0) {
+          await clearTimerFailure(trx as unknown as Transaction<unknown>, timer.kind, timer.key);
+          return;
+        }
         const existing = await trx.selectFrom('failed_deliveries').selectAll().where('consumer', '=', consumer).where('event_id', '=', timer.key).executeTakeFirst();
         const status = retryAt === null ? 'dead' : 'retrying';
         if (existing && existing.status !== 'discarded') {

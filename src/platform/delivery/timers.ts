@@ -4,11 +4,14 @@ import { statement } from '../storage/statements.js';
 import { clearTimerFailure } from './timer-failures.js';
 
 // Every order schedules and cancels its saga deadline: statements written once.
+// Scheduling again moves the timer and gives it a fresh round of attempts, but keeps its last
+// error: a timer that failed has a failure record, and the error says it is there to be cleared
+// when the timer fires (claim) or is cancelled.
 const upsertTimer = statement(
   'insert into timers (key, kind, due_at, payload, attempts, created_at, last_error) values (?, ?, ?, ?, 0, ?, null) ' +
-    'on conflict (key) do update set kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, attempts = 0, last_error = null, dead_at = null',
+    'on conflict (key) do update set kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, attempts = 0, dead_at = null',
 );
-const deleteTimer = statement('delete from timers where key = ?');
+const deleteTimer = statement<{ kind: string; last_error: string | null }>('delete from timers where key = ? returning kind, last_error');
 
 /** A timer to schedule: `kind` picks the handler, `key` makes it unique (scheduling again moves it). */
 export interface TimerDraft {
@@ -73,7 +76,12 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
       onScheduled?.(timer.dueAt);
     },
     async cancel(trx, key) {
-      await deleteTimer(trx as never, [key]);
+      const [cancelled] = await deleteTimer(trx as never, [key]);
+      // It had failed: its failure record (retrying or dead) goes with it, or it would stay open
+      // for ever — nothing would fire or clear it (found by the 30-minute distributed campaign:
+      // saga deadlines whose firing failed while the database was black-holed, then cancelled by
+      // the order's completion, left the system unsettled).
+      if (cancelled?.last_error != null) await clearTimerFailure(trx, cancelled.kind, key);
     },
     async dueKeys(now, limit, kinds) {
       if (kinds.length === 0) return [];
