@@ -19,6 +19,10 @@ export async function start(config: Config, args: readonly string[]): Promise<nu
   // Checked before anything starts: a PostgreSQL process without JWT_SECRET stops here.
   const secret = serves ? resolveJwtSecret(config) : undefined;
   const logger = pino({ level: config.logLevel });
+  // Listened for before anything starts: a SIGTERM sent as soon as the banner or the first log
+  // line is read (a supervisor, a test) must stop the process cleanly, not kill it half-way
+  // through a commit; one that comes while starting stops it once it has started.
+  const signalled = untilSignal();
   const orderflow = await startOrderflow(config, { logger, jwtSecret: secret?.value });
   try {
     if (embedded) {
@@ -32,17 +36,19 @@ export async function start(config: Config, args: readonly string[]): Promise<nu
     await orderflow.stop();
     throw error;
   }
-  await untilSignal(orderflow, logger);
+  logger.info({ signal: await signalled }, 'shutting down');
+  await orderflow.stop();
   return 0;
 }
 
-function untilSignal(orderflow: Orderflow, logger: pino.Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      void orderflow.stop().then(resolve);
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(signal);
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 }

@@ -110,4 +110,16 @@ describe('orderflow start, first run in the embedded mode', () => {
     expect(result.stderr).toContain('JWT_SECRET is not set');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
+
+  // A supervisor (or a test) may send SIGTERM as soon as it reads the first line: the process must
+  // stop as it does later, not die of the signal. The handler used to be installed only after the
+  // banner was written, and a SIGTERM sent on reading it killed the process 2 times in 3.
+  it('stops cleanly (exit 0, "orderflow stopped") on a SIGTERM sent the moment its first output is read, or its banner', async () => {
+    for (const moment of [/\S/, /orderflow is running at/, /\S/, /orderflow is running at/]) {
+      const server = spawnCli(['start'], { ...env, LOG_LEVEL: 'info' });
+      await server.waitFor(moment);
+      expect(await server.stop('SIGTERM')).toBe(0);
+      expect(server.stdout()).toContain('"msg":"orderflow stopped"');
+    }
+  });
 });
