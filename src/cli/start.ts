@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Config } from '../config.js';
-import { startOrderflow, type Orderflow } from '../main.js';
+import { startOrderflow } from '../main.js';
 import { parseDatabaseUrl } from '../platform/storage/database.js';
 import { parse } from './args.js';
 import { formatBanner, prepareBanner, seedIfEmpty } from './first-run.js';
