@@ -7,6 +7,7 @@ import { injectHandlerFaults } from './platform/delivery/fault-injection.js';
 import { createEngineMetrics } from './platform/observability/metrics.js';
 import { AppError } from './kernel/errors.js';
 import { openStorage, parseDatabaseUrl, type Storage } from './platform/storage/database.js';
+import { stopInOrder } from './platform/stopping.js';
 import { ensureReachable } from './platform/storage/reachability.js';
 import { createWriteTurnsFlag } from './platform/storage/sqlite-dialect.js';
 import { createNatsTransportFactory } from './platform/transport/nats.js';
@@ -120,10 +121,15 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     address,
     stop: () =>
       (stopping ??= (async () => {
-        await app?.close();
-        await engine.stop();
-        await deliveryThread?.stop();
-        await storage.close();
+        await stopInOrder(
+          {
+            'the HTTP server (requests in flight)': () => app?.close(),
+            'the engine': () => engine.stop(),
+            'the delivery thread': () => deliveryThread?.stop(),
+            'the database connections': () => storage.close(),
+          },
+          logger,
+        );
         logger.info('orderflow stopped');
       })()),
   };

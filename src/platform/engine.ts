@@ -18,6 +18,7 @@ import { createEventLog, type EventLog } from './log/event-log.js';
 import { eventLogMigrations } from './log/migrations.js';
 import type { TxContext } from './log/tx-context.js';
 import { createUnitOfWork, type UnitOfWork } from './log/unit-of-work.js';
+import { stopTogether } from './stopping.js';
 import { createPruner, type Pruner, type PruneTask } from './retention/pruner.js';
 import { createEngineMetrics, type EngineMetrics } from './observability/metrics.js';
 import type { Storage } from './storage/database.js';
@@ -275,7 +276,15 @@ export function createEngine(options: EngineOptions): Engine {
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([transport.stop(), timerWorker?.stop(), pruner.stop(), ...workers.map((worker) => worker.stop())]);
+      await stopTogether(
+        {
+          [`the ${transport.name} transport (deliveries in flight)`]: () => transport.stop(),
+          'the timer worker': () => timerWorker?.stop(),
+          'the pruner': () => pruner.stop(),
+          ...Object.fromEntries(workers.map((worker, i) => [`background worker ${i + 1}`, () => worker.stop()])),
+        },
+        logger,
+      );
       workers = [];
     },
     wake,

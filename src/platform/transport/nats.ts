@@ -12,6 +12,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { TransportFactory } from '../engine.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { Storage } from '../storage/database.js';
+import { stopInOrder } from '../stopping.js';
 import { createLeaseStore } from './nats/lease-store.js';
 import { createPartitionLeases, type Lease, type PartitionLeases } from './nats/partition-leases.js';
 import { createConsumerLogReader, type ConsumerLogReader } from './nats/log-reader.js';
@@ -252,9 +253,14 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
       if (!started) return;
       started = false;
       // Readers first: they commit their batch; the relay then publishes what they emitted.
-      await leases?.stop();
-      await relay?.stop();
-      await nc?.drain().catch((error: unknown) => logger.warn({ err: error }, 'draining the NATS connection failed'));
+      await stopInOrder(
+        {
+          'the partition readers (their batches in flight) and the leases': () => leases?.stop(),
+          'the relay (its round in flight)': () => relay?.stop(),
+          'the NATS connection (draining)': () => nc?.drain().catch((error: unknown) => logger.warn({ err: error }, 'draining the NATS connection failed')),
+        },
+        logger,
+      );
       connected = false;
     },
 
