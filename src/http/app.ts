@@ -71,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     if (request.logContext?.correlationId) reply.header('x-correlation-id', request.logContext.correlationId);
   });
+  endConnectionsWhenClosing(app);
   const observe = requestObserver(engine.metrics.registry);
   app.addHook('onResponse', async (request, reply) => observe(request, reply));
 
@@ -88,6 +89,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(throughputRoutes(context, deps.throughput));
   await app.register(consoleRoutes(deps.webRoot));
   return app;
+}
+
+/**
+ * Fastify keeps a connection open for 72 s after its last response, and on close ends only the
+ * connections idle at that moment: one whose request was in flight when closing began kept
+ * `close()` — and so a SIGTERM — waiting 72 s. While closing, every response says
+ * `Connection: close`, and connections are ended as soon as they fall idle.
+ */
+function endConnectionsWhenClosing(app: FastifyInstance): void {
+  let closing = false;
+  let idle: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    closing = true;
+    idle = setInterval(() => app.server.closeIdleConnections(), 50).unref();
+  });
+  app.addHook('onClose', async () => clearInterval(idle));
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 }
 
 /**
