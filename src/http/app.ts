@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -93,18 +95,43 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 /**
  * Fastify keeps a connection open for 72 s after its last response, and on close ends only the
- * connections idle at that moment: one whose request was in flight when closing began kept
- * `close()` — and so a SIGTERM — waiting 72 s. While closing, every response says
- * `Connection: close`, and connections are ended as soon as they fall idle.
+ * connections idle at that moment; a connection whose request was in flight when closing began,
+ * or one that was opened and has sent nothing (yet), kept `close()` — and so a SIGTERM — waiting
+ * for 72 s or for ever. While closing, every response says `Connection: close`, and every
+ * connection without a request in progress is ended (one whose request headers have not all
+ * arrived loses nothing: no request of it was taken).
  */
 function endConnectionsWhenClosing(app: FastifyInstance): void {
   let closing = false;
-  let idle: NodeJS.Timeout | undefined;
+  const open = new Set<Socket>();
+  // Sockets with requests in progress (headers received, response not finished), and how many.
+  const busy = new Map<Socket, number>();
+  app.server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      busy.delete(socket);
+    });
+  });
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
+    });
+  });
+  let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     closing = true;
-    idle = setInterval(() => app.server.closeIdleConnections(), 50).unref();
+    const sweep = () => {
+      for (const socket of open) if (!busy.has(socket)) socket.destroy();
+    };
+    sweep();
+    sweeper = setInterval(sweep, 50).unref();
   });
-  app.addHook('onClose', async () => clearInterval(idle));
+  app.addHook('onClose', async () => clearInterval(sweeper));
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });

@@ -151,4 +151,22 @@ describe('orderflow start, first run in the embedded mode', () => {
     const stillRunning = new Promise((resolve) => setTimeout(() => resolve('still running 30 s after SIGTERM'), 30_000).unref());
     expect(await Promise.race([stopped, stillRunning])).toBe(0);
   }, 60_000);
+
+  // A connection that was opened and has sent nothing (a client that connected while the process
+  // was paused, a load balancer's spare connection) held close() for ever: Node counts it as a
+  // request starting, and the timeout that would end it stops with the server. Found by the
+  // distributed campaign (seed 2035714896): api-a killed 30 s after SIGTERM, 2 replays in 5.
+  it('stops on SIGTERM while a client holds a connection on which it has sent nothing, and hangs it up', async () => {
+    const server = spawnCli(['start'], { ...env, LOG_LEVEL: 'info' });
+    const banner = await bannerOf(server);
+    const { hostname, port } = new URL(banner.url);
+    const socket = connect(Number(port), hostname);
+    const hungUp = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stillRunning = new Promise((resolve) => setTimeout(() => resolve('still running 30 s after SIGTERM'), 30_000).unref());
+    expect(await Promise.race([server.stop('SIGTERM'), stillRunning])).toBe(0);
+    await hungUp;
+  }, 60_000);
 });
