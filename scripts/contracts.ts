@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { catalogContracts, contractBreaks, type EventContracts } from '../src/kernel/contracts.js';
+import { catalogContracts, catalogUpcasters, contractBreaks, type EventContracts } from '../src/kernel/contracts.js';
 
 const { values } = parseArgs({ options: { update: { type: 'boolean', default: false }, snapshot: { type: 'string' } } });
 const snapshotFile = values.snapshot ?? fileURLToPath(new URL('../contracts/events.json', import.meta.url));
@@ -25,8 +25,7 @@ if (!existsSync(snapshotFile)) {
   process.exit(2);
 }
 const committed = JSON.parse(readFileSync(snapshotFile, 'utf8')) as EventContracts;
-// The catalog has no upcasters yet: every event type is at version 1.
-const breaks = contractBreaks(committed, current, { upcasters: new Set() });
+const breaks = contractBreaks(committed, current, { upcasters: catalogUpcasters() });
 const added = Object.entries(current).flatMap(([type, versions]) => Object.keys(versions).filter((v) => !committed[type]?.[v]).map((v) => `${type} v${v}`));
 if (breaks.length > 0) {
   console.error(`contracts: ${breaks.length} breaking change${breaks.length > 1 ? 's' : ''} against ${snapshotFile}:`);

@@ -13,16 +13,20 @@ const Address = Type.Object(
   Open,
 );
 
+const OrderPlacedV1Fields = {
+  orderId: Id,
+  orderNumber: Id,
+  customerId: Id,
+  items: Type.Array(Type.Object({ productId: Id, quantity: Quantity, unitPrice: Minor }, Open), { minItems: 1 }),
+  totalAmount: Minor,
+  currency: Currency,
+  shippingAddress: Address,
+};
+/** OrderPlaced as written until version 2: events of it stay in the log and are read through `upcasters`. */
+export const OrderPlacedV1 = Type.Object(OrderPlacedV1Fields, Open);
+/** Version 2 adds `itemCount`, the units ordered (the sum of the lines' quantities). */
 export const OrderPlaced = Type.Object(
-  {
-    orderId: Id,
-    orderNumber: Id,
-    customerId: Id,
-    items: Type.Array(Type.Object({ productId: Id, quantity: Quantity, unitPrice: Minor }, Open), { minItems: 1 }),
-    totalAmount: Minor,
-    currency: Currency,
-    shippingAddress: Address,
-  },
+  { ...OrderPlacedV1Fields, itemCount: Type.Integer({ minimum: 1, description: 'units ordered: the sum of the quantities of `items`' }) },
   Open,
 );
 export const OrderConfirmed = Type.Object({ orderId: Id, totalAmount: Minor, currency: Currency }, Open);
@@ -71,7 +75,7 @@ export const WebhookDeliveryFailed = Type.Object(
 );
 export const WebhookEndpointDisabled = Type.Object({ endpointId: Id, reason: Type.String() }, Open);
 
-/** Every event of SPEC §3 and §8, version 1, by name. */
+/** Every event of SPEC §3 and §8 by name, in its current version (`eventVersions` has them all). */
 export const eventCatalog = {
   OrderPlaced,
   OrderConfirmed,
@@ -100,3 +104,31 @@ export const eventCatalog = {
 export type EventType = keyof typeof eventCatalog;
 /** The payload type of a catalog event. */
 export type PayloadOf<T extends EventType> = Static<(typeof eventCatalog)[T]>;
+
+/** The earlier schema versions of the catalog's events, kept: the log holds events written with them. */
+const earlierVersions: Record<string, Record<number, TObject>> = { OrderPlaced: { 1: OrderPlacedV1 } };
+
+/** The current schema version of each event type of the catalog: the one new events are written with. */
+export const currentVersions: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.keys(eventCatalog).map((type) => [type, 1 + Object.keys(earlierVersions[type] ?? {}).length]),
+);
+
+/** Every schema version of every event type, by type and version; none is ever dropped. */
+export const eventVersions: Readonly<Record<string, Record<number, TObject>>> = Object.fromEntries(
+  Object.entries(eventCatalog).map(([type, schema]) => [type, { ...earlierVersions[type], [currentVersions[type]!]: schema }]),
+);
+
+/** A payload of version N made into version N + 1. Pure: a replay runs it again on the same event. */
+export type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * The upcasters, by `Type@N` (from version N to N + 1), next to the schemas they join. A
+ * consumer is written for the current version of an event; an event written with an older one
+ * reaches it through these, one version at a time.
+ */
+export const upcasters: Record<string, Upcaster> = {
+  'OrderPlaced@1': (payload) => {
+    const items = (payload as Static<typeof OrderPlacedV1>).items;
+    return { ...payload, itemCount: items.reduce((units, line) => units + line.quantity, 0) };
+  },
+};

@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { eventCatalog } from './catalog.js';
+import { eventVersions, upcasters } from './catalog.js';
 
 /**
  * Event contracts: the payload schema of every event type and version, as plain JSON Schema,
@@ -37,9 +37,14 @@ export function catalogContracts(versions: Record<string, Record<number, TSchema
   return out;
 }
 
-/** Every event type of the catalog with its schema versions (version 1 today). */
+/** Every event type of the catalog with all its schema versions. */
 export function catalogVersions(): Record<string, Record<number, TSchema>> {
-  return Object.fromEntries(Object.entries(eventCatalog).map(([type, schema]) => [type, { 1: schema }]));
+  return { ...eventVersions };
+}
+
+/** `Type@N` for every version N of the catalog that has an upcaster to version N + 1. */
+export function catalogUpcasters(): Set<string> {
+  return new Set(Object.keys(upcasters));
 }
 
 export type BreakKind = 'event removed' | 'version removed' | 'field removed' | 'field retyped' | 'new required field' | 'enum value removed' | 'version without upcaster';

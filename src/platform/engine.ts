@@ -3,7 +3,6 @@ import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { systemClock, type Clock, type Random } from '../kernel/clock.js';
 import type { EventEnvelope } from '../kernel/envelope.js';
-import { eventCatalog } from '../kernel/catalog.js';
 import { createEventSchemas, type EventSchemas } from '../kernel/event-schemas.js';
 import { uuidGenerator, type IdGenerator } from '../kernel/ids.js';
 import { defaultRetryPolicy, type Consumer, type RetryPolicy } from './delivery/consumer.js';
@@ -134,7 +133,7 @@ export function createEngine(options: EngineOptions): Engine {
   const ids = options.ids ?? uuidGenerator;
   const logger = options.logger ?? pino({ level: 'silent' });
   const metrics = options.metrics ?? createEngineMetrics();
-  const schemas = options.schemas ?? createEventSchemas(eventCatalog);
+  const schemas = options.schemas ?? createEventSchemas();
   const log = createEventLog(storage.db, storage.dialect);
   if (storage.dialect === 'postgres' && !metrics.registry.getSingleMetric('orderflow_log_oldest_append_in_flight_seconds')) {
     new Gauge({

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { sql, type Generated } from 'kysely';
-import { eventCatalog } from '../../src/kernel/catalog.js';
+import { eventVersions } from '../../src/kernel/catalog.js';
 import type { EventDraft } from '../../src/kernel/envelope.js';
 import { createEventSchemas } from '../../src/kernel/event-schemas.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
@@ -8,9 +8,9 @@ import type { EngineModule } from '../../src/platform/engine.js';
 
 /** Events of the kernel contract suite, beside the product catalog. */
 export const testSchemas = createEventSchemas({
-  ...eventCatalog,
-  CounterIncremented: Type.Object({ amount: Type.Integer() }),
-  ChainStep: Type.Object({ step: Type.Integer({ minimum: 0 }) }),
+  ...eventVersions,
+  CounterIncremented: { 1: Type.Object({ amount: Type.Integer() }) },
+  ChainStep: { 1: Type.Object({ step: Type.Integer({ minimum: 0 }) }) },
 });
 
 export interface TestTables {

@@ -45,6 +45,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
           orderNumber: `ORD-${orderId}`,
           customerId: 'customer-1',
           items: lines,
+          itemCount: lines.reduce((units, l) => units + l.quantity, 0),
           totalAmount: lines.reduce((sum, l) => sum + l.quantity * l.unitPrice, 0),
           currency: 'USD',
           shippingAddress: address,

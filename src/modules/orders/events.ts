@@ -35,6 +35,8 @@ export interface OrderPlacedPayload {
   customerId: string;
   /** One line per product (duplicates are refused at placement). */
   items: OrderPlacedLine[];
+  /** Version 2: units ordered, the sum of the lines' quantities. */
+  itemCount: number;
   /** Sum of quantity × unitPrice, minor units. */
   totalAmount: number;
   /** ISO 4217 code of every amount of the order. */

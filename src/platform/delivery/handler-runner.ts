@@ -97,10 +97,20 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
     if (logger.isLevelEnabled('debug')) eventLogger(consumer, event).debug({ attempt: attemptNo }, 'event handled');
   }
 
-  /** Runs one handler under a savepoint, so its failure undoes only its own writes. */
-  async function attempt(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number): Promise<Attempt> {
+  /**
+   * The event as its consumer reads it: valid against the schema of the version it was stored
+   * with, then in the current version of its type (upcast). A failure is permanent.
+   */
+  function readable(event: EventEnvelope): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
     const check = schemas.check(event);
-    if (!check.ok) return { kind: 'failed', error: `schema: ${check.reason}`, permanent: true };
+    return check.ok ? schemas.upcast(event) : check;
+  }
+
+  /** Runs one handler under a savepoint, so its failure undoes only its own writes. */
+  async function attempt(work: Work, consumer: Consumer, stored: EventEnvelope, attemptNo: number): Promise<Attempt> {
+    const read = readable(stored);
+    if (!read.ok) return { kind: 'failed', error: `schema: ${read.reason}`, permanent: true };
+    const event = read.event;
     const handler = consumer.handlers[event.eventType];
     const { trx, pending } = work;
     if (!handler) return (await store.markHandled(trx, consumer.name, event.eventId, 'ignored', attemptNo, work.now)) ? { kind: 'ignored' } : { kind: 'duplicate' };
@@ -182,16 +192,21 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   async function deliverFast(work: Work, consumer: Consumer, partition: number, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(events.length);
     const runnable: number[] = [];
+    // What the handlers get: each event in the current version of its type.
+    const current: EventEnvelope[] = new Array(events.length);
     for (const [i, event] of events.entries()) {
       const blocker = blocked.get(event.aggregateId);
-      const check = blocker ? undefined : schemas.check(event);
+      const read = blocker ? undefined : readable(event);
       if (blocker) {
         await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
         outcomes[i] = 'parked';
-      } else if (check && !check.ok) {
-        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, { error: `schema: ${check.reason}`, permanent: true }));
+      } else if (read && !read.ok) {
+        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, { error: `schema: ${read.reason}`, permanent: true }));
         outcomes[i] = 'dead';
-      } else runnable.push(i);
+      } else {
+        current[i] = read!.ok ? read!.event : event;
+        runnable.push(i);
+      }
     }
     const fresh = await store.markHandledMany(work.trx, consumer.name, runnable.map((i) => events[i]!.eventId), work.now);
     const handled: number[] = [];
@@ -201,8 +216,8 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
       else if (!consumer.handlers[event.eventType]) outcomes[i] = 'ignored';
       else handled.push(i);
     }
-    if (consumer.handleBatch && handled.length > 0) await runBatchHandler(work, consumer, handled.map((i) => events[i]!));
-    else for (const i of handled) await runFast(work, consumer, events[i]!);
+    if (consumer.handleBatch && handled.length > 0) await runBatchHandler(work, consumer, handled.map((i) => current[i]!));
+    else for (const i of handled) await runFast(work, consumer, current[i]!);
     for (const i of handled) {
       outcomes[i] = 'handled';
       logHandled(consumer, events[i]!, 1);

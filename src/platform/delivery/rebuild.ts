@@ -1,5 +1,4 @@
 import type { Kysely, Transaction } from 'kysely';
-import { eventCatalog } from '../../kernel/catalog.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import { createEventSchemas, type EventSchemas } from '../../kernel/event-schemas.js';
 import { createEventLog } from '../log/event-log.js';
@@ -52,7 +51,7 @@ const INBOX_CHUNK = 500;
  */
 export async function rebuildConsumer<DB>(options: RebuildOptions<DB>): Promise<RebuildResult> {
   const { consumer, types, now } = options;
-  const schemas = options.schemas ?? createEventSchemas(eventCatalog);
+  const schemas = options.schemas ?? createEventSchemas();
   const pageSize = options.pageSize ?? 1000;
   return (options.db as Kysely<DeliveryTables>).transaction().execute(async (trx) => {
     await trx
@@ -75,9 +74,11 @@ export async function rebuildConsumer<DB>(options: RebuildOptions<DB>): Promise<
       if (page.length === 0) break;
       const valid: EventEnvelope[] = [];
       for (const event of page) {
+        // Checked as stored, then read in the current version of its type, as a consumer reads it.
         const check = schemas.check(event);
-        if (check.ok) valid.push(event);
-        else result.skipped.push({ eventId: event.eventId, eventType: event.eventType, reason: check.reason });
+        const read = check.ok ? schemas.upcast(event) : check;
+        if (read.ok) valid.push(read.event);
+        else result.skipped.push({ eventId: event.eventId, eventType: event.eventType, reason: read.reason });
       }
       await options.apply(own, valid);
       for (let i = 0; i < page.length; i += INBOX_CHUNK) {

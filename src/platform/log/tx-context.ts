@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { currentVersions } from '../../kernel/catalog.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { EventDraft, EventEnvelope } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
@@ -67,7 +68,8 @@ export function buildEnvelope(
   return {
     eventId,
     eventType: draft.eventType,
-    version: draft.version ?? 1,
+    // The current version of the catalog's type (1 for a type outside the catalog).
+    version: draft.version ?? currentVersions[draft.eventType] ?? 1,
     aggregateType: draft.aggregateType,
     aggregateId: draft.aggregateId,
     occurredAt: new Date(context.at).toISOString(),

@@ -115,6 +115,7 @@ export function orderPlacedPayload(order: Order): OrderPlacedPayload {
     orderNumber: order.orderNumber,
     customerId: order.customerId,
     items: order.items.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPrice: l.unitPrice })),
+    itemCount: order.items.reduce((units, l) => units + l.quantity, 0),
     totalAmount: order.totalAmount,
     currency: order.currency,
     shippingAddress: order.shippingAddress,

@@ -101,7 +101,8 @@ export function evolveOrderStats(order: OrderFacts | undefined, event: Projected
 function placed(event: ProjectedEvent): Evolution {
   const p = event.payload as unknown as OrderPlacedPayload;
   const items = Array.isArray(p.items) ? p.items : [];
-  const units = items.reduce((sum, line) => sum + (Number.isSafeInteger(line.quantity) ? line.quantity : 0), 0);
+  // Version 2's count of units; an OrderPlaced stored as version 1 gets it from its upcaster.
+  const units = Number.isSafeInteger(p.itemCount) && p.itemCount > 0 ? p.itemCount : 0;
   const order: OrderFacts = { orderId: p.orderId, status: 'PENDING', currency: p.currency, totalAmount: safeAmount(p.totalAmount), paidAmount: 0, refundedAmount: 0 };
   return {
     order,

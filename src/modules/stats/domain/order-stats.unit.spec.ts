@@ -13,6 +13,7 @@ function placed(orderId: string, options: { total?: number; currency?: string; q
       orderNumber: `ORD-${orderId}`,
       customerId: 'customer-1',
       items: quantities.map((quantity, i) => ({ productId: `p${i}`, quantity, unitPrice: 100 })),
+      itemCount: quantities.reduce((units, quantity) => units + quantity, 0),
       totalAmount: options.total ?? 300,
       currency: options.currency ?? 'USD',
       shippingAddress: {},
