@@ -59,7 +59,7 @@ describe.each(dialects)('orders module on %s', (dialect) => {
 
     const [placed, ...rest] = await h.flow(order.correlationId);
     expect(rest).toEqual([]);
-    expect(placed).toMatchObject({ eventType: 'OrderPlaced', aggregateType: 'Order', aggregateId: order.orderId, causationId: null, source: 'orders' });
+    expect(placed).toMatchObject({ eventType: 'OrderPlaced', version: 2, aggregateType: 'Order', aggregateId: order.orderId, causationId: null, source: 'orders' });
     expect(placed!.payload).toEqual({
       orderId: order.orderId,
       orderNumber: order.orderNumber,
@@ -68,6 +68,7 @@ describe.each(dialects)('orders module on %s', (dialect) => {
         { productId: 'p-widget', quantity: 2, unitPrice: 1250 },
         { productId: 'p-gadget', quantity: 1, unitPrice: 999 },
       ],
+      itemCount: 3,
       totalAmount: 3499,
       currency: 'USD',
       shippingAddress: orderInput().shippingAddress,

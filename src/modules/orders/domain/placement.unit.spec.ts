@@ -108,6 +108,7 @@ describe('createOrder', () => {
         { productId: 'p-1', quantity: 2, unitPrice: 1250 },
         { productId: 'p-2', quantity: 1, unitPrice: 999 },
       ],
+      itemCount: 3,
       totalAmount: 3499,
       currency: 'USD',
       shippingAddress: { street: 's', city: 'c', postalCode: 'p', country: 'US' },
