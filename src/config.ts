@@ -1,4 +1,5 @@
 import { AppError } from './kernel/errors.js';
+import { tracingRequested } from './platform/observability/tracing.js';
 import type { HandlerFaults } from './platform/delivery/fault-injection.js';
 
 /** The modules a process can run (SPEC §1). */
@@ -45,6 +46,14 @@ export interface Config {
   databasePreparedStatements: boolean;
   /** Outgoing webhooks (issue 14): what a delivery may reach, how long it waits, how it retries. */
   webhooks: WebhookSettings;
+  /**
+   * OpenTelemetry traces: on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set
+   * and neither `OTEL_SDK_DISABLED=true` nor `OTEL_TRACES_EXPORTER=none`; the SDK reads the other
+   * `OTEL_*` variables itself.
+   */
+  tracing: boolean;
+  /** `OTEL_TRACE_URL`: a trace's page in the tracing tool, `{traceId}` standing for its id (the console links it). */
+  traceUrl: string | undefined;
 }
 
 /** Settings of the webhooks module (`WEBHOOK_*`). */
@@ -122,7 +131,11 @@ export function loadConfig(env: Env = process.env): Config {
   const oneOf = <T extends string>(values: readonly T[]) => (raw: string) => values.find((v) => v.toLowerCase() === raw.toLowerCase());
 
   const natsStream = read('NATS_STREAM', 'ORDERFLOW_EVENTS', (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined), 'a stream name of letters, digits, _ and - (at most 64)');
+  const tracing = tracingRequested(env);
+  const traceUrl = read<string | undefined>('OTEL_TRACE_URL', undefined, (raw) => (/^https?:\/\/\S+$/.test(raw) && raw.includes('{traceId}') ? raw : undefined), 'an http(s) URL with {traceId} where the trace id goes, e.g. http://localhost:16686/trace/{traceId}');
   const config: Config = {
+    tracing,
+    traceUrl,
     port: read('PORT', 3000, integer(0, 65535), 'a port number 0..65535'),
     host: read('HOST', '127.0.0.1', (raw) => (/^[A-Za-z0-9.:-]{1,253}$/.test(raw) ? raw : undefined), 'an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0'),
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/orderflow.db', (raw) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(raw) ? raw : undefined), 'sqlite:<path> or postgres://user@host:port/db'),

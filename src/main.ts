@@ -5,6 +5,7 @@ import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
 import { injectHandlerFaults } from './platform/delivery/fault-injection.js';
 import { createEngineMetrics } from './platform/observability/metrics.js';
+import { startTracing, traceLogOptions, tracingOff, type Tracing } from './platform/observability/tracing.js';
 import { AppError } from './kernel/errors.js';
 import { openStorage, parseDatabaseUrl, type Storage } from './platform/storage/database.js';
 import { stopInOrder } from './platform/stopping.js';
@@ -36,6 +37,8 @@ export interface StartOptions {
    */
   extraModules?: readonly EngineModule[];
   extraModulesUrl?: string;
+  /** Tracing started by the caller (whose logger then carries trace ids); by default as `config.tracing` says, stopped with the process. */
+  tracing?: Tracing;
   /**
    * The HS256 secret the API verifies tokens with, when it does not come from JWT_SECRET (the
    * CLI's start passes the embedded mode's secret file here). Never logged.
@@ -45,7 +48,9 @@ export interface StartOptions {
 
 /** The composition root: opens storage, migrates, starts delivery and, if asked, HTTP. */
 export async function startOrderflow(config: Config, options: StartOptions = {}): Promise<Orderflow> {
-  const logger = options.logger ?? pino({ level: config.logLevel });
+  let tracing: Tracing = options.tracing ?? tracingOff;
+  const logger = options.logger ?? pino({ level: config.logLevel, ...traceLogOptions(config.tracing, () => tracing) });
+  tracing = options.tracing ?? (await startTracing(config.tracing, { logger, attributes: { 'orderflow.modules': config.modules.join(',') } }));
   // Embedded on a file: consumers and timers run in a delivery thread of their own, and this
   // thread (requests, placements) goes first at the write lock.
   const separateDelivery = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite' && !config.natsUrl && !config.databaseUrl.endsWith(':memory:') && !options.extraModules;
@@ -71,6 +76,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     modules: injectHandlerFaults([...business.engineModules(config.modules), ...extraModules], config.faults),
     logger,
     metrics,
+    tracing,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
     inboxRetentionMs: config.inboxRetentionMs,
@@ -100,7 +106,7 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   const apis = business.connect(engine.runtime);
   await engine.start();
 
-  const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger }) : undefined;
+  const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger, tracing, traceUrl: config.traceUrl }) : undefined;
   let address: string | undefined;
   try {
     address = app ? await app.listen({ port: config.port, host: config.host }) : undefined;
@@ -127,6 +133,8 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
             'the engine': () => engine.stop(),
             'the delivery thread': () => deliveryThread?.stop(),
             'the database connections': () => storage.close(),
+            // Last: the spans of everything above are exported before the process ends.
+            'the export of traces': () => (options.tracing ? undefined : tracing.shutdown()),
           },
           logger,
         );

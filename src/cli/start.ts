@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Config } from '../config.js';
 import { startOrderflow } from '../main.js';
+import { startTracing, traceLogOptions, tracingOff, type Tracing } from '../platform/observability/tracing.js';
 import { parseDatabaseUrl } from '../platform/storage/database.js';
 import { parse } from './args.js';
 import { formatBanner, prepareBanner, seedIfEmpty } from './first-run.js';
@@ -18,12 +19,17 @@ export async function start(config: Config, args: readonly string[]): Promise<nu
   const serves = config.modules.includes('http');
   // Checked before anything starts: a PostgreSQL process without JWT_SECRET stops here.
   const secret = serves ? resolveJwtSecret(config) : undefined;
-  const logger = pino({ level: config.logLevel });
+  let tracing: Tracing = tracingOff;
+  const logger = pino({ level: config.logLevel, ...traceLogOptions(config.tracing, () => tracing) });
+  tracing = await startTracing(config.tracing, { logger, attributes: { 'orderflow.modules': config.modules.join(',') } });
   // Listened for before anything starts: a SIGTERM sent as soon as the banner or the first log
   // line is read (a supervisor, a test) must stop the process cleanly, not kill it half-way
   // through a commit; one that comes while starting stops it once it has started.
   const signalled = untilSignal();
-  const orderflow = await startOrderflow(config, { logger, jwtSecret: secret?.value });
+  const orderflow = await startOrderflow(config, { logger, tracing, jwtSecret: secret?.value }).catch(async (error: unknown) => {
+    await tracing.shutdown();
+    throw error;
+  });
   try {
     if (embedded) {
       const catalog = await seedIfEmpty(orderflow.apis.inventory);
@@ -34,10 +40,13 @@ export async function start(config: Config, args: readonly string[]): Promise<nu
     }
   } catch (error) {
     await orderflow.stop();
+    await tracing.shutdown();
     throw error;
   }
   logger.info({ signal: await signalled }, 'shutting down');
   await orderflow.stop();
+  // The spans of the last requests and deliveries go out before the process ends.
+  await tracing.shutdown();
   return 0;
 }
 

@@ -11,6 +11,7 @@ import { loadExtraModules } from './extra-modules.js';
 import { createEngine } from '../platform/engine.js';
 import { injectHandlerFaults } from '../platform/delivery/fault-injection.js';
 import { createEngineMetrics } from '../platform/observability/metrics.js';
+import { startTracing, traceLogOptions, tracingOff, type Tracing } from '../platform/observability/tracing.js';
 import { openStorage } from '../platform/storage/database.js';
 import type { DeliveryWorkerData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
 
@@ -19,7 +20,9 @@ const { config, extraModulesUrl, writeTurns } = workerData as DeliveryWorkerData
 const send = (message: FromDeliveryThread) => port.postMessage(message);
 
 try {
-  const logger = pino({ level: config.logLevel }).child({ thread: 'delivery' });
+  let tracing: Tracing = tracingOff;
+  const logger = pino({ level: config.logLevel, ...traceLogOptions(config.tracing, () => tracing) }).child({ thread: 'delivery' });
+  tracing = await startTracing(config.tracing, { logger, attributes: { 'orderflow.modules': config.modules.join(','), 'thread.name': 'delivery' } });
   // The request thread's connection runs the background checkpoints; one is enough.
   const storage = await openStorage(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
@@ -36,6 +39,7 @@ try {
     modules: injectHandlerFaults([...business.engineModules(config.modules), ...(extraModulesUrl ? await loadExtraModules(extraModulesUrl) : [])], config.faults),
     logger,
     metrics,
+    tracing,
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
     inboxRetentionMs: config.inboxRetentionMs,
@@ -55,6 +59,7 @@ try {
         void (async () => {
           await engine.stop();
           await storage.close();
+          await tracing.shutdown();
           send({ type: 'stopped' });
           // Nothing else keeps this thread alive: closing the port lets it end.
           port.close();

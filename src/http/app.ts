@@ -9,6 +9,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ModuleApis } from '../composition.js';
 import type { Config } from '../config.js';
 import type { Engine } from '../platform/engine.js';
+import { traceIdOf, type TraceSpan, type Tracing } from '../platform/observability/tracing.js';
 import { authorize, principalFrom, type Access } from './auth.js';
 import { asyncApiDocument } from './asyncapi.js';
 import type { HttpContext } from './context.js';
@@ -40,6 +41,10 @@ export interface AppDeps {
   stream?: StreamOptions;
   /** How GET /api/throughput samples. */
   throughput?: ThroughputOptions;
+  /** A span per request, the parent of what the request appends (default off). */
+  tracing?: Tracing;
+  /** `OTEL_TRACE_URL`: where the console links a trace id (`{traceId}` is replaced). */
+  traceUrl?: string;
 }
 
 export const BODY_LIMIT = 64 * 1024;
@@ -64,10 +69,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     apis,
     idempotency: createIdempotency(engine.storage.db, { now, ...(config.idempotencyTtlMs ? { ttlMs: config.idempotencyTtlMs } : {}) }),
     orderRateLimiter: createRateLimiter(config.orderRateLimit, { now }),
+    traceUrl: deps.traceUrl,
   };
 
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.decorateRequest('logContext', null);
+  app.decorateRequest('traceSpan', null);
+  if (deps.tracing?.enabled) traceRequests(app, deps.tracing);
   installProblemHandling(app, consoleFallback(deps.webRoot));
   installAuthentication(app, secret, now);
   app.addHook('onSend', async (request, reply) => {
@@ -91,6 +99,57 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(throughputRoutes(context, deps.throughput));
   await app.register(consoleRoutes(deps.webRoot));
   return app;
+}
+
+/**
+ * A server span per request (`POST /orders`), continuing the caller's trace when it sends a
+ * `traceparent`. The route runs with it active, so the unit of work a request runs is its child.
+ */
+function traceRequests(app: FastifyInstance, tracing: Tracing): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = request.routeOptions.url;
+    const incoming = request.headers.traceparent;
+    request.traceSpan = tracing.startSpan(`${request.method}${route ? ` ${route}` : ''}`, {
+      kind: 'server',
+      parent: typeof incoming === 'string' && traceIdOf(incoming) ? incoming : null,
+      attributes: {
+        'http.request.method': request.method,
+        'http.route': route,
+        'url.path': request.url.split('?')[0],
+        'client.address': request.ip,
+        'user_agent.original': request.headers['user-agent'],
+      },
+    });
+    done();
+  });
+  // The handler (and the hooks after this one) run inside the span's context.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.traceSpan) tracing.withSpan(request.traceSpan, done);
+    else done();
+  });
+  const ended = new WeakSet<TraceSpan>();
+  const end = (request: FastifyRequest, status: number | undefined) => {
+    const span = request.traceSpan;
+    if (!span || ended.has(span)) return;
+    ended.add(span);
+    span.setAttributes({ 'http.response.status_code': status, 'orderflow.order_id': request.logContext?.orderId, 'orderflow.correlation_id': request.logContext?.correlationId });
+    if (status === undefined || status >= 500) span.fail(new Error(status === undefined ? 'the client went away' : `HTTP ${status}`));
+    span.end();
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    end(request, reply.statusCode);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    end(request, undefined);
+    done();
+  });
+}
+
+/** `traceId` and `spanId` for a log line. */
+function idsOf(traceparent: string | undefined): { traceId?: string; spanId?: string } {
+  const parts = traceparent?.split('-');
+  return parts && parts.length === 4 ? { traceId: parts[1], spanId: parts[2] } : {};
 }
 
 /**
@@ -228,7 +287,7 @@ function requestObserver(registry: Registry): (request: FastifyRequest, reply: F
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     const quiet = route === '/metrics' || route.startsWith('/health');
     request.log[quiet ? 'debug' : 'info'](
-      { method: request.method, url: request.url, route, statusCode: reply.statusCode, durationMs: Math.round(reply.elapsedTime), caller: request.principal?.sub, ...request.logContext },
+      { method: request.method, url: request.url, route, statusCode: reply.statusCode, durationMs: Math.round(reply.elapsedTime), caller: request.principal?.sub, ...request.logContext, ...idsOf(request.traceSpan?.traceparent) },
       'request completed',
     );
   };

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ModuleApis } from '../composition.js';
 import { AppError } from '../kernel/errors.js';
 import type { Engine } from '../platform/engine.js';
+import type { TraceSpan } from '../platform/observability/tracing.js';
 import type { Principal } from './auth.js';
 import type { Idempotency } from './idempotency.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -12,12 +13,16 @@ export interface HttpContext {
   apis: ModuleApis;
   idempotency: Idempotency;
   orderRateLimiter: RateLimiter;
+  /** `OTEL_TRACE_URL`, for the links to traces. */
+  traceUrl?: string | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Ids the request log line carries once the route knows them. */
     logContext: { orderId?: string; correlationId?: string } | null;
+    /** The request's span, when tracing is on. */
+    traceSpan: TraceSpan | null;
   }
 }
 

@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../kernel/envelope.js';
 import type { OrderView } from '../modules/orders/index.js';
 import type { DeliveryTables } from '../platform/delivery/delivery-store.js';
 import type { Engine } from '../platform/engine.js';
+import { traceIdOf } from '../platform/observability/tracing.js';
 import type { TimelineResponse } from './schemas/orders.js';
 
 type Outcome = TimelineResponse['events'][number]['consumers'][number];
@@ -17,13 +18,16 @@ const IN_CHUNK = 500;
  * dead-lettered, discarded) wins over a parked record, which wins over the inbox (handled);
  * a subscribed consumer with none of these has the event still pending.
  */
-export async function orderTimeline(engine: Engine, order: OrderView): Promise<TimelineResponse> {
+export async function orderTimeline(engine: Engine, order: OrderView, traceUrl?: string): Promise<TimelineResponse> {
   const events = await flowEvents(engine, order.correlationId);
   const outcomes = await deliveryOutcomes(engine.storage.db as Kysely<DeliveryTables>, events.map((e) => e.eventId));
   const subscribers = subscribersByType(engine);
+  // The trace the order was placed in (its first event's), when tracing was on.
+  const traceId = traceIdOf(events[0]?.metadata?.traceparent);
   return {
     orderId: order.orderId,
     correlationId: order.correlationId,
+    trace: traceId ? { traceId, url: traceUrl ? traceUrl.replaceAll('{traceId}', traceId) : null } : null,
     events: events.map((event) => {
       const recorded = outcomes.get(event.eventId) ?? new Map<string, Outcome>();
       // In a process that does not run every module, consumers known only from their records still show.

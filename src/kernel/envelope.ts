@@ -10,6 +10,27 @@ export const AggregateType = Type.Union([
 ]);
 export type AggregateType = Static<typeof AggregateType>;
 
+/** What an event carries about itself beside its payload; every field optional (SPEC §8). */
+export const EventMetadataSchema = Type.Object(
+  {
+    /** W3C trace context of the span that appended the event: its handlers' spans are its children. */
+    traceparent: Type.Optional(Type.String({ pattern: '^[\\da-f]{2}-[\\da-f]{32}-[\\da-f]{16}-[\\da-f]{2}$' })),
+    tracestate: Type.Optional(Type.String()),
+    /** Who caused it. */
+    actor: Type.Optional(
+      Type.Object({
+        sub: Type.String({ minLength: 1 }),
+        role: Type.Union([Type.Literal('admin'), Type.Literal('customer'), Type.Literal('system')]),
+        ip: Type.Optional(Type.String()),
+        userAgent: Type.Optional(Type.String()),
+      }),
+    ),
+    reason: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+export type EventMetadata = Static<typeof EventMetadataSchema>;
+
 /** The envelope every event travels in (SPEC §3); the payload is checked per event type. */
 export const EnvelopeSchema = Type.Object(
   {
@@ -35,6 +56,8 @@ export const EnvelopeSchema = Type.Object(
     source: Type.String({ minLength: 1 }),
     /** Global position in the log, assigned on append. */
     sequence: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** About the event, not part of the fact (SPEC §8): the trace context it was appended in. */
+    metadata: Type.Optional(EventMetadataSchema),
   },
   { additionalProperties: false },
 );
@@ -52,6 +75,8 @@ export interface EventEnvelope<TPayload = Record<string, unknown>> {
   causationId: string | null;
   source: string;
   sequence?: number;
+  /** Trace context, actor, reason: absent when there is nothing to say (tracing off). */
+  metadata?: EventMetadata;
 }
 
 /** An event as a module states it; the engine fills in ids, time, source and the causal chain. */

@@ -17,6 +17,7 @@ import { createEventLog, type EventLog } from './log/event-log.js';
 import { eventLogMigrations } from './log/migrations.js';
 import type { TxContext } from './log/tx-context.js';
 import { createUnitOfWork, type UnitOfWork } from './log/unit-of-work.js';
+import { tracingOff, type Tracing } from './observability/tracing.js';
 import { stopTogether } from './stopping.js';
 import { createPruner, type Pruner, type PruneTask } from './retention/pruner.js';
 import { createEngineMetrics, type EngineMetrics } from './observability/metrics.js';
@@ -67,7 +68,7 @@ export interface ModuleRuntime {
 }
 
 /** Builds the transport once the engine's parts exist (the NATS adapter plugs in here). */
-export type TransportFactory = (parts: { storage: Storage; log: EventLog; dispatcher: Dispatcher; logger: Logger; metrics: EngineMetrics }) => Transport;
+export type TransportFactory = (parts: { storage: Storage; log: EventLog; dispatcher: Dispatcher; logger: Logger; metrics: EngineMetrics; tracing: Tracing }) => Transport;
 
 export interface EngineOptions {
   storage: Storage;
@@ -79,6 +80,8 @@ export interface EngineOptions {
   ids?: IdGenerator;
   logger?: Logger;
   metrics?: EngineMetrics;
+  /** Spans of appends, deliveries and handlers (default off: `startTracing`). */
+  tracing?: Tracing;
   retry?: RetryPolicy;
   /** Events per delivery transaction at most. */
   batchSize?: number;
@@ -133,6 +136,7 @@ export function createEngine(options: EngineOptions): Engine {
   const ids = options.ids ?? uuidGenerator;
   const logger = options.logger ?? pino({ level: 'silent' });
   const metrics = options.metrics ?? createEngineMetrics();
+  const tracing = options.tracing ?? tracingOff;
   const schemas = options.schemas ?? createEventSchemas();
   const log = createEventLog(storage.db, storage.dialect);
   if (storage.dialect === 'postgres' && !metrics.registry.getSingleMetric('orderflow_log_oldest_append_in_flight_seconds')) {
@@ -163,6 +167,7 @@ export function createEngine(options: EngineOptions): Engine {
     retry: options.retry ?? defaultRetryPolicy,
     logger,
     metrics,
+    tracing,
   });
   const transport = (options.transport ?? ((parts) => createInProcessTransport({
         ...parts,
@@ -178,6 +183,7 @@ export function createEngine(options: EngineOptions): Engine {
     dispatcher,
     logger,
     metrics,
+    tracing,
   });
 
   /** After any commit: wake the transport and the timers (the dispatcher counts its own appends). */
@@ -194,6 +200,7 @@ export function createEngine(options: EngineOptions): Engine {
     ids,
     clock,
     groupCommit: storage.dialect === 'sqlite',
+    tracing,
     onCommit: (appended) => {
       for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
       committed(appended);

@@ -67,6 +67,8 @@ export interface TimelineEvent {
 export interface Timeline {
   orderId: string;
   correlationId: string;
+  /** The trace of the order's placement when tracing is on; `url` when OTEL_TRACE_URL is set. */
+  trace: { traceId: string; url: string | null } | null;
   events: TimelineEvent[];
 }
 

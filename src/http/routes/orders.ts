@@ -132,7 +132,7 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
           response: withProblems({ 200: TimelineResponse }, 401, 404),
         },
       },
-      async (request) => orderTimeline(engine, await visibleOrder(apis, request, request.params.id)),
+      async (request) => orderTimeline(engine, await visibleOrder(apis, request, request.params.id), context.traceUrl),
     );
 
     app.get<{ Params: Static<typeof SagaParams> }>(

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { EventMetadataSchema } from '../../kernel/envelope.js';
 import { AddressView, Id, Nullable, Text, Timestamp } from './common.js';
 
 /** An event envelope as stored (payload amounts in minor units, as published). */
@@ -14,6 +15,7 @@ export const EventResponse = Type.Object({
   causationId: Nullable(Type.String()),
   source: Type.String(),
   sequence: Type.Integer({ description: 'global position in the log' }),
+  metadata: Type.Optional(EventMetadataSchema),
 });
 
 export const EventsQuery = Type.Object({

@@ -104,6 +104,12 @@ const ConsumerOutcome = Type.Union(['handled', 'retrying', 'dead-lettered', 'dis
 export const TimelineResponse = Type.Object({
   orderId: Type.String(),
   correlationId: Type.String(),
+  trace: Nullable(
+    Type.Object({
+      traceId: Type.String({ description: 'the trace of the order\u2019s placement (tracing on)' }),
+      url: Nullable(Type.String({ description: 'its page in the tracing tool (OTEL_TRACE_URL)' })),
+    }),
+  ),
   events: Type.Array(
     Type.Object({
       sequence: Type.Integer(),

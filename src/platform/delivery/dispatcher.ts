@@ -12,6 +12,7 @@ import { retryDelay, type Consumer, type RetryPolicy } from './consumer.js';
 import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from './delivery-store.js';
 import type { TimerStore } from './timers.js';
 
+import { tracingOff, type Tracing } from '../observability/tracing.js';
 import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type Work } from './handler-runner.js';
 
 /** Thrown inside a delivery transaction to roll it back when its fence (the partition lease) fell meanwhile. */
@@ -39,6 +40,7 @@ export interface DispatcherDeps {
   retry: RetryPolicy;
   logger: Logger;
   metrics: EngineMetrics;
+  tracing?: Tracing;
 }
 
 /** A consumer's batch in a round (`deliverRound`): its events after the checkpoint it read. */
@@ -63,8 +65,9 @@ export interface BatchResult {
  */
 export function createDispatcher(deps: DispatcherDeps) {
   const { db, log, timers, schemas, ids, clock, random, retry, logger, metrics } = deps;
+  const tracing = deps.tracing ?? tracingOff;
   const store = createDeliveryStore(deps.dialect);
-  const runner = createHandlerRunner({ store, log, timers, schemas, ids, clock, random, retry, logger, metrics });
+  const runner = createHandlerRunner({ store, log, timers, schemas, ids, clock, random, retry, logger, metrics, tracing });
   const { attempt, deliverFast, deliverCarefully, scheduleRetry, deadLettered, releaseParked } = runner;
   const consumers = new Map(deps.consumers.map((c) => [c.name, c]));
 
@@ -103,12 +106,34 @@ export function createDispatcher(deps: DispatcherDeps) {
     const behind = expectedPosition === undefined && position !== undefined && position > 0 ? (e: EventEnvelope) => e.sequence !== undefined && e.sequence <= position : undefined;
     const fresh = behind ? events.filter((e) => !behind(e)) : events;
     const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(fresh.map((e) => e.aggregateId))]);
-    const handled = fresh.length === 0 ? [] : fast ? await deliverFast(work, consumer, partition, fresh, blocked) : await deliverCarefully(work, consumer, partition, fresh, blocked);
+    const deliver = () => (fast ? deliverFast(work, consumer, partition, fresh, blocked) : deliverCarefully(work, consumer, partition, fresh, blocked));
+    const handled = fresh.length === 0 ? [] : tracing.enabled ? await tracedBatch(consumer, partition, fresh, fast, deliver) : await deliver();
     const last = events[events.length - 1]!.sequence;
     if (expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
     if (!behind) return handled;
     let next = 0;
     return events.map((e): DeliveryOutcome => (behind(e) ? 'duplicate' : handled[next++]!));
+  }
+
+  /**
+   * A batch as a span of its own trace (`deliver <consumer>`), linked to the events' traces;
+   * each handled event is a span in its event's trace (see the handler runner).
+   */
+  async function tracedBatch(consumer: Consumer, partition: number, events: readonly EventEnvelope[], fast: boolean, deliver: () => Promise<DeliveryOutcome[]>): Promise<DeliveryOutcome[]> {
+    const span = tracing.startSpan(`deliver ${consumer.name}`, {
+      kind: 'consumer',
+      parent: null,
+      links: events.map((e) => e.metadata?.traceparent),
+      attributes: { 'orderflow.consumer': consumer.name, 'orderflow.partition': partition, 'messaging.batch.message_count': events.length, 'orderflow.path': fast ? 'fast' : 'careful' },
+    });
+    try {
+      return await deliver();
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import type { IdGenerator } from '../../kernel/ids.js';
 import type { EventLog, EventLogTables } from '../log/event-log.js';
 import { createTxContext } from '../log/tx-context.js';
 import type { EngineMetrics } from '../observability/metrics.js';
+import { tracingOff, type TraceSpan, type Tracing } from '../observability/tracing.js';
 import { retryDelay, type Consumer, type HandlerContext, type RetryPolicy } from './consumer.js';
 import type { DeliveryStore, DeliveryTables, FailedDeliveryRow } from './delivery-store.js';
 import type { TimerStore } from './timers.js';
@@ -64,6 +65,7 @@ export interface HandlerRunnerDeps {
   retry: RetryPolicy;
   logger: Logger;
   metrics: EngineMetrics;
+  tracing?: Tracing;
 }
 
 /**
@@ -73,9 +75,10 @@ export interface HandlerRunnerDeps {
  */
 export function createHandlerRunner(deps: HandlerRunnerDeps) {
   const { store, log, timers, schemas, ids, clock, random, retry, logger, metrics } = deps;
+  const tracing = deps.tracing ?? tracingOff;
 
-  function handlerContext(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number): HandlerContext {
-    const tx = createTxContext({ trx: work.trx, pending: work.pending, afterCommit: work.afterCommit, source: consumer.source, cause: event, timers, ids, clock });
+  function handlerContext(work: Work, consumer: Consumer, event: EventEnvelope, attemptNo: number, span?: TraceSpan): HandlerContext {
+    const tx = createTxContext({ trx: work.trx, pending: work.pending, afterCommit: work.afterCommit, source: consumer.source, cause: event, timers, ids, clock, traceparent: span?.traceparent });
     let log: Logger | undefined;
     return {
       ...tx,
@@ -91,6 +94,46 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   function eventLogger(consumer: Consumer, event: EventEnvelope): Logger {
     const orderId = event.aggregateType === 'Order' ? event.aggregateId : (event.payload as { orderId?: unknown }).orderId;
     return logger.child({ consumer: consumer.name, eventId: event.eventId, eventType: event.eventType, correlationId: event.correlationId, aggregateId: event.aggregateId, orderId });
+  }
+
+  /**
+   * A handled event as a span in the event's own trace, child of the span that appended it (in
+   * whichever process); the events the handler emits carry this span's context. None when
+   * tracing is off.
+   */
+  function startHandlerSpan(consumer: Consumer, event: EventEnvelope, attemptNo: number): TraceSpan | undefined {
+    if (!tracing.enabled) return undefined;
+    const orderId = event.aggregateType === 'Order' ? event.aggregateId : (event.payload as { orderId?: unknown }).orderId;
+    return tracing.startSpan(`handle ${event.eventType}`, {
+      kind: 'consumer',
+      parent: event.metadata?.traceparent ?? null,
+      attributes: {
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': event.eventType,
+        'messaging.message.id': event.eventId,
+        'orderflow.consumer': consumer.name,
+        'orderflow.event_type': event.eventType,
+        'orderflow.aggregate_id': event.aggregateId,
+        'orderflow.attempt': attemptNo,
+        'orderflow.correlation_id': event.correlationId,
+        'orderflow.order_id': typeof orderId === 'string' ? orderId : undefined,
+      },
+    });
+  }
+
+  /** Runs a handler with its span active (log lines carry its trace and span ids). */
+  function inSpan(span: TraceSpan | undefined, body: () => Promise<void>): Promise<void> {
+    return span ? tracing.withSpan(span, body) : body();
+  }
+
+  function endHandlerSpan(span: TraceSpan | undefined, error?: unknown): void {
+    if (!span) return;
+    if (error === undefined) span.setAttributes({ 'orderflow.outcome': 'handled' });
+    else {
+      span.setAttributes({ 'orderflow.outcome': 'failed' });
+      span.fail(error);
+    }
+    span.end();
   }
 
   function logHandled(consumer: Consumer, event: EventEnvelope, attemptNo: number): void {
@@ -118,16 +161,21 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
     const mark = pending.length;
     const callbacksMark = work.afterCommit.length;
     const started = performance.now();
+    let span: TraceSpan | undefined;
     try {
       if (!(await store.markHandled(trx, consumer.name, event.eventId, 'handled', attemptNo, work.now))) {
         await store.savepoint(trx, 'release savepoint');
         return { kind: 'duplicate' };
       }
-      await handler(event, handlerContext(work, consumer, event, attemptNo));
+      span = startHandlerSpan(consumer, event, attemptNo);
+      await inSpan(span, () => handler(event, handlerContext(work, consumer, event, attemptNo, span)));
+      endHandlerSpan(span);
+      span = undefined;
       await store.savepoint(trx, 'release savepoint');
       logHandled(consumer, event, attemptNo);
       return { kind: 'handled' };
     } catch (error) {
+      endHandlerSpan(span, error);
       if (isTransactionConflict(error)) throw error;
       await store.savepoint(trx, 'rollback to savepoint');
       await store.savepoint(trx, 'release savepoint');
@@ -228,9 +276,12 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   /** One handler in the fast path: a failure aborts the transaction (see deliverFast). */
   async function runFast(work: Work, consumer: Consumer, event: EventEnvelope): Promise<void> {
     const started = performance.now();
+    const span = startHandlerSpan(consumer, event, 1);
     try {
-      await consumer.handlers[event.eventType]!(event, handlerContext(work, consumer, event, 1));
+      await inSpan(span, () => consumer.handlers[event.eventType]!(event, handlerContext(work, consumer, event, 1, span)));
+      endHandlerSpan(span);
     } catch (error) {
+      endHandlerSpan(span, error);
       if (isTransactionConflict(error)) throw error;
       throw new FastPathAborted(error);
     } finally {
@@ -241,9 +292,14 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   /** The consumer's batch handler over the fresh events; each event is charged its share of the time. */
   async function runBatchHandler(work: Work, consumer: Consumer, events: readonly EventEnvelope[]): Promise<void> {
     const started = performance.now();
+    // One span per event, in each event's trace; what the batch emits follows the last one.
+    const spans = tracing.enabled ? events.map((event) => startHandlerSpan(consumer, event, 1)) : [];
+    const last = spans[spans.length - 1];
     try {
-      await consumer.handleBatch!(events, handlerContext(work, consumer, events[events.length - 1]!, 1));
+      await inSpan(last, () => consumer.handleBatch!(events, handlerContext(work, consumer, events[events.length - 1]!, 1, last)));
+      for (const span of spans) endHandlerSpan(span);
     } catch (error) {
+      for (const span of spans) endHandlerSpan(span, error);
       if (isTransactionConflict(error)) throw error;
       throw new FastPathAborted(error);
     } finally {

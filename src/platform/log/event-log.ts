@@ -17,6 +17,8 @@ export interface EventRow {
   source: string;
   payload: string;
   published_at: number | null;
+  /** JSON of the envelope's metadata; null when it has none. */
+  metadata: string | null;
 }
 
 export interface EventLogTables {
@@ -66,8 +68,8 @@ export interface EventLog {
 }
 
 const insertEvents = rowsStatement<{ sequence: number; event_id: string }>(
-  'insert into events (event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload)',
-  10,
+  'insert into events (event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload, metadata)',
+  11,
   'returning sequence, event_id',
 );
 const readAllAfter = statement<Selectable<EventRow>>('select * from events where sequence > ? and sequence <= ? order by sequence limit ?');
@@ -113,7 +115,7 @@ const IN_FLIGHT_LOCK_CLASS = 0x4f46_0000;
 const IN_FLIGHT_LOCK_SPAN = 2 ** 31;
 const MARK_APPEND_IN_FLIGHT_SQL = `select pg_advisory_xact_lock_shared(${IN_FLIGHT_LOCK_CLASS} + (last_value / ${IN_FLIGHT_LOCK_SPAN})::int, (last_value % ${IN_FLIGHT_LOCK_SPAN})::int) from events_sequence_seq`;
 const markAppendInFlight = statement(MARK_APPEND_IN_FLIGHT_SQL);
-const EVENT_COLUMNS = 'event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload';
+const EVENT_COLUMNS = 'event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload, metadata';
 /** Most events one marked insert takes; a bigger append marks first and inserts in chunks. */
 const MARKED_INSERT_MAX = 100;
 const markedInsertByCount = new Map<number, Statement<{ sequence: number; event_id: string }>>();
@@ -127,7 +129,7 @@ const markedInsertByCount = new Map<number, Statement<{ sequence: number; event_
 function markedInsert(count: number): Statement<{ sequence: number; event_id: string }> {
   let insert = markedInsertByCount.get(count);
   if (!insert) {
-    const row = '(?, ?, ?::integer, ?, ?, ?, ?, ?, ?, ?)';
+    const row = '(?, ?, ?::integer, ?, ?, ?, ?, ?, ?, ?, ?)';
     insert = statement(
       `with in_flight as materialized (${MARK_APPEND_IN_FLIGHT_SQL})
        insert into events (${EVENT_COLUMNS})
@@ -287,6 +289,7 @@ function toParams(event: EventEnvelope): unknown[] {
     event.causationId,
     event.source,
     JSON.stringify(event.payload),
+    event.metadata ? JSON.stringify(event.metadata) : null,
   ];
 }
 
@@ -310,5 +313,14 @@ export function fromRow(row: Selectable<EventRow>): EventEnvelope {
     causationId: row.causation_id,
     source: row.source,
     sequence: Number(row.sequence),
+    ...(row.metadata ? { metadata: parseMetadata(row.metadata) } : {}),
   };
+}
+
+function parseMetadata(text: string): EventEnvelope['metadata'] {
+  try {
+    return JSON.parse(text) as EventEnvelope['metadata'];
+  } catch {
+    return undefined;
+  }
 }

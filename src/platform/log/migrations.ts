@@ -30,4 +30,11 @@ export const eventLogMigrations: SchemaMigration[] = [
       await sql`create index events_unpublished on events (sequence) where published_at is null`.execute(db);
     },
   },
+  {
+    // SPEC §8: the envelope's optional metadata (trace context, actor, reason), as JSON.
+    name: 'platform/0005-event-metadata',
+    async up(db) {
+      await db.schema.alterTable('events').addColumn('metadata', 'text').execute();
+    },
+  },
 ];

@@ -38,16 +38,18 @@ export interface TxContextOptions {
   timers: TimerStore;
   ids: IdGenerator;
   clock: Clock;
+  /** The W3C trace context of the span this work runs in: every emitted event carries it. */
+  traceparent?: string | undefined;
 }
 
 export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
-  const { trx, pending, afterCommit, source, cause, timers, ids, clock } = options;
+  const { trx, pending, afterCommit, source, cause, timers, ids, clock, traceparent } = options;
   const now = clock.now();
   return {
     db: trx as Transaction<DB>,
     now,
     emit(draft) {
-      const envelope = buildEnvelope(draft, { source, cause, ids, at: now });
+      const envelope = buildEnvelope(draft, { source, cause, ids, at: now, traceparent });
       pending.push(envelope);
       return envelope;
     },
@@ -62,10 +64,10 @@ export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
 /** Completes a draft into a full envelope. */
 export function buildEnvelope(
   draft: EventDraft,
-  context: { source: string; cause?: EventEnvelope | undefined; ids: IdGenerator; at: number },
+  context: { source: string; cause?: EventEnvelope | undefined; ids: IdGenerator; at: number; traceparent?: string | undefined },
 ): EventEnvelope {
   const eventId = draft.eventId ?? context.ids.next();
-  return {
+  const envelope: EventEnvelope = {
     eventId,
     eventType: draft.eventType,
     // The current version of the catalog's type (1 for a type outside the catalog).
@@ -78,4 +80,6 @@ export function buildEnvelope(
     causationId: draft.causationId !== undefined ? draft.causationId : (context.cause?.eventId ?? null),
     source: context.source,
   };
+  if (context.traceparent) envelope.metadata = { traceparent: context.traceparent };
+  return envelope;
 }

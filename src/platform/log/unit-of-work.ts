@@ -4,6 +4,7 @@ import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import { isTransactionConflict } from '../delivery/handler-runner.js';
 import type { Timer, TimerStore } from '../delivery/timers.js';
+import { tracingOff, type TraceSpan, type Tracing } from '../observability/tracing.js';
 import type { EventLog } from './event-log.js';
 import { createTxContext, type TxContext } from './tx-context.js';
 
@@ -45,11 +46,15 @@ export interface UnitOfWorkDeps {
   groupCommit?: boolean;
   /** Called after each commit with the events it appended (wakes the transport). */
   onCommit(appended: EventEnvelope[]): void;
+  /** Each unit of work is a span (`append <event types>`), and the events it emits carry its trace context. */
+  tracing?: Tracing;
 }
 
 /** Work waiting for the next group commit. */
 interface Grouped {
   source: string;
+  /** Started when the work was handed in, in the caller's trace. */
+  span: TraceSpan | undefined;
   work: (tx: TxContext<never>) => Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -63,8 +68,32 @@ const MAX_GROUP = 128;
 
 export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   const { db, log, timers, ids, clock, onCommit } = deps;
+  const tracing = deps.tracing ?? tracingOff;
   const queue: Grouped[] = [];
   let flushScheduled = false;
+
+  /** A unit of work's span, child of the span active where it was asked for (an HTTP request); none when tracing is off. */
+  function startSpan(source: string): TraceSpan | undefined {
+    return tracing.enabled ? tracing.startSpan(`transaction ${source}`, { attributes: { 'orderflow.source': source } }) : undefined;
+  }
+
+  /** Names the span after what it appended (`append OrderPlaced`) and ends it. */
+  function endSpan(span: TraceSpan | undefined, outcome: { appended: readonly EventEnvelope[] } | { error: unknown }): void {
+    if (!span) return;
+    if ('error' in outcome) span.fail(outcome.error);
+    else if (outcome.appended.length > 0) {
+      const types = [...new Set(outcome.appended.map((e) => e.eventType))];
+      const first = outcome.appended[0]!;
+      span.updateName(`append ${types.join(' ')}`);
+      span.setAttributes({
+        'orderflow.event_types': types.join(','),
+        'orderflow.events': outcome.appended.length,
+        'orderflow.correlation_id': first.correlationId,
+        'orderflow.order_id': orderIdOf(first),
+      });
+    }
+    span.end();
+  }
 
   /**
    * Runs `body` in a transaction and appends what it emitted. A transaction that lost a
@@ -72,14 +101,18 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
    * to MAX_CONFLICT_RETRIES times, as the dispatcher does for handlers — a restock racing
    * the reservations of another process is no 500.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function transact<T>(source: string, body: (trx: Transaction<any>, pending: EventEnvelope[], afterCommit: (() => void)[]) => Promise<T>): Promise<T> {
+  async function transact<T>(
+    source: string,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    body: (trx: Transaction<any>, pending: EventEnvelope[], afterCommit: (() => void)[], traceparent: string | undefined) => Promise<T>,
+    span: TraceSpan | undefined = startSpan(source),
+  ): Promise<T> {
     const afterCommit: (() => void)[] = [];
     const attempt = () =>
       db.transaction().execute(async (trx) => {
         afterCommit.length = 0;
         const pending: EventEnvelope[] = [];
-        const value = await body(trx, pending, afterCommit);
+        const value = await body(trx, pending, afterCommit, span?.traceparent);
         return { value, appended: await log.append(trx, pending) };
       });
     let result: Awaited<ReturnType<typeof attempt>>;
@@ -88,18 +121,25 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
         result = await attempt();
         break;
       } catch (error) {
-        if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) throw error;
+        if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) {
+          endSpan(span, { error });
+          throw error;
+        }
         await new Promise((resolve) => setTimeout(resolve, (deps.random ?? Math.random)() * 50 * (conflicts + 1)));
       }
     }
     const { value, appended } = result;
+    endSpan(span, { appended });
     if (appended.length > 0) onCommit(appended);
     for (const callback of afterCommit) callback();
     return value;
   }
 
-  const run: UnitOfWork['run'] = (source, work) =>
-    transact(source, (trx, pending, afterCommit) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock })));
+  function runIn<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>, span: TraceSpan | undefined): Promise<T> {
+    return transact(source, (trx, pending, afterCommit, traceparent) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock, traceparent })), span);
+  }
+
+  const run: UnitOfWork['run'] = (source, work) => runIn(source, work, startSpan(source));
 
   /** Commits the queued work: each piece under its own savepoint, all in one transaction. */
   async function flush(): Promise<void> {
@@ -108,9 +148,9 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     if (queue.length > 0) scheduleFlush();
     if (group.length === 1) {
       const only = group[0]!;
-      return run(only.source, only.work).then(only.resolve, only.reject);
+      return runIn(only.source, only.work, only.span).then(only.resolve, only.reject);
     }
-    const settled: { item: Grouped; ok: boolean; value: unknown; afterCommit: (() => void)[] }[] = [];
+    const settled: { item: Grouped; ok: boolean; value: unknown; afterCommit: (() => void)[]; appended: string[] }[] = [];
     let appended: EventEnvelope[];
     try {
       appended = await db.transaction().execute(async (trx) => {
@@ -121,15 +161,20 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
       });
     } catch (error) {
       // The shared commit failed: nothing of the group was written.
-      for (const item of group) item.reject(error);
+      for (const item of group) {
+        endSpan(item.span, { error });
+        item.reject(error);
+      }
       return;
     }
     if (appended.length > 0) onCommit(appended);
-    for (const { item, ok, value, afterCommit } of settled) {
+    for (const { item, ok, value, afterCommit, appended: own } of settled) {
       if (!ok) {
+        endSpan(item.span, { error: value });
         item.reject(value);
         continue;
       }
+      endSpan(item.span, { appended: appended.filter((e) => own.includes(e.eventId)) });
       for (const callback of afterCommit) callback();
       item.resolve(value);
     }
@@ -141,14 +186,14 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     const afterCommit: (() => void)[] = [];
     await sql.raw('savepoint grouped_work').execute(trx);
     try {
-      const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock }));
+      const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock, traceparent: item.span?.traceparent }));
       await sql.raw('release savepoint grouped_work').execute(trx);
       groupPending.push(...pending);
-      return { item, ok: true, value, afterCommit };
+      return { item, ok: true, value, afterCommit, appended: pending.map((e) => e.eventId) };
     } catch (error) {
       await sql.raw('rollback to savepoint grouped_work').execute(trx);
       await sql.raw('release savepoint grouped_work').execute(trx);
-      return { item, ok: false, value: error as unknown, afterCommit };
+      return { item, ok: false, value: error as unknown, afterCommit, appended: [] as string[] };
     }
   }
 
@@ -165,18 +210,25 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     runGrouped<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T> {
       if (!deps.groupCommit) return run(source, work);
       return new Promise<T>((resolve, reject) => {
-        queue.push({ source, work: work as unknown as Grouped['work'], resolve: resolve as Grouped['resolve'], reject });
+        queue.push({ source, span: startSpan(source), work: work as unknown as Grouped['work'], resolve: resolve as Grouped['resolve'], reject });
         scheduleFlush();
       });
     },
 
     fireTimer: (source, key, work) =>
-      transact(source, async (trx, pending, afterCommit) => {
-        const tx = createTxContext<never>({ trx, pending, afterCommit, source, timers, ids, clock });
+      transact(source, async (trx, pending, afterCommit, traceparent) => {
+        const tx = createTxContext<never>({ trx, pending, afterCommit, source, timers, ids, clock, traceparent });
         const timer = await timers.claim(trx, key, tx.now);
         if (!timer) return false;
         await work(timer, tx as never);
         return true;
       }),
   };
+}
+
+/** The order an event is about: its aggregate, or the order id in its payload. */
+function orderIdOf(event: EventEnvelope): string | undefined {
+  if (event.aggregateType === 'Order') return event.aggregateId;
+  const orderId = (event.payload as { orderId?: unknown }).orderId;
+  return typeof orderId === 'string' ? orderId : undefined;
 }

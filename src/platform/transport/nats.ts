@@ -11,6 +11,7 @@ import { createSharedHead, type EventLog } from '../log/event-log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { TransportFactory } from '../engine.js';
 import type { EngineMetrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import type { Storage } from '../storage/database.js';
 import { stopInOrder } from '../stopping.js';
 import { createLeaseStore } from './nats/lease-store.js';
@@ -63,6 +64,7 @@ interface NatsTransportDeps extends Required<Omit<NatsTransportOptions, 'servers
   dispatcher: Dispatcher;
   logger: Logger;
   metrics: EngineMetrics;
+  tracing: Tracing;
 }
 
 const HEALTH_TIMEOUT_MS = 1500;
@@ -82,7 +84,7 @@ export function createNatsTransportFactory(options: NatsTransportOptions): Trans
     relayPollMs: options.relayPollMs ?? 100,
     streamMaxAgeMs: options.streamMaxAgeMs ?? 0,
   };
-  return (parts) => createNatsTransport({ ...deps, storage: parts.storage, log: parts.log, dispatcher: parts.dispatcher, logger: parts.logger.child({ transport: 'nats' }), metrics: parts.metrics });
+  return (parts) => createNatsTransport({ ...deps, storage: parts.storage, log: parts.log, dispatcher: parts.dispatcher, logger: parts.logger.child({ transport: 'nats' }), metrics: parts.metrics, tracing: parts.tracing });
 }
 
 /**
@@ -96,7 +98,7 @@ export function createNatsTransportFactory(options: NatsTransportOptions): Trans
  * poll every `pollMs`) and the feed catches up once NATS is back.
  */
 function createNatsTransport(deps: NatsTransportDeps): Transport {
-  const { storage, dispatcher, logger, metrics, names, partitions } = deps;
+  const { storage, dispatcher, logger, metrics, names, partitions, tracing } = deps;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const db = storage.db as Kysely<any>;
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -138,7 +140,36 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
     // For people reading the stream: the event's place in the log.
     const h = headers();
     h.set('Orderflow-Sequence', String(event.sequence));
-    await js!.publish(eventSubject(names, partition, event.eventType), JSON.stringify(event), { msgID: event.eventId, headers: h, expect: { streamName: names.stream } });
+    const subject = eventSubject(names, partition, event.eventType);
+    const send = () => js!.publish(subject, JSON.stringify(event), { msgID: event.eventId, headers: h, expect: { streamName: names.stream } });
+    if (!tracing.enabled) {
+      await send();
+      return;
+    }
+    // A producer span in the event's trace; a reader of the stream continues it from the header.
+    const span = tracing.startSpan(`send ${names.stream}`, {
+      kind: 'producer',
+      parent: event.metadata?.traceparent ?? null,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'publish',
+        'messaging.destination.name': subject,
+        'messaging.message.id': event.eventId,
+        'orderflow.event_type': event.eventType,
+        'orderflow.sequence': event.sequence,
+        'orderflow.correlation_id': event.correlationId,
+      },
+    });
+    if (span.traceparent) h.set('traceparent', span.traceparent);
+    try {
+      await send();
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   /** Wakes this process's readers of any of these event types (all of them without types). */

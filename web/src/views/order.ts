@@ -64,7 +64,7 @@ export const orderView: View = (root, context) => {
 function render(order: Order, timeline: Timeline, saga: Saga, context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
   return [
     heading(`Order ${order.orderNumber}`, h('span', { class: 'order-status', 'data-status': order.status }, badge(order.status))),
-    h('div', { class: 'columns' }, h('div', null, summary(order, saga), CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null), sagaPanel(saga)),
+    h('div', { class: 'columns' }, h('div', null, summary(order, saga, timeline), CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null), sagaPanel(saga)),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'flow-title' },
@@ -77,7 +77,7 @@ function render(order: Order, timeline: Timeline, saga: Saga, context: ViewConte
   ];
 }
 
-function summary(order: Order, saga: Saga): HTMLElement {
+function summary(order: Order, saga: Saga, timeline: Timeline): HTMLElement {
   const item = (term: string, ...value: (Node | string)[]) => [h('dt', null, term), h('dd', null, ...value)];
   const reason = order.paymentFailureReason ?? order.rejectionReason ?? order.cancellationReason;
   return h(
@@ -96,8 +96,14 @@ function summary(order: Order, saga: Saga): HTMLElement {
       item('Shipment', order.shipment ? `${order.shipment.status}, tracking ${order.shipment.trackingNumber}` : '—'),
       item('Saga', badge(saga.state), saga.durationMs !== null ? ` settled in ${saga.durationMs} ms` : ` deadline `, saga.durationMs !== null ? '' : time(saga.deadline)),
       item('Correlation', h('a', { href: href('events', [], { correlation: order.correlationId }) }, order.correlationId)),
+      timeline.trace ? item('Trace', traceLink(timeline.trace)) : [],
     ),
   );
+}
+
+/** The trace id, linked to the tracing tool when the server knows its address (OTEL_TRACE_URL). */
+function traceLink(trace: NonNullable<Timeline['trace']>): HTMLElement {
+  return trace.url ? h('a', { href: trace.url, target: '_blank', rel: 'noopener', class: 'trace-id' }, trace.traceId) : h('code', { class: 'trace-id' }, trace.traceId);
 }
 
 function cancelControl(order: Order, context: ViewContext, reload: () => Promise<void>): HTMLElement {
