@@ -51,6 +51,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('turns tracing on with an OTLP endpoint, and takes an OTEL_TRACE_URL only with {traceId} in it', () => {
+    expect(loadConfig({}).tracing).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toBe(true);
+    expect(loadConfig({ OTEL_TRACE_URL: 'http://jaeger:16686/trace/{traceId}' }).traceUrl).toBe('http://jaeger:16686/trace/{traceId}');
+    for (const value of ['http://jaeger:16686/trace/', 'jaeger/{traceId}']) expect(() => loadConfig({ OTEL_TRACE_URL: value }), value).toThrowError(/OTEL_TRACE_URL=.*\{traceId\}/);
+  });
+
   it('reads the test-only ORDERFLOW_FAULTS and refuses a malformed one', () => {
     expect(loadConfig({ ORDERFLOW_FAULTS: '42:0.05' }).faults).toEqual({ seed: 42, rate: 0.05 });
     expect(loadConfig({ ORDERFLOW_FAULTS: '7:.5:1700000000000' }).faults).toEqual({ seed: 7, rate: 0.5, untilMs: 1_700_000_000_000 });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
 import { descendsFrom, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
-import { adminToken, call, createCatalog, keepingLogsOnFailure, oneSuiteAtATime, placeOrders, startDeployment, until, type Deployment } from './support.js';
+import { adminToken, call, createCatalog, keepingLogsOnFailure, oneSuiteAtATime, placeOrders, report, startDeployment, until, type Deployment } from './support.js';
 
 const SERVER = 2;
 const PRODUCER = 4;
@@ -115,6 +115,14 @@ describe.skipIf(!natsAvailable)('OpenTelemetry traces across the split deploymen
       for (const span of succeeded) expect(Number(span.attributes['orderflow.attempt'])).toBeGreaterThanOrEqual(2);
       expect(new Set(payments.map((s) => s.parentSpanId)).size).toBe(1);
       expect(confirmed.consumers.find((c) => c.consumer === 'payments')!.attempts).toBeGreaterThanOrEqual(2);
+
+      report('one order traced across the split deployment', {
+        spansInTrace: trace.length,
+        processes: processes.size,
+        handlings: handled.length,
+        paymentsSpansOfOrderConfirmed: { failed: failed.length, succeeded: succeeded.length },
+        producerSpans: trace.filter((s) => s.kind === PRODUCER).length,
+      });
 
       // The relay's publication to JetStream is a producer span of the event's trace.
       expect(trace.some((s) => s.kind === PRODUCER && s.attributes['messaging.system'] === 'nats' && s.attributes['orderflow.event_type'] === 'OrderPlaced')).toBe(true);
