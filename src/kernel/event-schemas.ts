@@ -17,8 +17,11 @@ export interface EventSchemas {
    * an invalid payload is a permanent failure of the delivery, not a handler reading garbage.
    */
   upcast(event: EventEnvelope): { ok: true; event: EventEnvelope } | { ok: false; reason: string };
-  /** The version new events of the type are written with: the highest known, 1 for an unknown type. */
-  currentVersion(eventType: string): number;
+  /**
+   * The event as a consumer (or a replay) reads it: valid against the schema of the version it
+   * was stored with, then in the current version of its type (`check`, then `upcast`).
+   */
+  read(event: EventEnvelope): { ok: true; event: EventEnvelope } | { ok: false; reason: string };
   types(): string[];
 }
 
@@ -57,22 +60,28 @@ export function createEventSchemas(
     return { ok: true };
   }
 
+  /** See `EventSchemas.upcast`. */
+  function upcast(event: EventEnvelope): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
+    const target = current.get(event.eventType) ?? event.version;
+    if (event.version >= target) return { ok: true, event };
+    let stepped = event;
+    while (stepped.version < target) {
+      const step = upcasters[`${stepped.eventType}@${stepped.version}`];
+      if (!step) return { ok: false, reason: `no upcaster from ${event.eventType} version ${stepped.version} to ${stepped.version + 1}` };
+      stepped = { ...stepped, version: stepped.version + 1, payload: step(stepped.payload) };
+    }
+    const checked = check(stepped);
+    return checked.ok ? { ok: true, event: stepped } : { ok: false, reason: `upcast from version ${event.version}: ${checked.reason}` };
+  }
+
   return {
     has: (eventType, version) => payloads.has(`${eventType}@${version}`),
     types: () => [...current.keys()],
-    currentVersion: (eventType) => current.get(eventType) ?? 1,
     check,
-    upcast(event) {
-      const target = current.get(event.eventType) ?? event.version;
-      if (event.version >= target) return { ok: true, event };
-      let upcast = event;
-      while (upcast.version < target) {
-        const step = upcasters[`${upcast.eventType}@${upcast.version}`];
-        if (!step) return { ok: false, reason: `no upcaster from ${event.eventType} version ${upcast.version} to ${upcast.version + 1}` };
-        upcast = { ...upcast, version: upcast.version + 1, payload: step(upcast.payload) };
-      }
-      const checked = check(upcast);
-      return checked.ok ? { ok: true, event: upcast } : { ok: false, reason: `upcast from version ${event.version}: ${checked.reason}` };
+    read(event) {
+      const checked = check(event);
+      return checked.ok ? upcast(event) : checked;
     },
+    upcast,
   };
 }

@@ -28,9 +28,10 @@ describe('event schemas: versions and upcasters', () => {
     { 'Counted@1': (p) => ({ ...p, total: sum(p) }), 'Counted@2': (p) => ({ ...p, large: (p.total as number) > 10 }) },
   );
 
-  it('writes new events with the highest version, 1 for a type it does not know', () => {
-    expect(schemas.currentVersion('Counted')).toBe(3);
-    expect(schemas.currentVersion('Unknown')).toBe(1);
+  it('reads an event as stored first: one that does not fit the schema of its own version is refused before any upcaster runs', () => {
+    expect(schemas.read(event(1, { quantities: [2, 3] }))).toMatchObject({ ok: true, event: { version: 3, payload: { total: 5, large: false } } });
+    const bad = schemas.read(event(1, { quantities: 'many' }));
+    expect(bad.ok).toBe(false);
   });
 
   it('upcasts one version at a time to the current one, and leaves a current event as it is', () => {

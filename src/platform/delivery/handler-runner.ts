@@ -140,18 +140,10 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
     if (logger.isLevelEnabled('debug')) eventLogger(consumer, event).debug({ attempt: attemptNo }, 'event handled');
   }
 
-  /**
-   * The event as its consumer reads it: valid against the schema of the version it was stored
-   * with, then in the current version of its type (upcast). A failure is permanent.
-   */
-  function readable(event: EventEnvelope): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
-    const check = schemas.check(event);
-    return check.ok ? schemas.upcast(event) : check;
-  }
-
   /** Runs one handler under a savepoint, so its failure undoes only its own writes. */
   async function attempt(work: Work, consumer: Consumer, stored: EventEnvelope, attemptNo: number): Promise<Attempt> {
-    const read = readable(stored);
+    // As stored, then in the current version of its type; a failure is permanent.
+    const read = schemas.read(stored);
     if (!read.ok) return { kind: 'failed', error: `schema: ${read.reason}`, permanent: true };
     const event = read.event;
     const handler = consumer.handlers[event.eventType];
@@ -244,7 +236,7 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
     const current: EventEnvelope[] = new Array(events.length);
     for (const [i, event] of events.entries()) {
       const blocker = blocked.get(event.aggregateId);
-      const read = blocker ? undefined : readable(event);
+      const read = blocker ? undefined : schemas.read(event);
       if (blocker) {
         await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
         outcomes[i] = 'parked';

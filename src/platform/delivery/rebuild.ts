@@ -75,8 +75,7 @@ export async function rebuildConsumer<DB>(options: RebuildOptions<DB>): Promise<
       const valid: EventEnvelope[] = [];
       for (const event of page) {
         // Checked as stored, then read in the current version of its type, as a consumer reads it.
-        const check = schemas.check(event);
-        const read = check.ok ? schemas.upcast(event) : check;
+        const read = schemas.read(event);
         if (read.ok) valid.push(read.event);
         else result.skipped.push({ eventId: event.eventId, eventType: event.eventType, reason: read.reason });
       }
