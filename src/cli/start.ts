@@ -21,11 +21,11 @@ export async function start(config: Config, args: readonly string[]): Promise<nu
   const secret = serves ? resolveJwtSecret(config) : undefined;
   let tracing: Tracing = tracingOff;
   const logger = pino({ level: config.logLevel, ...traceLogOptions(config.tracing, () => tracing) });
-  tracing = await startTracing(config.tracing, { logger, attributes: { 'orderflow.modules': config.modules.join(',') } });
   // Listened for before anything starts: a SIGTERM sent as soon as the banner or the first log
   // line is read (a supervisor, a test) must stop the process cleanly, not kill it half-way
   // through a commit; one that comes while starting stops it once it has started.
   const signalled = untilSignal();
+  tracing = await startTracing(config.tracing, { logger, attributes: { 'orderflow.modules': config.modules.join(',') } });
   const orderflow = await startOrderflow(config, { logger, tracing, jwtSecret: secret?.value }).catch(async (error: unknown) => {
     await tracing.shutdown();
     throw error;

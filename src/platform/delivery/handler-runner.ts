@@ -270,8 +270,11 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
     const started = performance.now();
     const span = startHandlerSpan(consumer, event, 1);
     try {
-      await inSpan(span, () => consumer.handlers[event.eventType]!(event, handlerContext(work, consumer, event, 1, span)));
-      endHandlerSpan(span);
+      if (!span) await consumer.handlers[event.eventType]!(event, handlerContext(work, consumer, event, 1));
+      else {
+        await tracing.withSpan(span, () => consumer.handlers[event.eventType]!(event, handlerContext(work, consumer, event, 1, span)));
+        endHandlerSpan(span);
+      }
     } catch (error) {
       endHandlerSpan(span, error);
       if (isTransactionConflict(error)) throw error;

@@ -301,7 +301,7 @@ export function fromRow(row: Selectable<EventRow>): EventEnvelope {
   } catch {
     payload = row.payload as unknown as Record<string, unknown>;
   }
-  return {
+  const envelope: EventEnvelope = {
     eventId: row.event_id,
     eventType: row.event_type,
     version: Number(row.version),
@@ -313,8 +313,9 @@ export function fromRow(row: Selectable<EventRow>): EventEnvelope {
     causationId: row.causation_id,
     source: row.source,
     sequence: Number(row.sequence),
-    ...(row.metadata ? { metadata: parseMetadata(row.metadata) } : {}),
   };
+  if (row.metadata) envelope.metadata = parseMetadata(row.metadata);
+  return envelope;
 }
 
 function parseMetadata(text: string): EventEnvelope['metadata'] {

@@ -174,7 +174,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
         item.reject(value);
         continue;
       }
-      endSpan(item.span, { appended: appended.filter((e) => own.includes(e.eventId)) });
+      if (item.span) endSpan(item.span, { appended: appended.filter((e) => own.includes(e.eventId)) });
       for (const callback of afterCommit) callback();
       item.resolve(value);
     }
@@ -189,7 +189,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
       const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock, traceparent: item.span?.traceparent }));
       await sql.raw('release savepoint grouped_work').execute(trx);
       groupPending.push(...pending);
-      return { item, ok: true, value, afterCommit, appended: pending.map((e) => e.eventId) };
+      return { item, ok: true, value, afterCommit, appended: item.span ? pending.map((e) => e.eventId) : [] };
     } catch (error) {
       await sql.raw('rollback to savepoint grouped_work').execute(trx);
       await sql.raw('release savepoint grouped_work').execute(trx);
