@@ -8,6 +8,17 @@ import { createSharedHead, type EventLog } from '../log/event-log.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { Transport } from './transport.js';
 
+/** A consumer as the rounds see it: its checkpoint, and how far it has looked at the log. */
+interface Reader {
+  consumer: Consumer;
+  /** The event types it handles; undefined: every type. */
+  wants: Set<string> | undefined;
+  /** Its checkpoint: the sequence of the last event delivered to it. */
+  position: number;
+  /** How far it has read, at or past its checkpoint (past events of types it does not handle). */
+  scanned: number;
+}
+
 export interface InProcessTransportDeps {
   db: Kysely<DeliveryTables>;
   log: EventLog;
@@ -103,34 +114,48 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     }
   }
 
-  /** Every consumer in one loop: read each one's batch, deliver them all in one transaction. */
+  /**
+   * Every consumer in one loop, every batch of a round delivered in one transaction. The log is
+   * read once per round for all of them, from the furthest-behind consumer on, and each event
+   * parsed once and handed to every consumer of its type; a consumer that is ahead of that
+   * window (one catching up from far behind) gets its own read, so it never holds the others
+   * back. A consumer's checkpoint moves with its own batches; `scanned` is how far it has
+   * looked, past events of types it does not handle (in memory: a restart looks again).
+   */
   async function consumeInRounds(all: readonly Consumer[]): Promise<void> {
-    const readers = all.map((consumer) => ({ consumer, types: Object.keys(consumer.handlers), position: 0 }));
-    for (const reader of readers) reader.position = await checkpoint(reader.consumer.name);
+    const readers: Reader[] = all.map((consumer) => {
+      const types = Object.keys(consumer.handlers);
+      // A consumer without handlers gets every event (as readAfter without types does).
+      return { consumer, wants: types.length > 0 ? new Set(types) : undefined, position: 0, scanned: 0 };
+    });
+    for (const reader of readers) reader.scanned = reader.position = await checkpoint(reader.consumer.name);
     let failures = 0;
     const signal = { dirty: false, wake: undefined as (() => void) | undefined };
     signals.set('*', signal);
     while (running) {
       signal.dirty = false;
       try {
-        const batches: { reader: (typeof readers)[number]; events: EventEnvelope[] }[] = [];
-        const through = deps.boundedByHead ? await sharedHead.get() : undefined;
-        for (const reader of readers) {
-          const events = await log.readAfter(reader.position, { types: reader.types, limit: batchSize, through });
-          if (events.length > 0) batches.push({ reader, events });
-          else metrics.consumerLag.set({ consumer: reader.consumer.name }, 0);
-        }
-        if (batches.length === 0) {
+        const windows = await readWindows(readers);
+        if (windows.size === 0) {
+          for (const reader of readers) metrics.consumerLag.set({ consumer: reader.consumer.name }, 0);
           await sleep(signal, pollMs);
           continue;
         }
-        const results = await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })));
+        const batches: { reader: Reader; events: EventEnvelope[] }[] = [];
+        for (const [reader, { events }] of windows) if (events.length > 0) batches.push({ reader, events });
+        const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })));
         const appended: EventEnvelope[] = [];
+        const stale = new Set<Reader>();
         for (const [i, { reader, events }] of batches.entries()) {
           const result = results[i]!;
-          reader.position = result.stale ? await checkpoint(reader.consumer.name) : events[events.length - 1]!.sequence!;
+          if (result.stale) stale.add(reader);
+          else reader.position = events[events.length - 1]!.sequence!;
           appended.push(...result.appended);
-          metrics.consumerLag.set({ consumer: reader.consumer.name }, Math.max(0, knownHead - reader.position));
+        }
+        for (const [reader, { through }] of windows) {
+          if (stale.has(reader)) reader.scanned = reader.position = await checkpoint(reader.consumer.name);
+          else reader.scanned = Math.max(reader.scanned, through);
+          metrics.consumerLag.set({ consumer: reader.consumer.name }, Math.max(0, knownHead - reader.scanned));
         }
         if (appended.length > 0) notify(appended);
         failures = 0;
@@ -142,9 +167,31 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         logger.error({ err: error }, 'delivery round failed; retrying');
         signal.dirty = false;
         await sleep(signal, Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
-        for (const reader of readers) reader.position = await checkpoint(reader.consumer.name).catch(() => reader.position);
+        for (const reader of readers) reader.scanned = reader.position = await checkpoint(reader.consumer.name).catch(() => reader.position);
       }
     }
+  }
+
+  /**
+   * Each reader's window of the log for this round: its events and how far the read went. One
+   * read serves every reader behind its last event; readers ahead of it are read for again.
+   */
+  async function readWindows(readers: readonly Reader[]): Promise<Map<Reader, { events: EventEnvelope[]; through: number }>> {
+    const windows = new Map<Reader, { events: EventEnvelope[]; through: number }>();
+    const through = deps.boundedByHead ? await sharedHead.get() : undefined;
+    let pending = readers;
+    while (pending.length > 0) {
+      const events = await log.readAfter(Math.min(...pending.map((r) => r.scanned)), { limit: batchSize, through });
+      if (events.length === 0) break;
+      const lastRead = events[events.length - 1]!.sequence!;
+      const ahead: Reader[] = [];
+      for (const reader of pending) {
+        if (reader.scanned >= lastRead) ahead.push(reader);
+        else windows.set(reader, { events: events.filter((e) => e.sequence! > reader.scanned && (!reader.wants || reader.wants.has(e.eventType))), through: lastRead });
+      }
+      pending = ahead;
+    }
+    return windows;
   }
 
   function notify(appended: readonly EventEnvelope[]): void {
