@@ -30,9 +30,14 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
 const insertOrder = statement(`insert into orders (${ORDER_COLUMNS.join(', ')}, version) values (${placeholders(ORDER_COLUMNS.length)}, 1)`);
 const insertItems = rowsStatement(`insert into order_items (${ITEM_COLUMNS.join(', ')})`, ITEM_COLUMNS.length);
 const insertSaga = statement(`insert into order_sagas (${SAGA_COLUMNS.join(', ')}) values (${placeholders(SAGA_COLUMNS.length)})`);
-const updateOrder = statement(`update orders set ${ORDER_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where order_id = ?`);
+// `version` counts the writes of the row (nothing reads it yet; an ETag may).
+const updateOrder = statement(`update orders set ${ORDER_CHANGEABLE.map((c) => `${c} = ?`).join(', ')}, version = version + 1 where order_id = ?`);
 const updateSaga = statement(`update order_sagas set ${SAGA_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where saga_id = ?`);
-const lockOrder = statement<OrderRow>('update orders set version = version + 1 where order_id = ? returning *');
+/**
+ * SQLite: every transaction begins IMMEDIATE, holding the database's one write lock until it
+ * ends, so a plain read is as good as a lock (a write here would cost a row rewrite per step).
+ */
+const selectOrder = statement<OrderRow>('select * from orders where order_id = ?');
 const selectItems = statement<OrderItemRow>('select * from order_items where order_id = ?');
 const selectSaga = statement<OrderSagaRow>('select * from order_sagas where order_id = ?');
 /**
@@ -102,8 +107,9 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
 
 /**
  * Loads an order and its saga for a change, holding the order's row lock until the
- * transaction ends (the version bump is the write that takes it, on PostgreSQL and SQLite
- * alike), so concurrent handlers, commands and timers of one order run one after another.
+ * transaction ends (on PostgreSQL the version bump is the write that takes it; on SQLite the
+ * transaction holds the write lock of the whole database), so concurrent handlers, commands
+ * and timers of one order run one after another.
  */
 export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow | undefined> {
   let row: OrderRow | undefined;
@@ -115,7 +121,7 @@ export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow 
     row = order;
     items = lines ?? [];
   } else {
-    [row] = await lockOrder(db, [orderId]);
+    [row] = await selectOrder(db, [orderId]);
     if (!row) return undefined;
     items = await selectItems(db, [orderId]);
   }
