@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
-import { rowsStatement, statement } from '../storage/statements.js';
+import { rowsStatement, sqliteWriter, statement } from '../storage/statements.js';
 
 export type FailureStatus = 'retrying' | 'dead' | 'discarded';
 /** Why a delivery failed: its handler threw, the event did not match its schema, or a timer's handler threw (timer-failures.ts). */
@@ -50,11 +50,10 @@ const readCheckpoint = statement<{ position: number }>('select position from con
 const lockCheckpointRow = statement<{ position: number }>('select position from consumer_checkpoints where consumer = ? and partition = ? for update');
 const moveCheckpoint = statement('update consumer_checkpoints set position = ?, updated_at = ? where consumer = ? and partition = ?');
 const anyBlocking = statement<{ one: number }>(`select 1 as one from failed_deliveries where consumer = ? and status in ('retrying', 'dead') limit 1`);
-const insertInbox = rowsStatement<{ event_id: string }>(
-  'insert into inbox (consumer, event_id, outcome, attempts, handled_at)',
-  5,
-  'on conflict (consumer, event_id) do nothing returning event_id',
-);
+const INSERT_INBOX = 'insert into inbox (consumer, event_id, outcome, attempts, handled_at)';
+const insertInbox = rowsStatement<{ event_id: string }>(INSERT_INBOX, 5, 'on conflict (consumer, event_id) do nothing returning event_id');
+/** SQLite: one record; `changes` is 0 when it was there already (`sqliteWriter`). */
+const INSERT_INBOX_SQLITE = `${INSERT_INBOX} values (?, ?, ?, ?, ?) on conflict (consumer, event_id) do nothing`;
 
 /** The SQL of delivery bookkeeping; every function runs inside the caller's transaction. */
 export function createDeliveryStore(dialect: DialectName) {
@@ -94,6 +93,8 @@ export function createDeliveryStore(dialect: DialectName) {
 
     /** Records the event as handled; false when it already was (a duplicate delivery). */
     async markHandled(trx: Trx, consumer: string, eventId: string, outcome: string, attempts: number, now: number): Promise<boolean> {
+      const sqlite = sqliteWriter(trx);
+      if (sqlite) return sqlite(INSERT_INBOX_SQLITE, [consumer, eventId, outcome, attempts, now]).changes === 1;
       const rows = await trx
         .insertInto('inbox')
         .values({ consumer, event_id: eventId, outcome, attempts, handled_at: now })
@@ -106,6 +107,8 @@ export function createDeliveryStore(dialect: DialectName) {
     /** Records several events as handled in one statement; returns the ids that were new. */
     async markHandledMany(trx: Trx, consumer: string, eventIds: string[], now: number): Promise<Set<string>> {
       if (eventIds.length === 0) return new Set();
+      const sqlite = sqliteWriter(trx);
+      if (sqlite) return new Set(eventIds.filter((eventId) => sqlite(INSERT_INBOX_SQLITE, [consumer, eventId, 'handled', 1, now]).changes === 1));
       const rows = await insertInbox(
         trx,
         eventIds.map((eventId) => [consumer, eventId, 'handled', 1, now]),

@@ -1,7 +1,7 @@
 import { type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
-import { rowsStatement, statement, type Statement } from '../storage/statements.js';
+import { rowsStatement, sqliteWriter, statement, type Statement } from '../storage/statements.js';
 
 /** A row of the `events` table. */
 export interface EventRow {
@@ -67,11 +67,10 @@ export interface EventLog {
   oldestAppendInFlight(): Promise<number>;
 }
 
-const insertEvents = rowsStatement<{ sequence: number; event_id: string }>(
-  'insert into events (event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload, metadata)',
-  11,
-  'returning sequence, event_id',
-);
+const INSERT_EVENTS = 'insert into events (event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload, metadata)';
+const insertEvents = rowsStatement<{ sequence: number; event_id: string }>(INSERT_EVENTS, 11, 'returning sequence, event_id');
+/** SQLite: one event, its sequence being the rowid SQLite gives it (`sqliteWriter`). */
+const INSERT_EVENT_SQLITE = `${INSERT_EVENTS} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const readAllAfter = statement<Selectable<EventRow>>('select * from events where sequence > ? and sequence <= ? order by sequence limit ?');
 const readTypesAfterByCount = new Map<number, Statement<Selectable<EventRow>>>();
 /** The consumer's read: after its position, of the types it handles (one text per list length). */
@@ -230,6 +229,8 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
     async append(trx, events) {
       if (events.length === 0) return [];
       let rows: { sequence: number; event_id: string }[];
+      const sqlite = dialect === 'postgres' ? undefined : sqliteWriter(trx as never);
+      if (sqlite) return events.map((event) => ({ ...event, sequence: Number(sqlite(INSERT_EVENT_SQLITE, toParams(event)).lastInsertRowid) }));
       if (dialect !== 'postgres') rows = await insertEvents(trx as never, events.map(toParams));
       else if (events.length <= MARKED_INSERT_MAX) rows = await markedInsert(events.length)(trx as never, events.flatMap(toParams));
       else {

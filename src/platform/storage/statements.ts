@@ -68,6 +68,23 @@ export function registerSqliteConnection(db: Executor, connection: SqlitePrepare
   sqliteConnections.set(db.getExecutor().adapter, connection);
 }
 
+/** What SQLite's run of a write tells: rows written, and the rowid of the last row inserted. */
+export interface SqliteRunResult {
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+
+/**
+ * Inside a SQLite transaction: a runner of writes that reports what SQLite's own run tells
+ * (`changes`, `lastInsertRowid`) instead of rows of `returning`, which costs better-sqlite3 about
+ * as much as the insert itself (a result row built per call; 9.7 → 5.6 µs for an event row).
+ * Undefined anywhere else (PostgreSQL, or outside a transaction): the caller uses `returning`.
+ */
+export function sqliteWriter(db: Executor): ((text: string, params: readonly unknown[]) => SqliteRunResult) | undefined {
+  const direct = db.isTransaction ? sqliteConnections.get(db.getExecutor().adapter) : undefined;
+  return direct ? (text, params) => direct.prepare(text).run(params) as SqliteRunResult : undefined;
+}
+
 /**
  * An insert of many rows. PostgreSQL gets one multi-row statement per chunk (one round trip);
  * SQLite runs the one-row statement once per row — it is in-process, and a cached one-row
