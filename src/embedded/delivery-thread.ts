@@ -14,7 +14,7 @@ export interface DeliveryWorkerData {
 }
 
 /** Messages the request thread sends the delivery thread. */
-export type ToDeliveryThread = { type: 'wake' } | { type: 'metrics'; id: number } | { type: 'stop' };
+export type ToDeliveryThread = { type: 'wake'; scope: 'log' | 'all' } | { type: 'metrics'; id: number } | { type: 'stop' };
 /** Messages the delivery thread sends back. */
 export type FromDeliveryThread =
   | { type: 'ready' }
@@ -48,7 +48,8 @@ export async function startDeliveryThread(config: Config, options: { extraModule
   const pendingMetrics = new Map<number, (series: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextMetricsId = 0;
   let stopping: Promise<void> | undefined;
-  let wakeQueued = false;
+  /** The wake-up queued for this turn of the event loop: 'all' when one of its calls was not a commit of events. */
+  let wakeQueued: 'log' | 'all' | undefined;
 
   await new Promise<void>((resolve, reject) => {
     const settle = (error?: Error) => {
@@ -87,13 +88,21 @@ export async function startDeliveryThread(config: Config, options: { extraModule
       name: 'in-process',
       start: async () => undefined,
       stop: async () => undefined,
-      // Several commits in one turn of the event loop wake the thread once.
-      notify() {
-        if (wakeQueued || stopping) return;
-        wakeQueued = true;
+      // Several commits in one turn of the event loop wake the thread once. Appended events
+      // (placements) wake its delivery and timers; a bare wake-up (`Engine.wake()`, an API
+      // action for a module's background worker) wakes the workers too.
+      notify(appended) {
+        if (stopping) return;
+        const scope = appended.length > 0 ? 'log' : 'all';
+        if (wakeQueued) {
+          if (scope === 'all') wakeQueued = 'all';
+          return;
+        }
+        wakeQueued = scope;
         queueMicrotask(() => {
-          wakeQueued = false;
-          if (!stopping) post({ type: 'wake' });
+          const queued = wakeQueued ?? 'all';
+          wakeQueued = undefined;
+          if (!stopping) post({ type: 'wake', scope: queued });
         });
       },
       health: async () => (stopping ? { ok: false, detail: 'in-process: the delivery thread is stopping' } : { ok: true, detail: 'in-process (delivery thread)' }),

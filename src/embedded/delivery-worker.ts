@@ -50,7 +50,7 @@ try {
   port.on('message', (message: ToDeliveryThread) => {
     switch (message.type) {
       case 'wake':
-        engine.wake();
+        engine.wake(message.scope);
         return;
       case 'metrics':
         void metrics.registry.getMetricsAsJSON().then((series) => send({ type: 'metrics', id: message.id, series }));

@@ -117,8 +117,13 @@ export interface Engine {
   stop(): Promise<void>;
   /** Background pruning of expired bookkeeping rows; `runOnce()` prunes now. */
   readonly pruner: Pruner;
-  /** Looks at the log and the timers now: another connection committed (the embedded mode's request thread). */
-  wake(): void;
+  /**
+   * Looks at the log and the timers now: another connection committed (the embedded mode's
+   * request thread). `'log'`: it only appended events and timers (a placement), which the
+   * modules' background workers do not wait for; `'all'` (default) wakes those too (an API
+   * action for them, such as a webhook redelivery).
+   */
+  wake(scope?: 'log' | 'all'): void;
   health(): Promise<{ storage: DependencyHealth; transport: DependencyHealth }>;
 }
 
@@ -248,10 +253,10 @@ export function createEngine(options: EngineOptions): Engine {
   let started = false;
   let workers: ReturnType<BackgroundWorker>[] = [];
   const runtime: ModuleRuntime = { unitOfWork, db: storage.db, dialect: storage.dialect, clock, ids, logger, metrics, wake: () => wake() };
-  function wake(): void {
+  function wake(scope: 'log' | 'all' = 'all'): void {
     transport.notify([]);
     timerWorker?.poke();
-    for (const worker of workers) worker.wake();
+    if (scope === 'all') for (const worker of workers) worker.wake();
   }
 
   return {
