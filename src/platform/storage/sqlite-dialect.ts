@@ -35,16 +35,28 @@ export function createSqliteDialect(database: SqlitePreparer & { close(): void }
  * at most), so a placement gets the lock between two delivery batches.
  */
 export interface WriteTurns {
-  /** One Int32 over a SharedArrayBuffer, shared by every connection of the file: the number of priority writers waiting. */
+  /**
+   * Over a SharedArrayBuffer, shared by every connection of the file in this process
+   * (`createWriteTurnsFlag`): slot WAITING counts the priority writers waiting, slot RELEASES
+   * the write transactions ended. A connection waiting for the lock sleeps on RELEASES and is
+   * woken the moment another thread's transaction ends, not at its next timer.
+   */
   readonly waiting: Int32Array;
   /** This connection goes first (the thread that answers requests). */
   readonly priority: boolean;
 }
 
-/** A flag for `WriteTurns`, to hand to the other threads (it is shareable through workerData). */
+/** The flags of `WriteTurns`, to hand to the other threads (shareable through workerData). */
 export function createWriteTurnsFlag(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
+  return new Int32Array(new SharedArrayBuffer(8));
 }
+
+/** Slots of `WriteTurns.waiting`. */
+const WAITING = 0;
+const RELEASES = 1;
+
+/** `Atomics.waitAsync` (Node has it; TypeScript's lib from es2024 only): resolves when `slot` is notified or no longer `value`, or after `timeoutMs`. */
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, slot: number, value: number, timeoutMs: number): { value: Promise<string> | string } }).waitAsync;
 
 /** How long a connection without priority holds back for a waiting priority writer, at most. */
 const YIELD_MAX_MS = 50;
@@ -58,7 +70,7 @@ class SqliteDriver implements Driver {
     private readonly database: SqlitePreparer & { close(): void },
     private readonly turns: WriteTurns | undefined,
   ) {
-    this.#connection = new SqliteConnection(database);
+    this.#connection = new SqliteConnection(database, turns?.waiting);
   }
 
   async init(): Promise<void> {}
@@ -81,26 +93,47 @@ class SqliteDriver implements Driver {
     const { turns } = this;
     if (turns && !turns.priority) {
       const until = Date.now() + YIELD_MAX_MS;
-      while (Atomics.load(turns.waiting, 0) > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
+      for (;;) {
+        const waiting = Atomics.load(turns.waiting, WAITING);
+        const left = until - Date.now();
+        if (waiting <= 0 || left <= 0) break;
+        await waitAsync(turns.waiting, WAITING, waiting, left).value;
+      }
     }
     if (!turns?.priority) return (connection as SqliteConnection).run('begin immediate', true);
     let announced = false;
     try {
       await (connection as SqliteConnection).run('begin immediate', true, () => {
-        if (!announced) Atomics.add(turns.waiting, 0, 1);
+        if (!announced) Atomics.add(turns.waiting, WAITING, 1);
         announced = true;
       });
     } finally {
-      if (announced) Atomics.sub(turns.waiting, 0, 1);
+      if (announced && Atomics.sub(turns.waiting, WAITING, 1) === 1) Atomics.notify(turns.waiting, WAITING);
     }
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as SqliteConnection).run('commit', false);
+    try {
+      await (connection as SqliteConnection).run('commit', false);
+    } finally {
+      this.#released();
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as SqliteConnection).run('rollback', false);
+    try {
+      await (connection as SqliteConnection).run('rollback', false);
+    } finally {
+      this.#released();
+    }
+  }
+
+  /** The write lock is free again: wakes the other threads' connections waiting for it. */
+  #released(): void {
+    const { turns } = this;
+    if (!turns) return;
+    Atomics.add(turns.waiting, RELEASES, 1);
+    Atomics.notify(turns.waiting, RELEASES);
   }
 
   async destroy(): Promise<void> {
@@ -111,13 +144,17 @@ class SqliteDriver implements Driver {
 class SqliteConnection implements DatabaseConnection {
   #inTransaction = false;
 
-  constructor(private readonly database: SqlitePreparer) {}
+  constructor(
+    private readonly database: SqlitePreparer,
+    /** `WriteTurns.waiting`: where the other threads' releases of the lock are counted. */
+    private readonly releases: Int32Array | undefined,
+  ) {}
 
   /** Runs a transaction-control statement; `begin` waits for the write lock (`onBusy` hears each time it found it taken). */
   async run(text: string, waitForLock: boolean, onBusy?: () => void): Promise<void> {
     const statement = this.database.prepare(text);
     try {
-      if (waitForLock) await whenUnlocked(() => statement.run([]), onBusy);
+      if (waitForLock) await whenUnlocked(() => statement.run([]), this.releases, onBusy);
       else statement.run([]);
     } catch (error) {
       // After SQLITE_FULL or an I/O error SQLite may have rolled the transaction back itself:
@@ -139,7 +176,7 @@ class SqliteConnection implements DatabaseConnection {
       };
     };
     // Inside a transaction the lock is ours already; alone, a write may have to wait for it.
-    return this.#inTransaction ? execute() : whenUnlocked(execute);
+    return this.#inTransaction ? execute() : whenUnlocked(execute, this.releases);
   }
 
   // eslint-disable-next-line require-yield
@@ -148,17 +185,25 @@ class SqliteConnection implements DatabaseConnection {
   }
 }
 
-async function whenUnlocked<T>(attempt: () => T, onBusy?: () => void): Promise<T> {
+/**
+ * Runs `attempt` once the write lock is free. With `releases` (a connection of a process whose
+ * threads share `WriteTurns`), a wait ends the moment another thread ends its transaction;
+ * the timer still bounds it, for a writer in another process (a CLI command).
+ */
+async function whenUnlocked<T>(attempt: () => T, releases: Int32Array | undefined, onBusy?: () => void): Promise<T> {
   const deadline = Date.now() + BUSY_DEADLINE_MS;
   // A priority writer looks again every millisecond: the others hold back for it.
   for (let wait = 1; ; wait = onBusy ? 1 : Math.min(wait * 2, 20)) {
+    // Read before trying: a release between the failed try and the wait is not missed.
+    const released = releases ? Atomics.load(releases, RELEASES) : 0;
     try {
       return attempt();
     } catch (error) {
       if (!isBusy(error) || Date.now() >= deadline) throw error;
     }
     onBusy?.();
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    if (releases) await waitAsync(releases, RELEASES, released, wait).value;
+    else await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
