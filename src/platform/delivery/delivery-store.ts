@@ -1,7 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
-import { rowsStatement, sqliteWriter, statement } from '../storage/statements.js';
+import { rowsStatement, savepointCommand, sqliteWriter, statement } from '../storage/statements.js';
 
 export type FailureStatus = 'retrying' | 'dead' | 'discarded';
 /** Why a delivery failed: its handler threw, the event did not match its schema, or a timer's handler threw (timer-failures.ts). */
@@ -174,7 +174,7 @@ export function createDeliveryStore(dialect: DialectName) {
     },
 
     async savepoint(trx: Trx, action: 'savepoint' | 'release savepoint' | 'rollback to savepoint'): Promise<void> {
-      await sql.raw(`${action} handler`).execute(trx);
+      await savepointCommand(trx, `${action} handler`);
     },
   };
 }

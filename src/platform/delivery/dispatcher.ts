@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../../kernel/clock.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
@@ -8,6 +8,7 @@ import type { IdGenerator } from '../../kernel/ids.js';
 import type { EventLog, EventLogTables } from '../log/event-log.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { DialectName } from '../storage/database.js';
+import { savepointCommand } from '../storage/statements.js';
 import { retryDelay, type Consumer, type RetryPolicy } from './consumer.js';
 import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from './delivery-store.js';
 import type { TimerStore } from './timers.js';
@@ -142,7 +143,7 @@ export function createDispatcher(deps: DispatcherDeps) {
    */
   async function roundBatch(trx: Work['trx'], batch: RoundBatch, afterCommit: (() => void)[]): Promise<{ value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }> {
     const consumer = consumerNamed(batch.consumer);
-    await sql.raw('savepoint round_batch').execute(trx);
+    await savepointCommand(trx, 'savepoint round_batch');
     const attempt = async (fast: boolean) => {
       const work: Work = { trx, pending: [], afterCommit: [], now: clock.now() };
       const position = await store.lockCheckpoint(trx, consumer.name, 0);
@@ -153,10 +154,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       done = await attempt(true);
     } catch (error) {
       if (!(error instanceof FastPathAborted)) throw error;
-      await sql.raw('rollback to savepoint round_batch').execute(trx);
+      await savepointCommand(trx, 'rollback to savepoint round_batch');
       done = await attempt(false);
     }
-    await sql.raw('release savepoint round_batch').execute(trx);
+    await savepointCommand(trx, 'release savepoint round_batch');
     afterCommit.push(...done.work.afterCommit);
     return { value: done.value, appended: await log.append(trx as never, done.work.pending) };
   }

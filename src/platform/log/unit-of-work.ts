@@ -1,10 +1,11 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../../kernel/clock.js';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import { isTransactionConflict } from '../delivery/handler-runner.js';
 import type { Timer, TimerStore } from '../delivery/timers.js';
 import { tracingOff, type TraceSpan, type Tracing } from '../observability/tracing.js';
+import { savepointCommand } from '../storage/statements.js';
 import type { EventLog } from './event-log.js';
 import { createTxContext, type TxContext } from './tx-context.js';
 
@@ -184,15 +185,15 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   async function runUnderSavepoint(trx: Transaction<any>, item: Grouped, groupPending: EventEnvelope[]) {
     const pending: EventEnvelope[] = [];
     const afterCommit: (() => void)[] = [];
-    await sql.raw('savepoint grouped_work').execute(trx);
+    await savepointCommand(trx, 'savepoint grouped_work');
     try {
       const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock, traceparent: item.span?.traceparent }));
-      await sql.raw('release savepoint grouped_work').execute(trx);
+      await savepointCommand(trx, 'release savepoint grouped_work');
       groupPending.push(...pending);
       return { item, ok: true, value, afterCommit, appended: item.span ? pending.map((e) => e.eventId) : [] };
     } catch (error) {
-      await sql.raw('rollback to savepoint grouped_work').execute(trx);
-      await sql.raw('release savepoint grouped_work').execute(trx);
+      await savepointCommand(trx, 'rollback to savepoint grouped_work');
+      await savepointCommand(trx, 'release savepoint grouped_work');
       return { item, ok: false, value: error as unknown, afterCommit, appended: [] as string[] };
     }
   }

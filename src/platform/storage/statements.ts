@@ -86,6 +86,18 @@ export function sqliteWriter(db: Executor): ((text: string, params: readonly unk
 }
 
 /**
+ * A savepoint command (`savepoint x`, `release savepoint x`, `rollback to savepoint x`) in an
+ * open transaction: straight on SQLite's connection (a grouped placement and a consumer's batch
+ * of a round take two each; through Kysely they cost more than the statement), through Kysely
+ * on PostgreSQL.
+ */
+export async function savepointCommand(trx: Executor, text: string): Promise<void> {
+  const direct = trx.isTransaction ? sqliteConnections.get(trx.getExecutor().adapter) : undefined;
+  if (direct) direct.prepare(text).run([]);
+  else await trx.executeQuery(CompiledQuery.raw(text, []));
+}
+
+/**
  * An insert of many rows. PostgreSQL gets one multi-row statement per chunk (one round trip);
  * SQLite runs the one-row statement once per row — it is in-process, and a cached one-row
  * statement costs less than preparing a new text for every batch size.
