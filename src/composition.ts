@@ -1,6 +1,8 @@
 import type { Random } from './kernel/clock.js';
 import { DEFAULT_WEBHOOK_SETTINGS, type Config, type ModuleName } from './config.js';
-import { DEFAULT_IDEMPOTENCY_TTL_MS, httpMigrations, idempotencyPruning } from './http/index.js';
+// Not the HTTP layer's index: that loads Fastify and the docs UI, which the embedded delivery
+// thread (it composes the modules too) has no use for.
+import { DEFAULT_IDEMPOTENCY_TTL_MS, httpMigrations, idempotencyPruning } from './http/idempotency.js';
 import type { EngineModule, ModuleRuntime } from './platform/engine.js';
 import { createInventoryModule, type InventoryApi } from './modules/inventory/index.js';
 import { createOrdersModule, type OrdersApi } from './modules/orders/index.js';
