@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../../src/kernel/envelope.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
 import { createConsumerEngine, type ConsumerEngine } from '../support/consumer-engine.js';
 import { dialects } from '../support/databases.js';
-import { counterEvent, type TestTables } from '../support/kernel-test-module.js';
+import { counterEvent, eventually, type TestTables } from '../support/kernel-test-module.js';
 
 /**
  * A delivery round (the in-process transport on SQLite): the batches of several consumers in
@@ -70,5 +70,66 @@ describe.each(dialects)('delivery rounds on %s', (dialect) => {
     expect(again).toMatchObject({ stale: true, outcomes: [] });
     expect(picky).toMatchObject({ stale: false, outcomes: ['handled'] });
     expect(await h.totals()).toEqual({ 'picky:x': [5, 1], 'steady:x': [5, 1] });
+  });
+});
+
+/**
+ * The in-process transport's rounds (SQLite) read the log once for every consumer. A consumer far
+ * behind — one added to a running system, or restored from an old checkpoint — is read for on
+ * its own, so the others keep delivering new events while it catches up.
+ */
+describe('delivery rounds on sqlite: one consumer catching up', () => {
+  let h: ConsumerEngine;
+  /** How many old events `late` had handled when `live` handled the new one. */
+  let lateHandledWhenLiveSawNew: number | undefined;
+  let lateHandled: number;
+
+  beforeEach(async () => {
+    lateHandled = 0;
+    lateHandledWhenLiveSawNew = undefined;
+    const live = defineConsumer<TestTables>({
+      name: 'live',
+      source: 'test',
+      handlers: {
+        CounterIncremented: async (event) => {
+          if (event.aggregateId === 'new') lateHandledWhenLiveSawNew = lateHandled;
+        },
+      },
+    });
+    const late = defineConsumer<TestTables>({
+      name: 'late',
+      source: 'test',
+      handlers: {
+        CounterIncremented: async () => {
+          lateHandled++;
+        },
+      },
+    });
+    h = await createConsumerEngine('sqlite', [live, late]);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('delivers a new event to an up-to-date consumer in the first round, while another works through 1,000 old ones', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      for (let i = 0; i < 1000; i++) tx.emit(counterEvent(`old-${i % 10}`, 1));
+    });
+    // `live` has seen the old events already; `late` has seen none of them.
+    await sql`update consumer_checkpoints set position = 1000 where consumer = 'live'`.execute(h.storage.db);
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit(counterEvent('new', 1));
+    });
+    await h.engine.start();
+    await eventually(async () => lateHandled === 1001 && lateHandledWhenLiveSawNew !== undefined, 'both consumers to catch up');
+
+    // A round reads at most 256 events (the default batch): `live` got the new event in the
+    // first round, not after `late` had been through the 1,000.
+    expect(lateHandledWhenLiveSawNew).toBeLessThanOrEqual(256);
+    const positions = await h.storage.db.selectFrom('consumer_checkpoints').select(['consumer', 'position']).orderBy('consumer').execute();
+    expect(positions.map((p) => [p.consumer, Number(p.position)])).toEqual([
+      ['late', 1001],
+      ['live', 1001],
+    ]);
   });
 });
