@@ -106,7 +106,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     source: string,
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     body: (trx: Transaction<any>, pending: EventEnvelope[], afterCommit: (() => void)[], traceparent: string | undefined) => Promise<T>,
-    span: TraceSpan | undefined = startSpan(source),
+    span: TraceSpan | undefined,
   ): Promise<T> {
     const afterCommit: (() => void)[] = [];
     const attempt = () =>
@@ -217,13 +217,17 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     },
 
     fireTimer: (source, key, work) =>
-      transact(source, async (trx, pending, afterCommit, traceparent) => {
-        const tx = createTxContext<never>({ trx, pending, afterCommit, source, timers, ids, clock, traceparent });
-        const timer = await timers.claim(trx, key, tx.now);
-        if (!timer) return false;
-        await work(timer, tx as never);
-        return true;
-      }),
+      transact(
+        source,
+        async (trx, pending, afterCommit, traceparent) => {
+          const tx = createTxContext<never>({ trx, pending, afterCommit, source, timers, ids, clock, traceparent });
+          const timer = await timers.claim(trx, key, tx.now);
+          if (!timer) return false;
+          await work(timer, tx as never);
+          return true;
+        },
+        startSpan(source),
+      ),
   };
 }
 

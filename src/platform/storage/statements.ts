@@ -24,7 +24,7 @@ export function statement<Row = never>(text: string): Statement<Row> {
   if (!preparedNames.has(postgres)) preparedNames.set(postgres, `orderflow_${preparedNames.size + 1}`);
   const run = async (db: Executor, params: readonly unknown[]): Promise<Row[]> => {
     const adapter = db.getExecutor().adapter;
-    const direct = db.isTransaction ? sqliteConnections.get(adapter) : undefined;
+    const direct = directSqlite(db);
     if (direct) {
       const prepared = direct.prepare(text);
       if (prepared.reader) return prepared.all(params) as Row[];
@@ -56,6 +56,11 @@ export interface SqlitePreparer {
 
 const sqliteConnections = new WeakMap<DialectAdapter, SqlitePreparer>();
 
+/** The SQLite connection to run on directly: only inside a transaction of a registered database (see below). */
+function directSqlite(db: Executor): SqlitePreparer | undefined {
+  return db.isTransaction ? sqliteConnections.get(db.getExecutor().adapter) : undefined;
+}
+
 /**
  * Lets statements run inside a transaction of this SQLite database straight on its one
  * connection, skipping Kysely's executor (its connection mutex and promise chain cost more
@@ -81,7 +86,7 @@ export interface SqliteRunResult {
  * Undefined anywhere else (PostgreSQL, or outside a transaction): the caller uses `returning`.
  */
 export function sqliteWriter(db: Executor): ((text: string, params: readonly unknown[]) => SqliteRunResult) | undefined {
-  const direct = db.isTransaction ? sqliteConnections.get(db.getExecutor().adapter) : undefined;
+  const direct = directSqlite(db);
   return direct ? (text, params) => direct.prepare(text).run(params) as SqliteRunResult : undefined;
 }
 
@@ -92,7 +97,7 @@ export function sqliteWriter(db: Executor): ((text: string, params: readonly unk
  * on PostgreSQL.
  */
 export async function savepointCommand(trx: Executor, text: string): Promise<void> {
-  const direct = trx.isTransaction ? sqliteConnections.get(trx.getExecutor().adapter) : undefined;
+  const direct = directSqlite(trx);
   if (direct) direct.prepare(text).run([]);
   else await trx.executeQuery(CompiledQuery.raw(text, []));
 }
