@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { AppError } from './kernel/errors.js';
 import { tracingRequested } from './platform/observability/tracing.js';
 import type { HandlerFaults } from './platform/delivery/fault-injection.js';
@@ -11,6 +12,11 @@ export interface Config {
   port: number;
   /** Address the HTTP API listens on (`HOST`): loopback by default; `0.0.0.0` (or `::`) for every interface. */
   host: string;
+  /**
+   * `TRUST_PROXY`: which proxies' `X-Forwarded-For` gives the client address the audit trail
+   * records: false (the socket's address), true (any), a number of hops, or their addresses.
+   */
+  trustProxy: TrustProxy;
   databaseUrl: string;
   natsUrl: string | undefined;
   /** JetStream stream of the events (`NATS_STREAM`); subjects are `<natsSubjectPrefix>.events.<partition>.<eventType>`. */
@@ -97,6 +103,25 @@ export function parseDuration(raw: string): number | undefined {
 
 const MINUTE = 60_000;
 
+/** Whose `X-Forwarded-For` is believed: nobody, anybody, the nearest N hops, or these addresses (IPs, CIDRs, loopback/linklocal/uniquelocal). */
+export type TrustProxy = boolean | number | string[];
+
+function parseTrustProxy(raw: string): TrustProxy | undefined {
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  const yesNo = flag(raw);
+  if (yesNo !== undefined) return yesNo;
+  const addresses = raw.split(',').map((item) => item.trim());
+  return addresses.every(isProxyAddress) ? addresses : undefined;
+}
+
+function isProxyAddress(item: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+  const [address = '', prefix, ...rest] = item.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
 const flag = (raw: string) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : undefined);
 
 /** `5s,5m,30m` → milliseconds; `none` → no retries. */
@@ -138,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     traceUrl,
     port: read('PORT', 3000, integer(0, 65535), 'a port number 0..65535'),
     host: read('HOST', '127.0.0.1', (raw) => (/^[A-Za-z0-9.:-]{1,253}$/.test(raw) ? raw : undefined), 'an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0'),
+    trustProxy: read<TrustProxy>('TRUST_PROXY', false, parseTrustProxy, 'false, true, a number of proxy hops (1), or the proxies\' addresses: IPs or CIDRs, comma-separated (10.0.0.0/8,loopback)'),
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/orderflow.db', (raw) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(raw) ? raw : undefined), 'sqlite:<path> or postgres://user@host:port/db'),
     natsUrl: read<string | undefined>('NATS_URL', undefined, (raw) => (/^(nats|tls):\/\/.+/.test(raw) ? raw : undefined), 'nats://host:port'),
     natsStream,

@@ -6,6 +6,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
+      trustProxy: false,
       databaseUrl: 'sqlite:./data/orderflow.db',
       natsUrl: undefined,
       natsStream: 'ORDERFLOW_EVENTS',
@@ -48,6 +49,16 @@ describe('loadConfig', () => {
       ['WEBHOOK_DISABLE_AFTER', '0'],
     ] as const) {
       expect(() => loadConfig({ [name]: value }), name).toThrowError(new RegExp(`${name}=`));
+    }
+  });
+
+  it('reads TRUST_PROXY as a flag, a number of hops or a list of addresses, and refuses anything else', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,loopback' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'loopback']);
+    for (const value of ['proxy.example', '10.0.0.0/33', '::1/129', '300.1.1.1', '10.0.0.1/8/1', 'yes please']) {
+      expect(() => loadConfig({ TRUST_PROXY: value }), value).toThrowError(/TRUST_PROXY=/);
     }
   });
 

@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ModuleApis } from '../composition.js';
-import type { Config } from '../config.js';
+import type { Config, TrustProxy } from '../config.js';
 import type { Engine } from '../platform/engine.js';
 import { traceIdOf, type TraceSpan, type Tracing } from '../platform/observability/tracing.js';
 import { authorize, principalFrom, type Access } from './auth.js';
@@ -31,7 +31,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 export interface AppDeps {
   engine: Engine;
   apis: ModuleApis;
-  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'natsUrl' | 'natsStream' | 'natsSubjectPrefix'>>;
+  config: Pick<Config, 'jwtSecret' | 'orderRateLimit'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'natsUrl' | 'natsStream' | 'natsSubjectPrefix' | 'trustProxy'>>;
   logger: Logger;
   /** The clock tokens and the rate limit are checked against (tests move it). */
   now?: () => number;
@@ -63,7 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger = deps.logger.child({ component: 'http' }, { redact: { paths: REDACT, censor: '[redacted]' } });
   const secret = config.jwtSecret ?? missingSecret(logger);
   // Fastify's own request lines are off: requestObserver writes one line per request with the order's ids.
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, logController: new LogController({ disableRequestLogging: true }) });
+  // TRUST_PROXY decides whether `request.ip` (the address the audit trail records) comes from X-Forwarded-For.
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: fastifyTrustProxy(config.trustProxy ?? false),
+  });
   const context: HttpContext = {
     engine,
     apis,
@@ -291,6 +297,11 @@ function requestObserver(registry: Registry): (request: FastifyRequest, reply: F
       'request completed',
     );
   };
+}
+
+/** TRUST_PROXY as Fastify takes it: a number of hops is a function of the hop's position. */
+function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 function missingSecret(logger: Logger): string {

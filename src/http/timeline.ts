@@ -46,7 +46,8 @@ export async function orderTimeline(engine: Engine, order: OrderView, traceUrl?:
   };
 }
 
-async function flowEvents(engine: Engine, correlationId: string): Promise<EventEnvelope[]> {
+/** The events of an order's flow (its correlationId), in log order. */
+export async function flowEvents(engine: Engine, correlationId: string): Promise<EventEnvelope[]> {
   const events: EventEnvelope[] = [];
   let after: number | undefined;
   do {

@@ -31,6 +31,15 @@ export const EventMetadataSchema = Type.Object(
 );
 export type EventMetadata = Static<typeof EventMetadataSchema>;
 
+/** Who issued a command: a caller of the API (with the address and user agent it came from) or orderflow itself. */
+export type Actor = NonNullable<EventMetadata['actor']>;
+
+/** Who issued a command and why: every event the command appends carries it in its metadata. */
+export interface CommandOrigin {
+  actor: Actor;
+  reason?: string | undefined;
+}
+
 /** The envelope every event travels in (SPEC §3); the payload is checked per event type. */
 export const EnvelopeSchema = Type.Object(
   {

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { expect } from 'vitest';
 import { buildApp, mintToken } from '../../src/http/index.js';
 import type { ModuleSettings } from '../../src/composition.js';
+import type { TrustProxy } from '../../src/config.js';
 import type { EngineOptions } from '../../src/platform/engine.js';
 import type { DialectName } from '../../src/platform/storage/database.js';
 import { address, createFlowHarness, type FlowHarness } from '../flows/harness.js';
@@ -17,7 +18,7 @@ export interface HttpHarness {
   app: FastifyInstance;
   tokens: { admin: string; alice: string; bob: string };
   /** app.inject with JSON in and out, as `who` (a token, or undefined for none). */
-  call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; remoteAddress?: string }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -27,6 +28,8 @@ export interface HttpHarnessOptions {
   settings?: Partial<ModuleSettings>;
   /** Engine options (a clock, pruning); with a clock, the app's clock is the engine's. */
   engine?: Partial<EngineOptions>;
+  /** TRUST_PROXY (default false: the socket's address). */
+  trustProxy?: TrustProxy;
 }
 
 export async function createHttpHarness(dialect: DialectName, options: HttpHarnessOptions = {}): Promise<HttpHarness> {
@@ -35,7 +38,7 @@ export async function createHttpHarness(dialect: DialectName, options: HttpHarne
   const app = await buildApp({
     engine: flow.engine,
     apis: flow.apis,
-    config: { jwtSecret: secret, orderRateLimit: options.orderRateLimit ?? 0, idempotencyTtlMs: options.settings?.idempotencyTtlMs },
+    config: { jwtSecret: secret, orderRateLimit: options.orderRateLimit ?? 0, idempotencyTtlMs: options.settings?.idempotencyTtlMs, trustProxy: options.trustProxy ?? false },
     logger: pino({ level: 'silent' }),
     ...(clock ? { now: () => clock.now() } : {}),
   });
@@ -49,10 +52,11 @@ export async function createHttpHarness(dialect: DialectName, options: HttpHarne
     flow,
     app,
     tokens,
-    call: (method, url, { token, body, headers = {} } = {}) =>
+    call: (method, url, { token, body, headers = {}, remoteAddress } = {}) =>
       app.inject({
         method: method as 'GET',
         url,
+        ...(remoteAddress ? { remoteAddress } : {}),
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         ...(body === undefined ? {} : { payload: body as object }),
       }),

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../kernel/errors.js';
-import type { HttpContext } from '../context.js';
+import { originOf, type HttpContext } from '../context.js';
 import { IdParams, withProblems } from '../schemas/common.js';
 import {
   DeadLetterActionResponse,
@@ -43,7 +43,7 @@ export function shipmentRoutes({ apis }: HttpContext): FastifyPluginAsync {
             response: withProblems({ 200: ShipmentResponse }, 401, 403, 404, 409),
           },
         },
-        async (request) => shipmentResponse(await apis.shipments[action](request.params.id)),
+        async (request) => shipmentResponse(await apis.shipments[action](request.params.id, originOf(request))),
       );
     }
   };

@@ -4,9 +4,10 @@ import type { ModuleApis } from '../../composition.js';
 import { AppError } from '../../kernel/errors.js';
 import type { OrderView } from '../../modules/orders/index.js';
 import { canSee } from '../auth.js';
-import { callerOf, noteOrder, type HttpContext } from '../context.js';
+import { callerOf, noteOrder, originOf, type HttpContext } from '../context.js';
 import { IdParams, withProblems } from '../schemas/common.js';
 import {
+  AuditResponse,
   CancelOrderBody,
   ListOrdersQuery,
   OrderPageResponse,
@@ -17,6 +18,7 @@ import {
   SagaResponse,
   TimelineResponse,
 } from '../schemas/orders.js';
+import { orderAudit } from '../audit.js';
 import { orderTimeline } from '../timeline.js';
 import { orderResponse } from '../views.js';
 import { customerOf, inDecimals, placeOrderInput } from './order-input.js';
@@ -31,7 +33,7 @@ async function visibleOrder(apis: ModuleApis, request: FastifyRequest, orderId: 
   return order;
 }
 
-/** Orders: placement (idempotent, rate-limited), reading, listing, cancelling, the timeline and the saga. */
+/** Orders: placement (idempotent, rate-limited), reading, listing, cancelling, the timeline, the audit trail and the saga. */
 export function orderRoutes(context: HttpContext): FastifyPluginAsync {
   const { apis, engine, idempotency, orderRateLimiter } = context;
   return async (app) => {
@@ -54,7 +56,7 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
         const customerId = customerOf(request.body, caller);
         const place = async () => {
           try {
-            const order = await apis.orders.placeOrder(await placeOrderInput(request.body, customerId, apis));
+            const order = await apis.orders.placeOrder(await placeOrderInput(request.body, customerId, apis), originOf(request));
             return { status: 201, body: orderResponse(order) };
           } catch (error) {
             throw inDecimals(error);
@@ -116,7 +118,8 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
       async (request, reply) => {
         const order = await visibleOrder(apis, request, request.params.id);
         const by = callerOf(request).role === 'admin' ? 'admin' : 'customer';
-        const cancelled = await apis.orders.cancelOrder(order.orderId, { by, ...(request.body.reason === undefined ? {} : { reason: request.body.reason }) });
+        const { reason } = request.body;
+        const cancelled = await apis.orders.cancelOrder(order.orderId, { by, ...(reason === undefined ? {} : { reason }) }, originOf(request, reason));
         return reply.code(202).send(orderResponse(cancelled));
       },
     );
@@ -133,6 +136,20 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
         },
       },
       async (request) => orderTimeline(engine, await visibleOrder(apis, request, request.params.id), context.traceUrl),
+    );
+
+    app.get<ById>(
+      '/orders/:id/audit',
+      {
+        config: { access: 'authenticated' },
+        schema: {
+          tags: ['orders'],
+          summary: 'Who did what to the order and when: each event of its flow with its actor (caller, address, user agent; or the system) and reason',
+          params: IdParams,
+          response: withProblems({ 200: AuditResponse }, 401, 404),
+        },
+      },
+      async (request) => orderAudit(engine, await visibleOrder(apis, request, request.params.id)),
     );
 
     app.get<{ Params: Static<typeof SagaParams> }>(

@@ -2,7 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../kernel/errors.js';
 import { toMinorUnits } from '../../kernel/money.js';
-import type { HttpContext } from '../context.js';
+import { originOf, type HttpContext } from '../context.js';
 import { IdParams, withProblems } from '../schemas/common.js';
 import {
   AdjustStockBody,
@@ -36,7 +36,7 @@ export function productRoutes({ apis }: HttpContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const { price, currency = 'USD', ...rest } = request.body;
-        const product = await apis.inventory.createProduct({ ...rest, currency, price: toMinorUnits(price, currency) });
+        const product = await apis.inventory.createProduct({ ...rest, currency, price: toMinorUnits(price, currency) }, originOf(request));
         return reply.code(201).header('location', `/products/${encodeURIComponent(product.productId)}`).send(productResponse(product));
       },
     );
@@ -91,7 +91,7 @@ export function productRoutes({ apis }: HttpContext): FastifyPluginAsync {
           response: withProblems({ 200: InventoryResponse }, 400, 401, 403, 404, 409, 422),
         },
       },
-      async (request) => apis.inventory.adjustStock(request.params.id, request.body),
+      async (request) => apis.inventory.adjustStock(request.params.id, request.body, originOf(request, request.body.reason)),
     );
 
     app.get<{ Querystring: AlertsQuery }>(

@@ -127,6 +127,25 @@ export const TimelineResponse = Type.Object({
 });
 export type TimelineResponse = Static<typeof TimelineResponse>;
 
+export const AuditResponse = Type.Object({
+  entries: Type.Array(
+    Type.Object({
+      at: Timestamp,
+      action: Type.String({ description: 'what happened: the event type (OrderPlaced, OrderCancelled, ...)' }),
+      actor: Type.Object({
+        sub: Type.String({ description: 'the caller\u2019s subject; for orderflow itself, system:<module>' }),
+        role: Type.Union([Type.Literal('admin'), Type.Literal('customer'), Type.Literal('system')]),
+        ip: Type.Optional(Type.String({ description: 'the client\u2019s address (X-Forwarded-For only from a trusted proxy, TRUST_PROXY)' })),
+        userAgent: Type.Optional(Type.String()),
+      }),
+      changes: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'what an edit changed' })),
+      reason: Type.Optional(Type.String()),
+      eventId: Type.String(),
+    }),
+  ),
+});
+export type AuditResponse = Static<typeof AuditResponse>;
+
 export const SagaParams = Type.Object({ sagaId: Id('the saga id (an order\u2019s sagaId)') });
 
 export const SagaResponse = Type.Object({

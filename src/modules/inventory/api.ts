@@ -1,3 +1,4 @@
+import type { CommandOrigin } from '../../kernel/envelope.js';
 import type { NewProductInput, Quote, QuoteItem } from './domain/products.js';
 import type { ReservationLine, ReservationStatus } from './domain/reservations.js';
 import type { StockAdjustment } from './domain/stock.js';
@@ -71,12 +72,12 @@ export interface ProductPage {
 /** The inventory module's commands and queries. */
 export interface InventoryApi {
   /** Adds a product to the catalog with its initial stock. */
-  createProduct(input: NewProductInput): Promise<ProductView>;
+  createProduct(input: NewProductInput, origin?: CommandOrigin): Promise<ProductView>;
   getProduct(productId: string): Promise<ProductView | undefined>;
   listProducts(options?: { limit?: number; cursor?: string | null }): Promise<ProductPage>;
   getInventory(productId: string): Promise<InventoryLevel | undefined>;
   /** Restock (delta > 0) or correction (delta < 0) of the units on hand. */
-  adjustStock(productId: string, adjustment: StockAdjustment): Promise<InventoryLevel>;
+  adjustStock(productId: string, adjustment: StockAdjustment, origin?: CommandOrigin): Promise<InventoryLevel>;
   /** Open alerts, or with `resolved: true` the closed ones. */
   listAlerts(options?: { resolved?: boolean }): Promise<AlertView[]>;
   /** Prices items from the catalog: the port Orders uses to price an order. */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { CommandOrigin } from '../../kernel/envelope.js';
 import type { Address, CancelledBy, SourceChannel } from './events.js';
 import type { OrderStatus } from './domain/order-status.js';
 import type { SagaState, SagaStepName, CompensationName } from './domain/saga.js';
@@ -129,8 +130,9 @@ export interface OrderPage {
 
 /** The commands and queries of the orders module. */
 export interface OrdersApi {
-  placeOrder(input: PlaceOrderInput): Promise<OrderView>;
-  cancelOrder(orderId: string, input: CancelOrderInput): Promise<OrderView>;
+  /** `origin`: who placed it (an API caller); its events record it. */
+  placeOrder(input: PlaceOrderInput, origin?: CommandOrigin): Promise<OrderView>;
+  cancelOrder(orderId: string, input: CancelOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   getOrder(orderId: string): Promise<OrderView | undefined>;
   listOrders(query?: ListOrdersQuery): Promise<OrderPage>;
   getSaga(sagaId: string): Promise<SagaView | undefined>;

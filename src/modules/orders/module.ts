@@ -64,8 +64,8 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
     connect(runtime) {
       const db = runtime.db as Kysely<OrdersTables>;
       return {
-        placeOrder: (input) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input),
-        cancelOrder: (orderId, input) => cancelOrder(runtime, orderId, input, observe),
+        placeOrder: (input, origin) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input, origin),
+        cancelOrder: (orderId, input, origin) => cancelOrder(runtime, orderId, input, observe, origin),
         getOrder: (orderId) => getOrder(db, orderId),
         listOrders: (query) => listOrders(db, query),
         getSaga: (sagaId) => getSaga(db, { sagaId }),

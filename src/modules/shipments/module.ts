@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { CommandOrigin } from '../../kernel/envelope.js';
 import { uuidGenerator, type IdGenerator } from '../../kernel/ids.js';
 import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
@@ -21,9 +22,9 @@ export interface ShipmentsApi {
   getShipment(shipmentId: string): Promise<ShipmentView | undefined>;
   getShipmentForOrder(orderId: string): Promise<ShipmentView | undefined>;
   /** CREATED → DISPATCHED (ShipmentDispatched); else conflict SHIPMENT_NOT_DISPATCHABLE; unknown: not_found SHIPMENT_NOT_FOUND. */
-  dispatch(shipmentId: string): Promise<ShipmentView>;
+  dispatch(shipmentId: string, origin?: CommandOrigin): Promise<ShipmentView>;
   /** DISPATCHED → DELIVERED (ShipmentDelivered); else conflict SHIPMENT_NOT_DELIVERABLE; unknown: not_found SHIPMENT_NOT_FOUND. */
-  deliver(shipmentId: string): Promise<ShipmentView>;
+  deliver(shipmentId: string, origin?: CommandOrigin): Promise<ShipmentView>;
 }
 
 /** The shipments module as the engine runs it, plus `connect` for its commands and queries. */

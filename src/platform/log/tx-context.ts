@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { currentVersions } from '../../kernel/catalog.js';
 import type { Clock } from '../../kernel/clock.js';
-import type { EventDraft, EventEnvelope } from '../../kernel/envelope.js';
+import type { CommandOrigin, EventDraft, EventEnvelope, EventMetadata } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import type { TimerDraft, TimerStore } from '../delivery/timers.js';
 
@@ -40,16 +40,18 @@ export interface TxContextOptions {
   clock: Clock;
   /** The W3C trace context of the span this work runs in: every emitted event carries it. */
   traceparent?: string | undefined;
+  /** The command this work carries out (an API call): every emitted event carries its actor and reason. */
+  origin?: CommandOrigin | undefined;
 }
 
 export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
-  const { trx, pending, afterCommit, source, cause, timers, ids, clock, traceparent } = options;
+  const { trx, pending, afterCommit, source, cause, timers, ids, clock, traceparent, origin } = options;
   const now = clock.now();
   return {
     db: trx as Transaction<DB>,
     now,
     emit(draft) {
-      const envelope = buildEnvelope(draft, { source, cause, ids, at: now, traceparent });
+      const envelope = buildEnvelope(draft, { source, cause, ids, at: now, traceparent, origin });
       pending.push(envelope);
       return envelope;
     },
@@ -64,7 +66,7 @@ export function createTxContext<DB>(options: TxContextOptions): TxContext<DB> {
 /** Completes a draft into a full envelope. */
 export function buildEnvelope(
   draft: EventDraft,
-  context: { source: string; cause?: EventEnvelope | undefined; ids: IdGenerator; at: number; traceparent?: string | undefined },
+  context: { source: string; cause?: EventEnvelope | undefined; ids: IdGenerator; at: number; traceparent?: string | undefined; origin?: CommandOrigin | undefined },
 ): EventEnvelope {
   const eventId = draft.eventId ?? context.ids.next();
   const envelope: EventEnvelope = {
@@ -80,6 +82,15 @@ export function buildEnvelope(
     causationId: draft.causationId !== undefined ? draft.causationId : (context.cause?.eventId ?? null),
     source: context.source,
   };
-  if (context.traceparent) envelope.metadata = { traceparent: context.traceparent };
+  // Events appended by consumers and timers carry no actor: orderflow itself caused them.
+  if (context.traceparent || context.origin) {
+    const metadata: EventMetadata = {};
+    if (context.traceparent) metadata.traceparent = context.traceparent;
+    if (context.origin) {
+      metadata.actor = context.origin.actor;
+      if (context.origin.reason !== undefined) metadata.reason = context.origin.reason;
+    }
+    envelope.metadata = metadata;
+  }
   return envelope;
 }

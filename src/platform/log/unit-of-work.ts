@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../../kernel/clock.js';
-import type { EventEnvelope } from '../../kernel/envelope.js';
+import type { CommandOrigin, EventEnvelope } from '../../kernel/envelope.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import { isTransactionConflict } from '../delivery/handler-runner.js';
 import type { Timer, TimerStore } from '../delivery/timers.js';
@@ -13,9 +13,10 @@ import { createTxContext, type TxContext } from './tx-context.js';
 export interface UnitOfWork {
   /**
    * Runs `work` in a transaction; the events it emits are appended to the log before the
-   * commit. If `work` throws, nothing is written and the error propagates.
+   * commit. If `work` throws, nothing is written and the error propagates. A command of the
+   * API passes its `origin`: every event it emits records who issued it and why.
    */
-  run<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T>;
+  run<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>, origin?: CommandOrigin): Promise<T>;
   /**
    * The same promise as `run`, but the work may commit together with other grouped work that
    * arrives in the same turn of the event loop (group commit: one transaction, one sync to
@@ -23,7 +24,7 @@ export interface UnitOfWork {
    * own, and one that throws is rolled back alone and rejected alone. Resolves only after the
    * shared commit. Where group commit is off, it is `run`.
    */
-  runGrouped<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T>;
+  runGrouped<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>, origin?: CommandOrigin): Promise<T>;
   /**
    * Fires a durable timer: claims it and runs `work` in the same transaction, so the timer
    * fires exactly once; returns false when it was not (or no longer) due.
@@ -56,6 +57,7 @@ interface Grouped {
   source: string;
   /** Started when the work was handed in, in the caller's trace. */
   span: TraceSpan | undefined;
+  origin: CommandOrigin | undefined;
   work: (tx: TxContext<never>) => Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -136,11 +138,11 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     return value;
   }
 
-  function runIn<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>, span: TraceSpan | undefined): Promise<T> {
-    return transact(source, (trx, pending, afterCommit, traceparent) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock, traceparent })), span);
+  function runIn<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>, span: TraceSpan | undefined, origin: CommandOrigin | undefined): Promise<T> {
+    return transact(source, (trx, pending, afterCommit, traceparent) => work(createTxContext({ trx, pending, afterCommit, source, timers, ids, clock, traceparent, origin })), span);
   }
 
-  const run: UnitOfWork['run'] = (source, work) => runIn(source, work, startSpan(source));
+  const run: UnitOfWork['run'] = (source, work, origin) => runIn(source, work, startSpan(source), origin);
 
   /** Commits the queued work: each piece under its own savepoint, all in one transaction. */
   async function flush(): Promise<void> {
@@ -149,7 +151,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     if (queue.length > 0) scheduleFlush();
     if (group.length === 1) {
       const only = group[0]!;
-      return runIn(only.source, only.work, only.span).then(only.resolve, only.reject);
+      return runIn(only.source, only.work, only.span, only.origin).then(only.resolve, only.reject);
     }
     const settled: { item: Grouped; ok: boolean; value: unknown; afterCommit: (() => void)[]; appended: string[] }[] = [];
     let appended: EventEnvelope[];
@@ -187,7 +189,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     const afterCommit: (() => void)[] = [];
     await savepointCommand(trx, 'savepoint grouped_work');
     try {
-      const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock, traceparent: item.span?.traceparent }));
+      const value = await item.work(createTxContext({ trx, pending, afterCommit, source: item.source, timers, ids, clock, traceparent: item.span?.traceparent, origin: item.origin }));
       await savepointCommand(trx, 'release savepoint grouped_work');
       groupPending.push(...pending);
       return { item, ok: true, value, afterCommit, appended: item.span ? pending.map((e) => e.eventId) : [] };
@@ -208,10 +210,10 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   return {
     run,
 
-    runGrouped<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>): Promise<T> {
-      if (!deps.groupCommit) return run(source, work);
+    runGrouped<T, DB>(source: string, work: (tx: TxContext<DB>) => Promise<T>, origin?: CommandOrigin): Promise<T> {
+      if (!deps.groupCommit) return run(source, work, origin);
       return new Promise<T>((resolve, reject) => {
-        queue.push({ source, span: startSpan(source), work: work as unknown as Grouped['work'], resolve: resolve as Grouped['resolve'], reject });
+        queue.push({ source, span: startSpan(source), origin, work: work as unknown as Grouped['work'], resolve: resolve as Grouped['resolve'], reject });
         scheduleFlush();
       });
     },

@@ -1,3 +1,4 @@
+import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import type { InventoryLevel } from '../api.js';
@@ -13,7 +14,7 @@ import { recordStockChange } from './record-stock-change.js';
  * zero or below the reserved units (INSUFFICIENT_STOCK).
  */
 export function adjustStock(runtime: ModuleRuntime, source: string) {
-  return async (productId: string, adjustment: StockAdjustment): Promise<InventoryLevel> => {
+  return async (productId: string, adjustment: StockAdjustment, origin?: CommandOrigin): Promise<InventoryLevel> => {
     const invalid = checkAdjustment(adjustment);
     if (invalid) throw invalid;
     return runtime.unitOfWork.run<InventoryLevel, InventoryTables>(source, async (tx) => {
@@ -32,6 +33,6 @@ export function adjustStock(runtime: ModuleRuntime, source: string) {
         movement: 'adjustment',
       });
       return toInventoryLevel(productId, level);
-    });
+    }, origin);
   };
 }

@@ -1,3 +1,4 @@
+import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import type { ProductView } from '../api.js';
@@ -12,7 +13,7 @@ import { moveAlert, recordStockChange } from './record-stock-change.js';
  * stock > 0, and opens a low-stock alert when available ≤ reorderPoint.
  */
 export function createProduct(runtime: ModuleRuntime, source: string) {
-  return async (input: NewProductInput): Promise<ProductView> => {
+  return async (input: NewProductInput, origin?: CommandOrigin): Promise<ProductView> => {
     const product = validateNewProduct(input);
     return runtime.unitOfWork.run<ProductView, InventoryTables>(source, async (tx) => {
       if (!(await insertProduct(tx.db, product, tx.now))) {
@@ -30,6 +31,6 @@ export function createProduct(runtime: ModuleRuntime, source: string) {
       } else await moveAlert(tx, runtime.ids, product.productId, level);
       const row = await findProduct(tx.db, product.productId);
       return toProductView(row!);
-    });
+    }, origin);
   };
 }

@@ -1,4 +1,5 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import { CancelOrderInputSchema, type CancelOrderInput, type OrderView } from '../api.js';
@@ -14,7 +15,7 @@ const checkInput = TypeCompiler.Compile(CancelOrderInputSchema);
  * Cancels a PENDING, CONFIRMED or PAID order: CANCELLED, OrderCancelled{refundRequired:
  * wasPaid}, saga compensating, deadline timer cancelled. Otherwise 409 ORDER_NOT_CANCELLABLE.
  */
-export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput, observe?: SagaObserver): Promise<OrderView> {
+export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput, observe?: SagaObserver, origin?: CommandOrigin): Promise<OrderView> {
   const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
   if (error) throw new AppError('validation', 'INVALID_CANCEL', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
   const reason = input.reason ?? defaultCancelReason(input.by);
@@ -28,6 +29,6 @@ export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input
         });
       }
       return toOrderView(outcome.order);
-    }),
+    }, origin),
   );
 }

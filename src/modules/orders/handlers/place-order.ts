@@ -1,4 +1,5 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import { PlaceOrderInputSchema, type CatalogPort, type OrderView, type PlaceOrderInput } from '../api.js';
@@ -24,7 +25,7 @@ export interface PlaceOrderDeps {
  * number, its saga, the saga's deadline timer and OrderPlaced under a new correlationId.
  * Nothing is written when anything is refused.
  */
-export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<OrderView> {
+export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput, origin?: CommandOrigin): Promise<OrderView> {
   const request = validatePlaceOrder(input);
   const quote = await deps.catalog.quote(request.items.map(({ productId, quantity }) => ({ productId, quantity })));
   const priced = priceOrder(request.items, request, quote);
@@ -42,7 +43,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
     // The deadline's cancellation, if it comes, is caused by this placement.
     await tx.schedule({ key: sagaTimerKey(order.orderId), kind: SAGA_TIMEOUT_TIMER, dueAt: saga.deadline, payload: { orderId: order.orderId, causationId: placed!.eventId } });
     return toOrderView(order);
-  });
+  }, origin);
 }
 
 function newOrderFlow(deps: PlaceOrderDeps, request: PlaceOrderInput, priced: PricedOrder, orderNumber: string, at: number) {

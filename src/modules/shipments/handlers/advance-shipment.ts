@@ -1,7 +1,7 @@
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import type { Decision, ShipmentStatus } from '../domain/shipment.js';
-import type { EventDraft } from '../../../kernel/envelope.js';
+import type { CommandOrigin, EventDraft } from '../../../kernel/envelope.js';
 import { findShipment, moveShipment, toShipmentView, type ShipmentView } from '../storage/shipment-repository.js';
 import type { ShipmentRow, ShipmentsDb } from '../storage/tables.js';
 
@@ -19,7 +19,7 @@ export interface ShipmentStep {
  * shipment is not_found, a step the status machine refuses (or that loses a race) is a conflict.
  */
 export function advanceShipment(runtime: ModuleRuntime, step: ShipmentStep) {
-  return (shipmentId: string): Promise<ShipmentView> =>
+  return (shipmentId: string, origin?: CommandOrigin): Promise<ShipmentView> =>
     runtime.unitOfWork.run<ShipmentView, ShipmentsDb>('shipments', async (tx) => {
       const shipment = await findShipment(tx.db, shipmentId);
       if (!shipment) throw new AppError('not_found', 'SHIPMENT_NOT_FOUND', `no shipment ${shipmentId}`);
@@ -30,5 +30,5 @@ export function advanceShipment(runtime: ModuleRuntime, step: ShipmentStep) {
       if (!moved) throw new AppError('conflict', step.refusedCode, `shipment ${shipmentId} changed meanwhile; try again`, { details: { shipmentId } });
       tx.emit(step.event(moved));
       return toShipmentView(moved);
-    });
+    }, origin);
 }
