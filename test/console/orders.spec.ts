@@ -108,5 +108,20 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     await expect.poll(() => page.locator('.order-status').getAttribute('data-status')).toBe('CANCELLED');
     await expect.poll(() => page.locator('[data-compensation="stock released"]').count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
+
+    // The audit trail: the placement (an admin's API call), the cancellation from this page with
+    // its reason, address and the browser's user agent, and the system's steps.
+    const audit = page.locator('section[aria-labelledby="audit-title"]');
+    await expect.poll(() => audit.locator('tr[data-action="InventoryReleased"]').count()).toBe(1);
+    const cancelled = audit.locator('tr[data-action="OrderCancelled"]');
+    expect(await cancelled.getAttribute('data-role')).toBe('admin');
+    const cancelledText = await cancelled.textContent();
+    expect(cancelledText).toContain('customer changed their mind');
+    expect(cancelledText).toContain('127.0.0.1');
+    expect(cancelledText).toMatch(/Chrome/);
+    expect(await audit.locator('tr[data-action="OrderPlaced"]').getAttribute('data-role')).toBe('admin');
+    expect(await audit.locator('tr[data-action="InventoryReleased"]').getAttribute('data-role')).toBe('system');
+    expect(await audit.locator('tr[data-action="InventoryReleased"] td').nth(2).textContent()).toBe('—');
+    await screenshot(page, 'order-audit');
   });
 });

@@ -72,6 +72,16 @@ export interface Timeline {
   events: TimelineEvent[];
 }
 
+/** Who did what to an order (GET /orders/:id/audit). */
+export interface AuditEntry {
+  at: string;
+  action: string;
+  actor: { sub: string; role: 'admin' | 'customer' | 'system'; ip?: string; userAgent?: string };
+  changes?: Record<string, unknown>;
+  reason?: string;
+  eventId: string;
+}
+
 export interface Saga {
   sagaId: string;
   orderId: string;

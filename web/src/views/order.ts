@@ -2,7 +2,7 @@ import { api, ApiError } from '../api.js';
 import { badge, debounce, h, money, replace, scrollTable, time } from '../dom.js';
 import { openStream } from '../live.js';
 import { href } from '../router.js';
-import { CANCELLABLE, type Order, type Saga, type Timeline, type TimelineEvent } from '../types.js';
+import { CANCELLABLE, type AuditEntry, type Order, type Saga, type Timeline, type TimelineEvent } from '../types.js';
 import type { View, ViewContext } from './context.js';
 import { sequenceDiagram } from './sequence.js';
 import { errorState, heading, loading, notice } from './states.js';
@@ -25,15 +25,16 @@ export const orderView: View = (root, context) => {
 
   async function load(): Promise<void> {
     try {
-      const [order, timeline] = await Promise.all([api<Order>(`/orders/${encodeURIComponent(orderId)}`), api<Timeline>(`/orders/${encodeURIComponent(orderId)}/timeline`)]);
+      const path = `/orders/${encodeURIComponent(orderId)}`;
+      const [order, timeline, audit] = await Promise.all([api<Order>(path), api<Timeline>(`${path}/timeline`), api<{ entries: AuditEntry[] }>(`${path}/audit`)]);
       const saga = await api<Saga>(`/sagas/${encodeURIComponent(order.sagaId)}`);
       if (closed) return;
       // Re-render only on a change: a re-render closes open payloads and moves focus.
-      const key = JSON.stringify([order, timeline, saga]);
+      const key = JSON.stringify([order, timeline, saga, audit]);
       if (key !== shown) {
         shown = key;
         const focused = document.activeElement?.id;
-        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, timeline, saga, context, load));
+        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, timeline, saga, audit.entries, context, load));
         if (focused) document.getElementById(focused)?.focus();
       }
       // Consumer outcomes change without new events (retries, parking): look again while any is unsettled.
@@ -61,7 +62,7 @@ export const orderView: View = (root, context) => {
   };
 };
 
-function render(order: Order, timeline: Timeline, saga: Saga, context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
+function render(order: Order, timeline: Timeline, saga: Saga, audit: readonly AuditEntry[], context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
   return [
     heading(`Order ${order.orderNumber}`, h('span', { class: 'order-status', 'data-status': order.status }, badge(order.status))),
     h('div', { class: 'columns' }, h('div', null, summary(order, saga, timeline), CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null), sagaPanel(saga)),
@@ -74,7 +75,39 @@ function render(order: Order, timeline: Timeline, saga: Saga, context: ViewConte
       h('div', { class: 'diagram-scroll', role: 'region', 'aria-label': 'Sequence diagram', tabindex: 0 }, sequenceDiagram(timeline.events)),
     ),
     timelineList(timeline.events),
+    auditTrail(audit),
   ];
+}
+
+/** Who did each step: the callers of the API with their address and user agent, and the system. */
+function auditTrail(entries: readonly AuditEntry[]): HTMLElement {
+  const table = h(
+    'table',
+    { class: 'data compact audit' },
+    h('thead', null, h('tr', null, ['When', 'Who', 'From', 'What', 'Why'].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'tbody',
+      null,
+      entries.map((entry) =>
+        h(
+          'tr',
+          { 'data-action': entry.action, 'data-role': entry.actor.role },
+          h('td', null, time(entry.at, 'time')),
+          h('td', null, h('span', { class: 'actor' }, entry.actor.sub), ' ', badge(entry.actor.role)),
+          h('td', null, entry.actor.ip ?? '—', entry.actor.userAgent ? h('span', { class: 'muted user-agent' }, ` ${entry.actor.userAgent}`) : null),
+          h('td', null, entry.action),
+          h('td', null, entry.reason ?? ''),
+        ),
+      ),
+    ),
+  );
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'audit-title' },
+    h('h2', { id: 'audit-title' }, 'Audit trail'),
+    h('p', { class: 'help' }, 'Who did each step: a customer or an admin through the API (with the address and browser or tool they used), or orderflow itself (system).'),
+    scrollTable('Audit trail', table),
+  );
 }
 
 function summary(order: Order, saga: Saga, timeline: Timeline): HTMLElement {
