@@ -36,6 +36,30 @@ export const OrderPaymentFailed = Type.Object({ orderId: Id, reason: Type.String
 export const OrderShipped = Type.Object({ orderId: Id, shipmentId: Id, trackingNumber: Id }, Open);
 export const OrderDelivered = Type.Object({ orderId: Id, shipmentId: Id }, Open);
 export const OrderCancelled = Type.Object({ orderId: Id, reason: Type.String(), refundRequired: Type.Boolean() }, Open);
+const OldNewAmount = Type.Object({ old: Minor, new: Minor }, Open);
+/** An edit of a placed order (SPEC §8): what changed, the totals before and after, and why. */
+export const OrderUpdated = Type.Object(
+  {
+    orderId: Id,
+    changes: Type.Object(
+      {
+        items: Type.Object(
+          {
+            added: Type.Array(Type.Object({ productId: Id, quantity: Quantity }, Open)),
+            removed: Type.Array(Type.Object({ productId: Id, quantity: Quantity }, Open)),
+            modified: Type.Array(Type.Object({ productId: Id, oldQuantity: Quantity, newQuantity: Quantity }, Open)),
+          },
+          Open,
+        ),
+        shippingAddress: Type.Optional(Type.Object({ old: Address, new: Address }, Open)),
+        totalAmount: OldNewAmount,
+      },
+      Open,
+    ),
+    reason: Type.Optional(Type.String()),
+  },
+  Open,
+);
 
 const Line = Type.Object({ productId: Id, quantity: Quantity }, Open);
 export const InventoryReserved = Type.Object({ orderId: Id, reservations: Type.Array(Line) }, Open);
@@ -85,6 +109,7 @@ export const eventCatalog = {
   OrderShipped,
   OrderDelivered,
   OrderCancelled,
+  OrderUpdated,
   InventoryReserved,
   InventoryReservationFailed,
   InventoryReleased,

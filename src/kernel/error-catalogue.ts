@@ -65,6 +65,10 @@ export const ERROR_CATALOGUE = {
   INVALID_CURSOR: api('validation', 422, 'The cursor is not one this API returned', 'Send the nextCursor of the previous page as it was, or no cursor for the first page.'),
   INVALID_LIMIT: api('validation', 422, 'The page size is out of range', 'Send a limit within the range `detail` gives.'),
   ORDER_NOT_CANCELLABLE: api('conflict', 409, 'The order can no longer be cancelled', 'Nothing to do: once SHIPPED or final an order stays as it is.'),
+  ORDER_NOT_EDITABLE: api('conflict', 409, 'The order can no longer be edited', 'Nothing to do: the shipping address changes until the shipment is dispatched, and a final order stays as it is.'),
+  ORDER_CHANGED: api('conflict', 409, 'The order changed since it was read', 'GET the order again and send the edit with its new ETag in If-Match, if it still applies.'),
+  ORDER_VERSION_REQUIRED: api('validation', 428, 'An edit must name the version of the order it is based on', 'Send If-Match with the ETag of GET /orders/:id.'),
+  INVALID_EDIT: api('validation', 422, 'The edit is malformed or changes nothing', 'Send shippingAddress (the one change orders take so far), and a reason if you like; `detail` names the field.'),
   IDEMPOTENCY_KEY_REUSED: api('validation', 422, 'This Idempotency-Key was used for a different request', 'Send a new key for a new request; repeat a request with the same key and the same body.'),
   IDEMPOTENCY_IN_PROGRESS: api('conflict', 409, 'The first request with this Idempotency-Key is still running', 'Retry shortly: you will get its answer.'),
   // Products and stock

@@ -66,6 +66,7 @@ describe.each(dialects)('authorization on %s', (dialect) => {
       { method: 'POST', url: `/orders/${aliceOrder}/cancel`, access: 'owner', body: { reason: 'changed my mind' } },
       { method: 'GET', url: `/orders/${aliceOrder}/timeline`, access: 'owner' },
       { method: 'GET', url: `/orders/${aliceOrder}/audit`, access: 'owner' },
+      { method: 'PATCH', url: `/orders/${aliceOrder}`, access: 'owner', body: { shippingAddress: { street: '9 Elm Rd', city: 'Shelbyville', postalCode: '54321', country: 'US' } } },
       { method: 'GET', url: `/sagas/${order.sagaId}`, access: 'admin' },
       { method: 'GET', url: `/shipments/${order.shipmentId}`, access: 'admin' },
       { method: 'POST', url: `/shipments/${order.shipmentId}/dispatch`, access: 'admin' },
@@ -132,7 +133,7 @@ describe.each(dialects)('authorization on %s', (dialect) => {
     }
   });
 
-  it('hides an order from another customer: 404 for read, timeline, audit and cancel, and nothing changes', async () => {
+  it('hides an order from another customer: 404 for read, edit, timeline, audit and cancel, and nothing changes', async () => {
     for (const route of routes.filter((r) => r.access === 'owner')) {
       const response = await h.call(route.method, route.url, { token: h.tokens.bob, body: route.body });
       expect(response.statusCode, `${route.method} ${route.url}`).toBe(404);

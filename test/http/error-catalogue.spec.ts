@@ -39,7 +39,7 @@ describe('one error catalogue', () => {
   });
 
   it('each code has one kind, one status of its class, a title and what to do', () => {
-    const statusOfKind = { validation: /^4(00|13|15|22)$/, not_found: /^404$/, conflict: /^409$/, forbidden: /^403$/, unauthorized: /^401$/, unavailable: /^(429|503)$/, internal: /^500$/ };
+    const statusOfKind = { validation: /^4(00|13|15|22|28)$/, not_found: /^404$/, conflict: /^409$/, forbidden: /^403$/, unauthorized: /^401$/, unavailable: /^(429|503)$/, internal: /^500$/ };
     for (const code of apiCodes) {
       const { kind, status, title, action } = ERROR_CATALOGUE[code];
       expect(String(status), `${code} (${kind})`).toMatch(statusOfKind[kind]);

@@ -2,13 +2,15 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ModuleApis } from '../../composition.js';
 import { AppError } from '../../kernel/errors.js';
-import type { OrderView } from '../../modules/orders/index.js';
+import { orderVersion, type OrderView } from '../../modules/orders/index.js';
 import { canSee } from '../auth.js';
 import { callerOf, noteOrder, originOf, type HttpContext } from '../context.js';
 import { IdParams, withProblems } from '../schemas/common.js';
 import {
   AuditResponse,
   CancelOrderBody,
+  EditOrderBody,
+  EditOrderHeaders,
   ListOrdersQuery,
   OrderPageResponse,
   OrderResponse,
@@ -31,6 +33,20 @@ async function visibleOrder(apis: ModuleApis, request: FastifyRequest, orderId: 
   if (!order || !canSee(callerOf(request), order.customerId)) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
   noteOrder(request, order);
   return order;
+}
+
+/** The order's ETag: its version, quoted. */
+function etagOf(order: OrderView): string {
+  return `"${orderVersion(order)}"`;
+}
+
+/** The version an If-Match names (one strong or weak entity tag); 428 without one. */
+function versionIn(ifMatch: string | undefined): string {
+  const tag = /^\s*(?:W\/)?"([^"]+)"\s*$/.exec(ifMatch ?? '')?.[1];
+  if (!tag) {
+    throw new AppError('validation', 'ORDER_VERSION_REQUIRED', ifMatch ? `If-Match must be one ETag of the order, as GET /orders/:id sends it, not ${ifMatch.slice(0, 100)}` : 'an edit needs If-Match: the ETag of the order it is based on');
+  }
+  return tag;
 }
 
 /** Orders: placement (idempotent, rate-limited), reading, listing, cancelling, the timeline, the audit trail and the saga. */
@@ -75,12 +91,35 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
       '/orders/:id',
       {
         config: { access: 'authenticated' },
-        schema: { tags: ['orders'], summary: 'An order with its payment and shipment', params: IdParams, response: withProblems({ 200: OrderResponse }, 401, 404) },
+        schema: { tags: ['orders'], summary: 'An order with its payment and shipment; its ETag is what an edit names in If-Match', params: IdParams, response: withProblems({ 200: OrderResponse }, 401, 404) },
       },
-      async (request) => {
+      async (request, reply) => {
         const order = await visibleOrder(apis, request, request.params.id);
         const [payment, shipment] = await Promise.all([apis.payments.getPaymentForOrder(order.orderId), apis.shipments.getShipmentForOrder(order.orderId)]);
-        return orderResponse(order, { payment, shipment });
+        return reply.header('etag', etagOf(order)).send(orderResponse(order, { payment, shipment }));
+      },
+    );
+
+    app.patch<ById & { Body: EditOrderBody; Headers: Static<typeof EditOrderHeaders> }>(
+      '/orders/:id',
+      {
+        config: { access: 'authenticated' },
+        schema: {
+          tags: ['orders'],
+          summary: 'Edit an order: a new shipping address until the shipment is dispatched (OrderUpdated); If-Match with the order\u2019s ETag is required',
+          params: IdParams,
+          headers: EditOrderHeaders,
+          body: EditOrderBody,
+          response: withProblems({ 200: OrderResponse }, 400, 401, 404, 409, 422, 428),
+        },
+      },
+      async (request, reply) => {
+        const order = await visibleOrder(apis, request, request.params.id);
+        const expectedVersion = versionIn(request.headers['if-match']);
+        const { shippingAddress, reason } = request.body;
+        if (!shippingAddress) throw new AppError('validation', 'INVALID_EDIT', 'nothing to change: send shippingAddress (item edits are not available yet)');
+        const edited = await apis.orders.editOrder(order.orderId, { shippingAddress, expectedVersion, ...(reason === undefined ? {} : { reason }) }, originOf(request, reason));
+        return reply.header('etag', etagOf(edited)).send(orderResponse(edited));
       },
     );
 

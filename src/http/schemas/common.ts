@@ -52,6 +52,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: 'the resource is in a state that refuses this',
   413: 'body over 64 KiB',
   422: 'business validation failed',
+  428: 'a precondition is required (an edit without If-Match)',
   429: 'rate limited (see Retry-After)',
   500: 'unexpected error (logged; no details in the body)',
   503: 'a dependency (the database) is unavailable; retry later',

@@ -99,6 +99,19 @@ export const OrderPageResponse = Type.Object({ orders: Type.Array(OrderResponse)
 export const CancelOrderBody = Type.Object({ reason: Type.Optional(Text(500)) }, { additionalProperties: false });
 export type CancelOrderBody = Static<typeof CancelOrderBody>;
 
+export const EditOrderBody = Type.Object(
+  {
+    shippingAddress: Type.Optional(AddressSchema),
+    reason: Type.Optional(Text(500, { description: 'why: kept with the OrderUpdated event and shown in the audit trail' })),
+  },
+  { additionalProperties: false },
+);
+export type EditOrderBody = Static<typeof EditOrderBody>;
+
+export const EditOrderHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'the ETag of GET /orders/:id the edit is based on (required: 428 without it)' })),
+});
+
 const ConsumerOutcome = Type.Union(['handled', 'retrying', 'dead-lettered', 'discarded', 'parked', 'pending'].map((o) => Type.Literal(o)));
 
 export const TimelineResponse = Type.Object({

@@ -57,6 +57,18 @@ export const CancelOrderInputSchema = Type.Object(
 );
 export type CancelOrderInput = Static<typeof CancelOrderInputSchema>;
 
+/** The input of editOrder: the new shipping address, why, and the version of the order it is based on. */
+export const EditOrderInputSchema = Type.Object(
+  {
+    shippingAddress: AddressSchema,
+    reason: Type.Optional(Text(500)),
+    /** `orderVersion` of the order as the editor last read it: an edit of a changed order is refused. */
+    expectedVersion: Text(100),
+  },
+  { additionalProperties: false },
+);
+export type EditOrderInput = Static<typeof EditOrderInputSchema>;
+
 /** Prices products; implemented by the inventory module. Throws AppError validation UNKNOWN_PRODUCT / MIXED_CURRENCY. */
 export interface CatalogPort {
   quote(items: { productId: string; quantity: number }[]): Promise<{
@@ -133,6 +145,12 @@ export interface OrdersApi {
   /** `origin`: who placed it (an API caller); its events record it. */
   placeOrder(input: PlaceOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   cancelOrder(orderId: string, input: CancelOrderInput, origin?: CommandOrigin): Promise<OrderView>;
+  /**
+   * Changes the shipping address until the shipment is dispatched (OrderUpdated): conflict
+   * ORDER_CHANGED when the order is no longer at `expectedVersion`, ORDER_NOT_EDITABLE when its
+   * status or dispatch forbids it, not_found ORDER_NOT_FOUND.
+   */
+  editOrder(orderId: string, input: EditOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   getOrder(orderId: string): Promise<OrderView | undefined>;
   listOrders(query?: ListOrdersQuery): Promise<OrderPage>;
   getSaga(sagaId: string): Promise<SagaView | undefined>;

@@ -111,6 +111,21 @@ export interface OrderCancelledPayload {
   cancelledBy: CancelledBy;
 }
 
+/** An edit of the order (no status change): what changed, the totals before and after, and why. */
+export interface OrderUpdatedPayload {
+  orderId: string;
+  changes: {
+    items: {
+      added: { productId: string; quantity: number }[];
+      removed: { productId: string; quantity: number }[];
+      modified: { productId: string; oldQuantity: number; newQuantity: number }[];
+    };
+    shippingAddress?: { old: Address; new: Address };
+    totalAmount: { old: number; new: number };
+  };
+  reason?: string;
+}
+
 /** Payload type of each event the orders module publishes, by event type. */
 export interface OrderEventPayloads {
   OrderPlaced: OrderPlacedPayload;
@@ -121,6 +136,7 @@ export interface OrderEventPayloads {
   OrderShipped: OrderShippedPayload;
   OrderDelivered: OrderDeliveredPayload;
   OrderCancelled: OrderCancelledPayload;
+  OrderUpdated: OrderUpdatedPayload;
 }
 
 /** The event types the orders module publishes. */
@@ -137,4 +153,5 @@ export type _CatalogCheck = [
   Satisfies<OrderShippedPayload, PayloadOf<'OrderShipped'>>,
   Satisfies<OrderDeliveredPayload, PayloadOf<'OrderDelivered'>>,
   Satisfies<OrderCancelledPayload, PayloadOf<'OrderCancelled'>>,
+  Satisfies<OrderUpdatedPayload, PayloadOf<'OrderUpdated'>>,
 ];

@@ -4,6 +4,7 @@ import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { CatalogPort, OrdersApi } from './api.js';
 import { cancelOrder } from './handlers/cancel-order.js';
+import { editOrder } from './handlers/edit-order.js';
 import { onInventoryReleased } from './handlers/on-inventory-released.js';
 import { onInventoryReservationFailed } from './handlers/on-inventory-reservation-failed.js';
 import { onInventoryReserved } from './handlers/on-inventory-reserved.js';
@@ -66,6 +67,7 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
       return {
         placeOrder: (input, origin) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input, origin),
         cancelOrder: (orderId, input, origin) => cancelOrder(runtime, orderId, input, observe, origin),
+        editOrder: (orderId, input, origin) => editOrder(runtime, orderId, input, origin),
         getOrder: (orderId) => getOrder(db, orderId),
         listOrders: (query) => listOrders(db, query),
         getSaga: (sagaId) => getSaga(db, { sagaId }),

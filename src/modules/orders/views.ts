@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { OrderView, SagaView } from './api.js';
 import type { Order } from './domain/order.js';
 import type { Saga } from './domain/saga.js';
@@ -34,6 +35,15 @@ export function toOrderView(order: Order): OrderView {
     createdAt: iso(order.createdAt),
     updatedAt: iso(order.updatedAt),
   };
+}
+
+/**
+ * The version of an order as it reads: a digest of its view, so any change anyone can see
+ * (a status, an address, a time) gives another version. An edit names the version it is based
+ * on (HTTP: the ETag in If-Match) and is refused when the order has moved on since.
+ */
+export function orderVersion(view: OrderView): string {
+  return createHash('sha256').update(JSON.stringify(view)).digest('base64url').slice(0, 27);
 }
 
 /** The saga as the API shows it. */

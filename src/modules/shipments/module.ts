@@ -7,6 +7,7 @@ import { createDeliverShipment } from './handlers/deliver-shipment.js';
 import { createDispatchShipment } from './handlers/dispatch-shipment.js';
 import { onOrderCancelled } from './handlers/on-order-cancelled.js';
 import { onOrderPaid } from './handlers/on-order-paid.js';
+import { onOrderUpdated } from './handlers/on-order-updated.js';
 import { shipmentMigrations } from './storage/migrations.js';
 import { findShipment, findShipmentByOrder, toShipmentView, type ShipmentView } from './storage/shipment-repository.js';
 import type { ShipmentRow, ShipmentsDb } from './storage/tables.js';
@@ -34,7 +35,7 @@ export interface ShipmentsModule extends EngineModule {
 
 /**
  * Builds the shipments module: consumer `shipments` (OrderPaid → ShipmentCreated; OrderCancelled →
- * a shipment not yet dispatched is cancelled) and its tables; `connect` adds dispatch and deliver.
+ * a shipment not yet dispatched is cancelled; OrderUpdated → it is readdressed) and its tables; `connect` adds dispatch and deliver.
  */
 export function createShipmentsModule(options: ShipmentsOptions = {}): ShipmentsModule {
   const consumer = defineConsumer<ShipmentsDb>({
@@ -43,6 +44,7 @@ export function createShipmentsModule(options: ShipmentsOptions = {}): Shipments
     handlers: {
       OrderPaid: onOrderPaid({ ids: options.ids ?? uuidGenerator }),
       OrderCancelled: onOrderCancelled(),
+      OrderUpdated: onOrderUpdated(),
     },
   });
   return {

@@ -74,6 +74,17 @@ export async function moveShipment(db: Db, current: ShipmentRow, next: Exclude<S
   return Number(result.numUpdatedRows) === 1 ? { ...current, ...changes } : undefined;
 }
 
+/** A new destination for a shipment that has not left (CREATED); false when it has (or is gone). */
+export async function readdressShipment(db: Db, shipmentId: string, address: ShippingAddress, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('shipments')
+    .set({ shipping_address: JSON.stringify(address), updated_at: now })
+    .where('shipment_id', '=', shipmentId)
+    .where('status', '=', 'CREATED')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 /** Remembers that an order was cancelled (idempotent). */
 export async function recordCancelledOrder(db: Db, orderId: string, reason: string, now: number): Promise<void> {
   await db
