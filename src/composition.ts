@@ -34,7 +34,7 @@ export interface BusinessModules {
   connect(runtime: ModuleRuntime): ModuleApis;
 }
 
-export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks'>>;
+export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks' | 'returnWindowMs'>>;
 
 export interface CompositionOptions {
   random?: Random;
@@ -47,6 +47,7 @@ export function createBusinessModules(settings: ModuleSettings, options: Composi
   const inventory = createInventoryModule();
   const orders = createOrdersModule({
     sagaTimeoutMs: settings.sagaTimeoutMs,
+    ...(settings.returnWindowMs === undefined ? {} : { returnWindowMs: settings.returnWindowMs }),
     onSagaSettled: options.onSagaSettled,
     // Orders prices an order through inventory's catalog, a query of its public API.
     catalog: {

@@ -28,6 +28,8 @@ export interface Config {
   modules: readonly ModuleName[];
   jwtSecret: string | undefined;
   sagaTimeoutMs: number;
+  /** `RETURN_WINDOW_DAYS`: how long after delivery a return may be requested (in ms). */
+  returnWindowMs: number;
   paymentSuccessRate: number;
   paymentLatencyMs: number;
   /** POST /orders per caller per minute; 0 turns the limit off. */
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
       return names.length > 0 && names.every((n) => (moduleNames as readonly string[]).includes(n)) ? (names as ModuleName[]) : undefined;
     }, `a comma-separated list of ${moduleNames.join(', ')}`),
     jwtSecret: read<string | undefined>('JWT_SECRET', undefined, (raw) => (raw.length >= 32 ? raw : undefined), 'at least 32 characters'),
+    returnWindowMs: read('RETURN_WINDOW_DAYS', 30, integer(0, 3650), 'a whole number of days, 0..3650 (0: no returns)') * 86_400_000,
     sagaTimeoutMs: read('SAGA_TIMEOUT_MS', 30_000, integer(1, 7 * 24 * 3600 * 1000), 'milliseconds, a positive integer'),
     paymentSuccessRate: read('PAYMENT_SUCCESS_RATE', 0.9, (raw) => (/^\d*\.?\d+$/.test(raw) && Number(raw) <= 1 ? Number(raw) : undefined), 'a number from 0 to 1'),
     paymentLatencyMs: read('PAYMENT_LATENCY_MS', 0, integer(0, 60_000), 'milliseconds, 0..60000'),

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       natsPartitions: 8,
       modules: ['orders', 'inventory', 'payments', 'shipments', 'http', 'webhooks'],
       sagaTimeoutMs: 30000,
+      returnWindowMs: 30 * 86_400_000,
       paymentSuccessRate: 0.9,
       paymentLatencyMs: 0,
       orderRateLimit: 600,

@@ -3,10 +3,10 @@
 import type { Static } from '@sinclair/typebox';
 import { fromMinorUnits } from '../kernel/money.js';
 import type { ProductView } from '../modules/inventory/index.js';
-import type { OrderView } from '../modules/orders/index.js';
+import type { OrderView, ReturnView } from '../modules/orders/index.js';
 import type { PaymentView } from '../modules/payments/index.js';
 import type { ShipmentView } from '../modules/shipments/index.js';
-import type { OrderResponse } from './schemas/orders.js';
+import type { OrderResponse, ReturnResponse } from './schemas/orders.js';
 import type { ProductResponse } from './schemas/products.js';
 import type { ShipmentResponse } from './schemas/operations.js';
 
@@ -15,7 +15,7 @@ export function productResponse(product: ProductView): ProductResponse {
 }
 
 /** An order with decimal amounts; `related` adds the payment and shipment summaries (GET /orders/:id). */
-export function orderResponse(order: OrderView, related?: { payment: PaymentView | undefined; shipment: ShipmentView | undefined }): OrderResponse {
+export function orderResponse(order: OrderView, related?: { payment: PaymentView | undefined; shipment: ShipmentView | undefined; refunded?: number }): OrderResponse {
   const decimal = (minor: number) => fromMinorUnits(minor, order.currency);
   const response: OrderResponse = {
     orderId: order.orderId,
@@ -49,11 +49,28 @@ export function orderResponse(order: OrderView, related?: { payment: PaymentView
   return {
     ...response,
     payment: payment
-      ? { paymentId: payment.paymentId, status: payment.status, amount: fromMinorUnits(payment.amount, payment.currency), currency: payment.currency, reason: payment.reason, refundedAt: payment.refundedAt }
+      ? {
+          paymentId: payment.paymentId,
+          status: payment.status,
+          amount: fromMinorUnits(payment.amount, payment.currency),
+          currency: payment.currency,
+          reason: payment.reason,
+          refundedAt: payment.refundedAt,
+          refundedAmount: fromMinorUnits(related.refunded ?? 0, payment.currency),
+        }
       : null,
     shipment: shipment
       ? { shipmentId: shipment.shipmentId, status: shipment.status, trackingNumber: shipment.trackingNumber, createdAt: shipment.createdAt, dispatchedAt: shipment.dispatchedAt, deliveredAt: shipment.deliveredAt }
       : null,
+  };
+}
+
+/** A return as the API shows it: amounts in decimals. */
+export function returnResponse(r: ReturnView): ReturnResponse {
+  return {
+    ...r,
+    amount: fromMinorUnits(r.amount, r.currency),
+    refundedAmount: r.refundedAmount === null ? null : fromMinorUnits(r.refundedAmount, r.currency),
   };
 }
 

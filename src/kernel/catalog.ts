@@ -62,6 +62,13 @@ export const OrderUpdated = Type.Object(
 );
 
 const Line = Type.Object({ productId: Id, quantity: Quantity }, Open);
+// Returns of delivered lines (SPEC §8), events of the order they belong to.
+const ReturnFields = { returnId: Id, orderId: Id, lines: Type.Array(Line, { minItems: 1 }), reason: Type.Optional(Type.String()) };
+export const ReturnRequested = Type.Object({ ...ReturnFields, amount: Minor, currency: Currency }, Open);
+export const ReturnApproved = Type.Object(ReturnFields, Open);
+export const ReturnRejected = Type.Object(ReturnFields, Open);
+/** The goods are back: `restock` says whether they go back into stock; payments refunds `amount`. */
+export const ReturnReceived = Type.Object({ ...ReturnFields, restock: Type.Boolean(), amount: Minor, currency: Currency }, Open);
 export const InventoryReserved = Type.Object({ orderId: Id, reservations: Type.Array(Line) }, Open);
 export const InventoryReservationFailed = Type.Object(
   {
@@ -87,6 +94,8 @@ export const LowStockDetected = Type.Object({ productId: Id, available: Type.Int
 export const PaymentProcessed = Type.Object({ orderId: Id, paymentId: Id, amount: Minor, currency: Currency }, Open);
 export const PaymentFailed = Type.Object({ orderId: Id, reason: Type.String() }, Open);
 export const PaymentRefunded = Type.Object({ orderId: Id, paymentId: Id, amount: Minor }, Open);
+/** Part of a charge refunded (a return): `refundedTotal` is every refund of the payment so far, at most its amount. */
+export const PaymentPartiallyRefunded = Type.Object({ orderId: Id, paymentId: Id, amount: Minor, refundedTotal: Minor, returnId: Type.Optional(Id) }, Open);
 
 export const ShipmentCreated = Type.Object({ orderId: Id, shipmentId: Id, trackingNumber: Id }, Open);
 export const ShipmentDispatched = Type.Object({ shipmentId: Id, orderId: Id, dispatchedAt: Type.String() }, Open);
@@ -110,6 +119,10 @@ export const eventCatalog = {
   OrderDelivered,
   OrderCancelled,
   OrderUpdated,
+  ReturnRequested,
+  ReturnApproved,
+  ReturnRejected,
+  ReturnReceived,
   InventoryReserved,
   InventoryReservationFailed,
   InventoryReleased,
@@ -118,6 +131,7 @@ export const eventCatalog = {
   PaymentProcessed,
   PaymentFailed,
   PaymentRefunded,
+  PaymentPartiallyRefunded,
   ShipmentCreated,
   ShipmentDispatched,
   ShipmentDelivered,

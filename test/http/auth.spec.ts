@@ -66,6 +66,12 @@ describe.each(dialects)('authorization on %s', (dialect) => {
       { method: 'POST', url: `/orders/${aliceOrder}/cancel`, access: 'owner', body: { reason: 'changed my mind' } },
       { method: 'GET', url: `/orders/${aliceOrder}/timeline`, access: 'owner' },
       { method: 'GET', url: `/orders/${aliceOrder}/audit`, access: 'owner' },
+      { method: 'POST', url: `/orders/${aliceOrder}/returns`, access: 'owner', body: { lines: [{ productId: 'widget', quantity: 1 }] } },
+      { method: 'GET', url: `/orders/${aliceOrder}/returns`, access: 'owner' },
+      { method: 'GET', url: '/returns/some-id', access: 'authenticated' },
+      { method: 'POST', url: '/returns/some-id/approve', access: 'admin' },
+      { method: 'POST', url: '/returns/some-id/reject', access: 'admin', body: {} },
+      { method: 'POST', url: '/returns/some-id/receive', access: 'admin', body: {} },
       { method: 'PATCH', url: `/orders/${aliceOrder}`, access: 'owner', body: { shippingAddress: { street: '9 Elm Rd', city: 'Shelbyville', postalCode: '54321', country: 'US' } } },
       { method: 'GET', url: `/sagas/${order.sagaId}`, access: 'admin' },
       { method: 'GET', url: `/shipments/${order.shipmentId}`, access: 'admin' },
@@ -188,5 +194,6 @@ function templateOf(url: string, orderId: string): string {
     .replace(/^\/api\/dead-letters\/[^/]+/, '/api/dead-letters/:id')
     .replace(/^\/products\/[^/]+/, '/products/:id')
     .replace(/^\/webhooks\/some-id/, '/webhooks/:id')
+    .replace(/^\/returns\/some-id/, '/returns/:id')
     .replace(/\/deliveries\/some-id(\/|$)/, '/deliveries/:deliveryId$1');
 }

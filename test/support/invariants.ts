@@ -24,7 +24,10 @@ export async function fulfilmentViolations(apis: ModuleApis, engine: Engine): Pr
       if (charges > 1) violations.push(`${order.orderNumber}: charged ${charges} times`);
       if (CHARGED.has(order.status) && charges !== 1) violations.push(`${order.orderNumber}: ${order.status} but charged ${charges} times`);
       const refunds = await apis.payments.refundsForOrder(order.orderId);
-      if (refunds > charges) violations.push(`${order.orderNumber}: ${refunds} refunds for ${charges} charges`);
+      // Refunds (a cancellation's in full, returns' in part) never add up to more than the charge.
+      const refunded = await apis.payments.refundedAmountForOrder(order.orderId);
+      const charged = charges > 0 ? ((await apis.payments.getPaymentForOrder(order.orderId))?.amount ?? 0) : 0;
+      if (refunded > charged) violations.push(`${order.orderNumber}: refunded ${refunded} of a charge of ${charged}`);
       if (order.status === 'CANCELLED' && charges !== refunds) violations.push(`${order.orderNumber}: cancelled with ${charges} charges and ${refunds} refunds`);
       const reservation = await apis.inventory.reservationOf(order.orderId);
       if (reservation?.status === 'reserved') violations.push(`${order.orderNumber}: ${order.status} still holds its reservation`);

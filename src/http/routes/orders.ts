@@ -2,7 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ModuleApis } from '../../composition.js';
 import { AppError } from '../../kernel/errors.js';
-import { orderVersion, type OrderView } from '../../modules/orders/index.js';
+import { orderVersion, type OrderView, type ReturnView } from '../../modules/orders/index.js';
 import { canSee } from '../auth.js';
 import { callerOf, noteOrder, originOf, type HttpContext } from '../context.js';
 import { IdParams, withProblems } from '../schemas/common.js';
@@ -11,6 +11,11 @@ import {
   CancelOrderBody,
   EditOrderBody,
   EditOrderHeaders,
+  ReceiveReturnBody,
+  RejectReturnBody,
+  RequestReturnBody,
+  ReturnListResponse,
+  ReturnResponse,
   ListOrdersQuery,
   OrderPageResponse,
   OrderResponse,
@@ -22,10 +27,19 @@ import {
 } from '../schemas/orders.js';
 import { orderAudit } from '../audit.js';
 import { orderTimeline } from '../timeline.js';
-import { orderResponse } from '../views.js';
+import { orderResponse, returnResponse } from '../views.js';
 import { customerOf, inDecimals, placeOrderInput } from './order-input.js';
 
 type ById = { Params: Static<typeof IdParams> };
+
+/** The return, when the caller may see its order; another customer's is "not found", like a missing one. */
+async function visibleReturn(apis: ModuleApis, request: FastifyRequest, returnId: string): Promise<ReturnView> {
+  const found = await apis.orders.getReturn(returnId);
+  const order = found ? await apis.orders.getOrder(found.orderId) : undefined;
+  if (!found || !order || !canSee(callerOf(request), order.customerId)) throw new AppError('not_found', 'RETURN_NOT_FOUND', `no return ${returnId}`);
+  noteOrder(request, order);
+  return found;
+}
 
 /** The order, when the caller may see it; another customer's order is "not found", like a missing one. */
 async function visibleOrder(apis: ModuleApis, request: FastifyRequest, orderId: string): Promise<OrderView> {
@@ -95,8 +109,12 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const order = await visibleOrder(apis, request, request.params.id);
-        const [payment, shipment] = await Promise.all([apis.payments.getPaymentForOrder(order.orderId), apis.shipments.getShipmentForOrder(order.orderId)]);
-        return reply.header('etag', etagOf(order)).send(orderResponse(order, { payment, shipment }));
+        const [payment, shipment, refunded] = await Promise.all([
+          apis.payments.getPaymentForOrder(order.orderId),
+          apis.shipments.getShipmentForOrder(order.orderId),
+          apis.payments.refundedAmountForOrder(order.orderId),
+        ]);
+        return reply.header('etag', etagOf(order)).send(orderResponse(order, { payment, shipment, refunded }));
       },
     );
 
@@ -190,6 +208,80 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
       },
       async (request) => orderAudit(engine, await visibleOrder(apis, request, request.params.id)),
     );
+
+    app.post<ById & { Body: RequestReturnBody }>(
+      '/orders/:id/returns',
+      {
+        config: { access: 'authenticated' },
+        schema: {
+          tags: ['returns'],
+          summary: 'Ask to return delivered units within the return window (RETURN_WINDOW_DAYS); an admin approves or rejects it',
+          params: IdParams,
+          body: RequestReturnBody,
+          response: withProblems({ 201: ReturnResponse }, 400, 401, 404, 409, 422),
+        },
+      },
+      async (request, reply) => {
+        const order = await visibleOrder(apis, request, request.params.id);
+        const { lines, reason } = request.body;
+        const created = await apis.orders.requestReturn(order.orderId, { lines, ...(reason === undefined ? {} : { reason }) }, originOf(request, reason));
+        return reply.code(201).header('location', `/returns/${created.returnId}`).send(returnResponse(created));
+      },
+    );
+
+    app.get<ById>(
+      '/orders/:id/returns',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags: ['returns'], summary: 'The order\u2019s returns, oldest first', params: IdParams, response: withProblems({ 200: ReturnListResponse }, 401, 404) },
+      },
+      async (request) => {
+        const order = await visibleOrder(apis, request, request.params.id);
+        return { returns: (await apis.orders.listReturns(order.orderId)).map(returnResponse) };
+      },
+    );
+
+    app.get<ById>(
+      '/returns/:id',
+      {
+        config: { access: 'authenticated' },
+        schema: { tags: ['returns'], summary: 'A return: its lines, status, amount and refund', params: IdParams, response: withProblems({ 200: ReturnResponse }, 401, 404) },
+      },
+      async (request) => returnResponse(await visibleReturn(apis, request, request.params.id)),
+    );
+
+    for (const step of ['approve', 'reject', 'receive'] as const) {
+      app.post<ById & { Body: RejectReturnBody & ReceiveReturnBody }>(
+        `/returns/:id/${step}`,
+        {
+          config: { access: 'admin' },
+          schema: {
+            tags: ['returns'],
+            summary:
+              step === 'approve'
+                ? 'Approve a requested return (ReturnApproved)'
+                : step === 'reject'
+                  ? 'Reject a requested return, with a reason (ReturnRejected)'
+                  : 'Record the goods of an approved return as received (ReturnReceived): restocked unless restock is false, then refunded',
+            params: IdParams,
+            ...(step === 'approve' ? {} : { body: step === 'reject' ? RejectReturnBody : ReceiveReturnBody }),
+            response: withProblems({ 200: ReturnResponse }, 400, 401, 403, 404, 409),
+          },
+        },
+        async (request) => {
+          const returnId = request.params.id;
+          const body = request.body ?? {};
+          const origin = originOf(request, step === 'reject' ? body.reason : undefined);
+          const moved =
+            step === 'approve'
+              ? await apis.orders.approveReturn(returnId, origin)
+              : step === 'reject'
+                ? await apis.orders.rejectReturn(returnId, body.reason === undefined ? {} : { reason: body.reason }, origin)
+                : await apis.orders.receiveReturn(returnId, { restock: body.restock ?? true }, origin);
+          return returnResponse(moved);
+        },
+      );
+    }
 
     app.get<{ Params: Static<typeof SagaParams> }>(
       '/sagas/:sagaId',

@@ -42,6 +42,7 @@ const PaymentSummary = Type.Object({
   currency: Type.String(),
   reason: Nullable(Type.String()),
   refundedAt: Nullable(Timestamp),
+  refundedAmount: Type.Number({ description: 'decimal: what has been refunded of it so far (a cancellation, returns)' }),
 });
 
 const ShipmentSummary = Type.Object({
@@ -158,6 +159,40 @@ export const AuditResponse = Type.Object({
   ),
 });
 export type AuditResponse = Static<typeof AuditResponse>;
+
+export const RequestReturnBody = Type.Object(
+  {
+    lines: Type.Array(Type.Object({ productId: Text(200), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 100 }),
+    reason: Type.Optional(Text(500)),
+  },
+  { additionalProperties: false },
+);
+export type RequestReturnBody = Static<typeof RequestReturnBody>;
+export const RejectReturnBody = Type.Object({ reason: Type.Optional(Text(500)) }, { additionalProperties: false });
+export type RejectReturnBody = Static<typeof RejectReturnBody>;
+export const ReceiveReturnBody = Type.Object(
+  { restock: Type.Optional(Type.Boolean({ description: 'false for damaged goods: they do not go back into stock (default true)' })) },
+  { additionalProperties: false },
+);
+export type ReceiveReturnBody = Static<typeof ReceiveReturnBody>;
+
+/** A return of delivered lines; amounts are decimals in `currency`. */
+export const ReturnResponse = Type.Object({
+  returnId: Type.String(),
+  orderId: Type.String(),
+  status: Type.Union(['REQUESTED', 'APPROVED', 'REJECTED', 'RECEIVED', 'REFUNDED'].map((s) => Type.Literal(s))),
+  lines: Type.Array(Type.Object({ productId: Type.String(), quantity: Type.Integer() })),
+  amount: Type.Number({ description: 'decimal: what the lines cost on the order, refunded once the goods are back' }),
+  currency: Type.String(),
+  reason: Nullable(Type.String()),
+  rejectionReason: Nullable(Type.String()),
+  restocked: Nullable(Type.Boolean()),
+  refundedAmount: Nullable(Type.Number({ description: 'decimal, once refunded' })),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ReturnResponse = Static<typeof ReturnResponse>;
+export const ReturnListResponse = Type.Object({ returns: Type.Array(ReturnResponse) });
 
 export const SagaParams = Type.Object({ sagaId: Id('the saga id (an order\u2019s sagaId)') });
 

@@ -33,7 +33,7 @@ export interface InventoryReleasedPayload {
 }
 
 /** Why stock moved, machine-readable (the `reason` text is for people). */
-export type StockMovement = 'initial' | 'adjustment' | 'reservation' | 'release' | 'shipment';
+export type StockMovement = 'initial' | 'adjustment' | 'reservation' | 'release' | 'shipment' | 'return';
 
 /** A product's stock moved: emitted on every change of available, and on shipment. */
 export interface StockAdjustedPayload {

@@ -8,6 +8,7 @@ import { createProduct } from './handlers/create-product.js';
 import { releaseOnOrderCancelled } from './handlers/release-on-order-cancelled.js';
 import { releaseOnPaymentFailed } from './handlers/release-on-payment-failed.js';
 import { reserveOrder } from './handlers/reserve-order.js';
+import { restockReturn } from './handlers/restock-return.js';
 import { shipReservedStock } from './handlers/ship-reserved-stock.js';
 import { createInventoryQueries } from './queries.js';
 import { inventoryMigrations } from './storage/migrations.js';
@@ -29,7 +30,7 @@ export interface InventoryModule extends EngineModule {
 /**
  * Products, stock, reservations and low-stock alerts. Its consumer `inventory` reserves stock
  * on OrderPlaced, releases it on OrderPaymentFailed / OrderCancelled and ships it on
- * ShipmentCreated.
+ * ShipmentCreated; restocks returned goods on ReturnReceived.
  */
 export function createInventoryModule(options: InventoryOptions = {}): InventoryModule {
   const ids = options.ids ?? uuidGenerator;
@@ -41,6 +42,7 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
       OrderPaymentFailed: releaseOnPaymentFailed(ids),
       OrderCancelled: releaseOnOrderCancelled(ids),
       ShipmentCreated: shipReservedStock(ids),
+      ReturnReceived: restockReturn(ids),
     },
     // Orders of different partitions reserve the same products: one partition at a time per process.
     sharedRows: true,

@@ -69,6 +69,32 @@ export const EditOrderInputSchema = Type.Object(
 );
 export type EditOrderInput = Static<typeof EditOrderInputSchema>;
 
+/** The input of requestReturn: the delivered units to send back, and why. */
+export const RequestReturnInputSchema = Type.Object(
+  {
+    lines: Type.Array(Type.Object({ productId: Text(200), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 100 }),
+    reason: Type.Optional(Text(500)),
+  },
+  { additionalProperties: false },
+);
+export type RequestReturnInput = Static<typeof RequestReturnInputSchema>;
+
+/** A return as queries and commands answer it; amounts in minor units, times ISO-8601. */
+export interface ReturnView {
+  returnId: string;
+  orderId: string;
+  status: 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'RECEIVED' | 'REFUNDED';
+  lines: { productId: string; quantity: number }[];
+  amount: number;
+  currency: string;
+  reason: string | null;
+  rejectionReason: string | null;
+  restocked: boolean | null;
+  refundedAmount: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Prices products; implemented by the inventory module. Throws AppError validation UNKNOWN_PRODUCT / MIXED_CURRENCY. */
 export interface CatalogPort {
   quote(items: { productId: string; quantity: number }[]): Promise<{
@@ -151,6 +177,20 @@ export interface OrdersApi {
    * status or dispatch forbids it, not_found ORDER_NOT_FOUND.
    */
   editOrder(orderId: string, input: EditOrderInput, origin?: CommandOrigin): Promise<OrderView>;
+  /**
+   * A return of delivered units (ReturnRequested): conflict RETURN_NOT_ALLOWED (not DELIVERED) or
+   * RETURN_WINDOW_CLOSED; validation RETURN_TOO_LARGE (more than ordered, or not on the order).
+   */
+  requestReturn(orderId: string, input: RequestReturnInput, origin?: CommandOrigin): Promise<ReturnView>;
+  /** REQUESTED → APPROVED (ReturnApproved); else conflict RETURN_NOT_PENDING; unknown: RETURN_NOT_FOUND. */
+  approveReturn(returnId: string, origin?: CommandOrigin): Promise<ReturnView>;
+  /** REQUESTED → REJECTED (ReturnRejected). */
+  rejectReturn(returnId: string, input: { reason?: string }, origin?: CommandOrigin): Promise<ReturnView>;
+  /** APPROVED → RECEIVED (ReturnReceived: restocked unless `restock` is false, then refunded). */
+  receiveReturn(returnId: string, input: { restock: boolean }, origin?: CommandOrigin): Promise<ReturnView>;
+  getReturn(returnId: string): Promise<ReturnView | undefined>;
+  /** The order's returns, oldest first. */
+  listReturns(orderId: string): Promise<ReturnView[]>;
   getOrder(orderId: string): Promise<OrderView | undefined>;
   listOrders(query?: ListOrdersQuery): Promise<OrderPage>;
   getSaga(sagaId: string): Promise<SagaView | undefined>;

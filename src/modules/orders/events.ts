@@ -126,6 +126,25 @@ export interface OrderUpdatedPayload {
   reason?: string;
 }
 
+/** A return of delivered lines, at each step; the amount is what the lines cost on the order. */
+export interface ReturnPayload {
+  returnId: string;
+  orderId: string;
+  lines: { productId: string; quantity: number }[];
+  reason?: string;
+}
+export interface ReturnRequestedPayload extends ReturnPayload {
+  amount: number;
+  currency: string;
+}
+export interface ReturnReceivedPayload extends ReturnPayload {
+  /** Whether the goods go back into stock (false: damaged). */
+  restock: boolean;
+  /** What payments refunds (minor units). */
+  amount: number;
+  currency: string;
+}
+
 /** Payload type of each event the orders module publishes, by event type. */
 export interface OrderEventPayloads {
   OrderPlaced: OrderPlacedPayload;
@@ -137,6 +156,10 @@ export interface OrderEventPayloads {
   OrderDelivered: OrderDeliveredPayload;
   OrderCancelled: OrderCancelledPayload;
   OrderUpdated: OrderUpdatedPayload;
+  ReturnRequested: ReturnRequestedPayload;
+  ReturnApproved: ReturnPayload;
+  ReturnRejected: ReturnPayload;
+  ReturnReceived: ReturnReceivedPayload;
 }
 
 /** The event types the orders module publishes. */
@@ -154,4 +177,8 @@ export type _CatalogCheck = [
   Satisfies<OrderDeliveredPayload, PayloadOf<'OrderDelivered'>>,
   Satisfies<OrderCancelledPayload, PayloadOf<'OrderCancelled'>>,
   Satisfies<OrderUpdatedPayload, PayloadOf<'OrderUpdated'>>,
+  Satisfies<ReturnRequestedPayload, PayloadOf<'ReturnRequested'>>,
+  Satisfies<ReturnPayload, PayloadOf<'ReturnApproved'>>,
+  Satisfies<ReturnPayload, PayloadOf<'ReturnRejected'>>,
+  Satisfies<ReturnReceivedPayload, PayloadOf<'ReturnReceived'>>,
 ];

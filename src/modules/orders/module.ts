@@ -5,6 +5,7 @@ import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { CatalogPort, OrdersApi } from './api.js';
 import { cancelOrder } from './handlers/cancel-order.js';
 import { editOrder } from './handlers/edit-order.js';
+import { moveReturnCommand, onPaymentPartiallyRefunded, requestReturnCommand, toReturnView } from './handlers/returns.js';
 import { onInventoryReleased } from './handlers/on-inventory-released.js';
 import { onInventoryReservationFailed } from './handlers/on-inventory-reservation-failed.js';
 import { onInventoryReserved } from './handlers/on-inventory-reserved.js';
@@ -21,6 +22,10 @@ import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
 import { getOrder, getSaga, listOrders } from './queries.js';
 import { countOrdersByStatus } from './storage/order-queries.js';
 import { ordersMigrations } from './storage/migrations.js';
+import { findReturn, returnsOfOrder } from './storage/return-store.js';
+
+/** Returns are taken for 30 days after delivery unless RETURN_WINDOW_DAYS says otherwise. */
+export const DEFAULT_RETURN_WINDOW_MS = 30 * 86_400_000;
 import type { OrdersTables } from './storage/tables.js';
 
 export interface OrdersModuleOptions {
@@ -28,6 +33,8 @@ export interface OrdersModuleOptions {
   catalog: CatalogPort;
   /** Time from placement to PAID before the order is cancelled with reason `timeout` (SAGA_TIMEOUT_MS). */
   sagaTimeoutMs: number;
+  /** How long after delivery a return may be requested (RETURN_WINDOW_DAYS; default 30 days). */
+  returnWindowMs?: number;
   /** Hears each saga's duration once it settles (the composition feeds a histogram). */
   onSagaSettled?: SagaObserver;
 }
@@ -38,7 +45,7 @@ export interface OrdersModule extends EngineModule {
 }
 
 export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
-  const { catalog, sagaTimeoutMs, onSagaSettled: observe } = options;
+  const { catalog, sagaTimeoutMs, onSagaSettled: observe, returnWindowMs = DEFAULT_RETURN_WINDOW_MS } = options;
   if (!Number.isSafeInteger(sagaTimeoutMs) || sagaTimeoutMs <= 0) {
     throw new AppError('validation', 'BAD_SAGA_TIMEOUT', `sagaTimeoutMs must be a positive integer of milliseconds, not ${sagaTimeoutMs}`);
   }
@@ -55,6 +62,7 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
       ShipmentCreated: (event, ctx) => onShipmentCreated(event, ctx, observe),
       ShipmentDispatched: (event, ctx) => onShipmentDispatched(event, ctx, observe),
       ShipmentDelivered: (event, ctx) => onShipmentDelivered(event, ctx, observe),
+      PaymentPartiallyRefunded: (event, ctx) => onPaymentPartiallyRefunded(event, ctx),
     },
   });
   return {
@@ -64,10 +72,20 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
     timers: { [SAGA_TIMEOUT_TIMER]: (timer, tx) => onSagaTimeout(timer, tx, observe) },
     connect(runtime) {
       const db = runtime.db as Kysely<OrdersTables>;
+      const moveReturn = moveReturnCommand(runtime);
       return {
         placeOrder: (input, origin) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input, origin),
         cancelOrder: (orderId, input, origin) => cancelOrder(runtime, orderId, input, observe, origin),
         editOrder: (orderId, input, origin) => editOrder(runtime, orderId, input, origin),
+        requestReturn: requestReturnCommand(runtime, returnWindowMs),
+        approveReturn: (returnId, origin) => moveReturn(returnId, { type: 'approve' }, origin),
+        rejectReturn: (returnId, input, origin) => moveReturn(returnId, { type: 'reject', reason: input.reason }, origin),
+        receiveReturn: (returnId, input, origin) => moveReturn(returnId, { type: 'receive', restock: input.restock }, origin),
+        getReturn: async (returnId) => {
+          const found = await findReturn(db, returnId);
+          return found ? toReturnView(found) : undefined;
+        },
+        listReturns: async (orderId) => (await returnsOfOrder(db, orderId)).map(toReturnView),
         getOrder: (orderId) => getOrder(db, orderId),
         listOrders: (query) => listOrders(db, query),
         getSaga: (sagaId) => getSaga(db, { sagaId }),

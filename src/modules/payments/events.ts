@@ -31,11 +31,25 @@ export type PaymentRefundedPayload = {
   currency: string;
 };
 
+/** PaymentPartiallyRefunded: part of a charge refunded, for a return of delivered goods. */
+export type PaymentPartiallyRefundedPayload = {
+  orderId: string;
+  paymentId: string;
+  /** This refund, in integer minor units of `currency`. */
+  amount: number;
+  /** Every refund of the payment so far, this one included: never more than the charge. */
+  refundedTotal: number;
+  currency: string;
+  /** The return refunded. */
+  returnId: string;
+};
+
 /** The events the payments module publishes, by type. */
 export type PaymentEvents = {
   PaymentProcessed: PaymentProcessedPayload;
   PaymentFailed: PaymentFailedPayload;
   PaymentRefunded: PaymentRefundedPayload;
+  PaymentPartiallyRefunded: PaymentPartiallyRefundedPayload;
 };
 
 /**

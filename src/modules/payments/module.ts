@@ -6,8 +6,10 @@ import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import { createSimulatedGateway } from './gateway/simulated-gateway.js';
 import { onGatewayAnswer } from './handlers/on-gateway-answer.js';
+import { chargeRequestOf } from './handlers/settle-payment.js';
 import { GATEWAY_ANSWER_TIMER, onOrderConfirmed } from './handlers/on-order-confirmed.js';
 import { onOrderCancelled } from './handlers/on-order-cancelled.js';
+import { onReturnReceived } from './handlers/on-return-received.js';
 import { paymentMigrations } from './storage/migrations.js';
 import { findPayment, findPaymentByOrder, toPaymentView, type PaymentView } from './storage/payment-repository.js';
 import type { PaymentRow, PaymentsDb } from './storage/tables.js';
@@ -32,6 +34,8 @@ export interface PaymentsApi {
   chargesForOrder(orderId: string): Promise<number>;
   /** Successful refunds the gateway recorded for the order. */
   refundsForOrder(orderId: string): Promise<number>;
+  /** What the order's payment has been refunded so far (minor units; 0 when nothing). */
+  refundedAmountForOrder(orderId: string): Promise<number>;
 }
 
 /** The payments module as the engine runs it, plus `connect` for its queries. */
@@ -56,6 +60,7 @@ export function createPaymentsModule(options: PaymentsOptions): PaymentsModule {
     handlers: {
       OrderConfirmed: onOrderConfirmed({ gateway, latencyMs, ids }),
       OrderCancelled: onOrderCancelled({ gateway }),
+      ReturnReceived: onReturnReceived({ gateway }),
     },
   });
   return {
@@ -71,6 +76,10 @@ export function createPaymentsModule(options: PaymentsOptions): PaymentsModule {
         getPayment: async (paymentId) => view(await findPayment(db, paymentId)),
         chargesForOrder: (orderId) => gateway.countSucceeded(db, orderId, 'charge'),
         refundsForOrder: (orderId) => gateway.countSucceeded(db, orderId, 'refund'),
+        refundedAmountForOrder: async (orderId) => {
+          const payment = await findPaymentByOrder(db, orderId);
+          return payment ? gateway.refundedTotal(db, chargeRequestOf(payment).idempotencyKey) : 0;
+        },
       };
     },
   };

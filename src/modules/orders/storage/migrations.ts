@@ -73,4 +73,26 @@ export const ordersMigrations: readonly SchemaMigration[] = [
         .execute();
     },
   },
+  {
+    name: 'orders/0002-returns',
+    async up(db, dialect) {
+      const { bigint } = columnTypes(dialect);
+      await db.schema
+        .createTable('order_returns')
+        .addColumn('return_id', 'text', (c) => c.primaryKey())
+        .addColumn('order_id', 'text', (c) => c.notNull().references('orders.order_id'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('lines', 'text', (c) => c.notNull())
+        .addColumn('amount', bigint, (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('rejection_reason', 'text')
+        .addColumn('restocked', 'integer')
+        .addColumn('refunded_amount', bigint)
+        .addColumn('created_at', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('order_returns_order').on('order_returns').column('order_id').execute();
+    },
+  },
 ];

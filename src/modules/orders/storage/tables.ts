@@ -60,7 +60,26 @@ export interface OrderNumberCounterRow {
   last_number: number;
 }
 
+/** A return of delivered lines. */
+export interface OrderReturnRow {
+  return_id: string;
+  order_id: string;
+  status: string;
+  /** JSON [{ productId, quantity }]. */
+  lines: string;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  rejection_reason: string | null;
+  /** 1/0 once received; null before. */
+  restocked: number | null;
+  refunded_amount: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface OrdersTables {
+  order_returns: OrderReturnRow;
   orders: OrderRow;
   order_items: OrderItemRow;
   order_sagas: OrderSagaRow;

@@ -67,6 +67,17 @@ describe.each(dialects)('simulated gateway on %s', (dialect) => {
     expect(await gateway.countSucceeded(db, 'order-g', 'refund')).toBe(1);
   });
 
+  it('takes partial refunds that add up to the charge at most: one over what is left is declined', async () => {
+    expect(await charge('order-p', 'tok_visa', 1000)).toMatchObject({ status: 'succeeded' });
+    expect(await refund('return-1', 'order-p', 300)).toMatchObject({ status: 'succeeded' });
+    expect(await refund('return-2', 'order-p', 600)).toMatchObject({ status: 'succeeded' });
+    expect(await gateway.refundedTotal(db, 'order-p')).toBe(900);
+    expect(await refund('return-3', 'order-p', 200)).toMatchObject({ status: 'declined', reason: 'amount_too_large' });
+    expect(await refund('return-4', 'order-p', 100)).toMatchObject({ status: 'succeeded' });
+    expect(await refund('return-5', 'order-p', 1)).toMatchObject({ status: 'declined', reason: 'charge_already_refunded' });
+    expect(await gateway.refundedTotal(db, 'order-p')).toBe(1000);
+  });
+
   it('declines refunds of unknown or declined charges', async () => {
     expect(await refund('refund-x', 'order-unknown')).toMatchObject({ status: 'declined', reason: 'charge_not_found' });
     await charge('order-h', 'tok_chargeDeclined');

@@ -95,6 +95,8 @@ export interface PaymentGateway {
   refund<DB extends GatewayTables>(call: GatewayCall<DB>, request: RefundRequest): Promise<RefundResult>;
   /** How many `operation`s with this reference succeeded (money that actually moved). */
   countSucceeded<DB extends GatewayTables>(db: Kysely<DB>, reference: string, operation: 'charge' | 'refund'): Promise<number>;
+  /** What the succeeded refunds of a charge (its idempotency key) add up to, in minor units. */
+  refundedTotal<DB extends GatewayTables>(db: Kysely<DB>, chargeKey: string): Promise<number>;
 }
 
 export interface SimulatedGatewayOptions {
@@ -155,6 +157,8 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Paymen
       return { status: 'declined', refundId: row.gateway_id, reason: row.decline_reason ?? 'refund_declined' };
     },
 
+    refundedTotal: (db, chargeKey) => refundedOf(db as unknown as Kysely<GatewayTables>, chargeKey),
+
     async countSucceeded(db, reference, operation) {
       const row = await (db as unknown as Kysely<GatewayTables>)
         .selectFrom('payment_gateway_charges')
@@ -187,18 +191,28 @@ async function find(db: Kysely<GatewayTables>, key: string): Promise<GatewayReco
   return row;
 }
 
-/** Why the gateway refuses a refund: an unknown or failed charge, a wrong amount, or one already refunded. */
+/**
+ * Why the gateway refuses a refund: an unknown or failed charge, a charge refunded in full
+ * already, or more than what is left of it (refunds of one charge add up to its amount at most).
+ */
 async function refundRefusal(db: Kysely<GatewayTables>, request: RefundRequest): Promise<string | null> {
   const charge = await find(db, request.chargeKey);
   if (!charge || charge.operation !== 'charge') return 'charge_not_found';
   if (charge.outcome !== 'succeeded') return 'charge_not_succeeded';
-  if (request.amount > Number(charge.amount)) return 'amount_too_large';
-  const earlier = await db
+  if (request.amount <= 0) return 'amount_invalid';
+  const refunded = await refundedOf(db, request.chargeKey);
+  if (refunded >= Number(charge.amount)) return 'charge_already_refunded';
+  return refunded + request.amount > Number(charge.amount) ? 'amount_too_large' : null;
+}
+
+/** What the succeeded refunds of a charge add up to. */
+async function refundedOf(db: Kysely<GatewayTables>, chargeKey: string): Promise<number> {
+  const row = await db
     .selectFrom('payment_gateway_charges')
-    .select('idempotency_key')
-    .where('charge_key', '=', request.chargeKey)
+    .select((eb) => eb.fn.sum<number | string | null>('amount').as('total'))
+    .where('charge_key', '=', chargeKey)
     .where('operation', '=', 'refund')
     .where('outcome', '=', 'succeeded')
     .executeTakeFirst();
-  return earlier ? 'charge_already_refunded' : null;
+  return Number(row?.total ?? 0);
 }

@@ -18,8 +18,10 @@ export const STATUS_OF_EVENT = {
   OrderCancelled: 'CANCELLED',
 } as const satisfies Record<string, OrderStatus>;
 
-/** The event types the projection reads: the order events and PaymentRefunded. */
-export const PROJECTED_EVENT_TYPES = [...Object.keys(STATUS_OF_EVENT), 'PaymentRefunded'] as const;
+const REFUNDS = new Set(['PaymentRefunded', 'PaymentPartiallyRefunded']);
+
+/** The event types the projection reads: the order events and the refunds. */
+export const PROJECTED_EVENT_TYPES = [...Object.keys(STATUS_OF_EVENT), 'PaymentRefunded', 'PaymentPartiallyRefunded'] as const;
 
 /** What the projection keeps per order: enough to move a status count and to count revenue. */
 export interface OrderFacts {
@@ -63,7 +65,7 @@ export interface Evolution {
 
 /** The order an event is about, or undefined for events the projection does not read. */
 export function orderIdOf(event: ProjectedEvent): string | undefined {
-  if (!(event.eventType in STATUS_OF_EVENT) && event.eventType !== 'PaymentRefunded') return undefined;
+  if (!(event.eventType in STATUS_OF_EVENT) && !REFUNDS.has(event.eventType)) return undefined;
   const id = event.payload.orderId;
   return typeof id === 'string' && id !== '' ? id : undefined;
 }
@@ -80,7 +82,8 @@ export function evolveOrderStats(order: OrderFacts | undefined, event: Projected
   const unchanged: Evolution = { order, deltas: [] };
   if (event.eventType === 'OrderPlaced') return order ? unchanged : placed(event);
   if (!order) return unchanged;
-  if (event.eventType === 'PaymentRefunded') return refunded(order, (event.payload as unknown as PaymentRefundedPayload).amount);
+  // A refund in full (a cancellation) or of part (a return): revenue drops by what was refunded.
+  if (REFUNDS.has(event.eventType)) return refunded(order, (event.payload as unknown as PaymentRefundedPayload).amount);
   const status = STATUS_OF_EVENT[event.eventType as keyof typeof STATUS_OF_EVENT] as OrderStatus | undefined;
   if (!status || status === order.status) return unchanged;
   const moved: Evolution = {
