@@ -61,6 +61,60 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     expect(await violations()).toEqual([]);
   });
 
+  it.each(['ReturnReceived', 'PaymentPartiallyRefunded'])('a return survives a SIGKILL right after %s commits: restocked once, refunded once, REFUNDED after the restart', async (crashOn) => {
+    const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '60000', LOG_LEVEL: 'error' };
+    const first = spawnTs(node, { ...env, MODE: 'return', CRASH_ON: crashOn });
+    const { placed, returnId } = await first.waitFor('returnId');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    storage = await scratch.open();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const db = storage.db as Kysely<any>;
+    const returned = async () => db.selectFrom('order_returns').selectAll().where('return_id', '=', returnId as string).executeTakeFirst();
+    expect((await returned())?.status).not.toBe('REFUNDED');
+
+    const second = spawnTs(node, { ...env, MODE: 'run' });
+    await second.waitFor('running');
+    await eventually(async () => (await returned())?.status === 'REFUNDED', 'the return refunded after the restart', 30_000);
+    await untilSettled(db, businessConsumers());
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const count = async (type: string) => Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).where('event_type', '=', type).executeTakeFirstOrThrow()).n);
+    expect(await count('ReturnReceived')).toBe(1);
+    expect(await count('PaymentPartiallyRefunded')).toBe(1);
+    const refunds = await db.selectFrom('payment_gateway_charges').selectAll().where('operation', '=', 'refund').where('reference', '=', placed as string).execute();
+    expect(refunds.map((r) => [r.idempotency_key, Number(r.amount), r.outcome])).toEqual([[`return:${returnId as string}`, 5000, 'succeeded']]);
+    expect(Number((await returned())?.refunded_amount)).toBe(5000);
+    // 10 on hand, 3 shipped, 2 back: 9, and the ledger explains it.
+    const widget = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', 'widget').executeTakeFirstOrThrow();
+    expect([Number(widget.on_hand), Number(widget.reserved)]).toEqual([9, 0]);
+    expect(await violations()).toEqual([]);
+  });
+
+  it('an address edit survives a SIGKILL right after OrderUpdated commits: the shipment is readdressed after the restart', async () => {
+    const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '60000', LOG_LEVEL: 'error' };
+    const first = spawnTs(node, { ...env, MODE: 'edit', CRASH_ON: 'OrderUpdated' });
+    const { placed, shipmentId } = await first.waitFor('shipmentId');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    storage = await scratch.open();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const db = storage.db as Kysely<any>;
+    const cityOf = async (table: 'orders' | 'shipments') =>
+      (JSON.parse((await db.selectFrom(table).select('shipping_address').where('order_id', '=', placed as string).executeTakeFirstOrThrow()).shipping_address) as { city: string }).city;
+    expect(await cityOf('orders')).toBe('Shelbyville');
+
+    const second = spawnTs(node, { ...env, MODE: 'run' });
+    await second.waitFor('running');
+    await eventually(async () => (await cityOf('shipments')) === 'Shelbyville', 'the shipment readdressed after the restart', 30_000);
+    await untilSettled(db, businessConsumers());
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    const shipment = await db.selectFrom('shipments').selectAll().where('shipment_id', '=', shipmentId as string).executeTakeFirstOrThrow();
+    expect(shipment.status).toBe('CREATED');
+    expect(Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).where('event_type', '=', 'OrderUpdated').executeTakeFirstOrThrow()).n)).toBe(1);
+    expect(await violations()).toEqual([]);
+  });
+
   it('a saga deadline set before a SIGKILL still fires after the restart', async () => {
     const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '1500', LOG_LEVEL: 'error' };
     // The process kills itself right after placing: the deadline cannot pass before the crash.
