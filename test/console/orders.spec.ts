@@ -97,6 +97,32 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     await screenshot(page, 'order-payment-failed');
   });
 
+  it('shows a delivered order\u2019s return and its refund, with where the order ships', async () => {
+    const order = await placeOrder(server, { productId: 'lamp', quantity: 2 });
+    await answerPayment(server, order.orderId);
+    const { shipmentId } = (await orderReaches(server, order.orderId, 'SHIPPED')) as { shipmentId: string };
+    expect((await server.call('POST', `/shipments/${shipmentId}/dispatch`)).status).toBe(200);
+    expect((await server.call('POST', `/shipments/${shipmentId}/deliver`)).status).toBe(200);
+    await orderReaches(server, order.orderId, 'DELIVERED');
+    const requested = await server.call<{ returnId: string }>('POST', `/orders/${order.orderId}/returns`, { lines: [{ productId: 'lamp', quantity: 1 }], reason: 'scratched' });
+    expect(requested.status, JSON.stringify(requested.body)).toBe(201);
+    const { returnId } = requested.body;
+    expect((await server.call('POST', `/returns/${returnId}/approve`)).status).toBe(200);
+    expect((await server.call('POST', `/returns/${returnId}/receive`, { restock: false })).status).toBe(200);
+
+    await go(page, `#/orders/${order.orderId}`);
+    const row = page.locator(`tr[data-return-id="${returnId}"]`);
+    await expect.poll(() => row.getAttribute('data-status')).toBe('REFUNDED');
+    const text = await row.textContent();
+    expect(text).toContain('1 × lamp');
+    expect(text).toContain('not restocked (damaged)');
+    expect(text).toContain('$25.00');
+    expect(text).toContain('scratched');
+    const facts = await page.locator('section[aria-label="Order details"]').textContent();
+    expect(facts).toContain('Refunded$25.00');
+    expect(facts).toContain('Ship to');
+  });
+
   it('cancels an order from the page while its status allows it', async () => {
     // tok_timeout: the gateway never answers, so the order waits in CONFIRMED.
     const order = await placeOrder(server, { productId: 'lamp', card: 'tok_timeout' });

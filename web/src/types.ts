@@ -36,7 +36,8 @@ export interface Order {
   statusHistory: { status: string; at: string }[];
   createdAt: string;
   updatedAt: string;
-  payment?: { paymentId: string; status: string; amount: number; currency: string; reason: string | null; refundedAt: string | null } | null;
+  shippingAddress: { street: string; city: string; postalCode: string; country: string };
+  payment?: { paymentId: string; status: string; amount: number; currency: string; reason: string | null; refundedAt: string | null; refundedAmount?: number } | null;
   shipment?: { shipmentId: string; status: string; trackingNumber: string; dispatchedAt: string | null; deliveredAt: string | null } | null;
 }
 
@@ -70,6 +71,20 @@ export interface Timeline {
   /** The trace of the order's placement when tracing is on; `url` when OTEL_TRACE_URL is set. */
   trace: { traceId: string; url: string | null } | null;
   events: TimelineEvent[];
+}
+
+/** A return of delivered units (GET /orders/:id/returns); amounts in decimals. */
+export interface Return {
+  returnId: string;
+  status: string;
+  lines: { productId: string; quantity: number }[];
+  amount: number;
+  currency: string;
+  reason: string | null;
+  rejectionReason: string | null;
+  restocked: boolean | null;
+  refundedAmount: number | null;
+  createdAt: string;
 }
 
 /** Who did what to an order (GET /orders/:id/audit). */

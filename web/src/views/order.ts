@@ -2,7 +2,7 @@ import { api, ApiError } from '../api.js';
 import { badge, debounce, h, money, replace, scrollTable, time } from '../dom.js';
 import { openStream } from '../live.js';
 import { href } from '../router.js';
-import { CANCELLABLE, type AuditEntry, type Order, type Saga, type Timeline, type TimelineEvent } from '../types.js';
+import { CANCELLABLE, type AuditEntry, type Order, type Return, type Saga, type Timeline, type TimelineEvent } from '../types.js';
 import type { View, ViewContext } from './context.js';
 import { sequenceDiagram } from './sequence.js';
 import { errorState, heading, loading, notice } from './states.js';
@@ -26,15 +26,20 @@ export const orderView: View = (root, context) => {
   async function load(): Promise<void> {
     try {
       const path = `/orders/${encodeURIComponent(orderId)}`;
-      const [order, timeline, audit] = await Promise.all([api<Order>(path), api<Timeline>(`${path}/timeline`), api<{ entries: AuditEntry[] }>(`${path}/audit`)]);
+      const [order, timeline, audit, returns] = await Promise.all([
+        api<Order>(path),
+        api<Timeline>(`${path}/timeline`),
+        api<{ entries: AuditEntry[] }>(`${path}/audit`),
+        api<{ returns: Return[] }>(`${path}/returns`),
+      ]);
       const saga = await api<Saga>(`/sagas/${encodeURIComponent(order.sagaId)}`);
       if (closed) return;
       // Re-render only on a change: a re-render closes open payloads and moves focus.
-      const key = JSON.stringify([order, timeline, saga, audit]);
+      const key = JSON.stringify([order, timeline, saga, audit, returns]);
       if (key !== shown) {
         shown = key;
         const focused = document.activeElement?.id;
-        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, timeline, saga, audit.entries, context, load));
+        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, timeline, saga, audit.entries, returns.returns, context, load));
         if (focused) document.getElementById(focused)?.focus();
       }
       // Consumer outcomes change without new events (retries, parking): look again while any is unsettled.
@@ -62,7 +67,7 @@ export const orderView: View = (root, context) => {
   };
 };
 
-function render(order: Order, timeline: Timeline, saga: Saga, audit: readonly AuditEntry[], context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
+function render(order: Order, timeline: Timeline, saga: Saga, audit: readonly AuditEntry[], returns: readonly Return[], context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
   return [
     heading(`Order ${order.orderNumber}`, h('span', { class: 'order-status', 'data-status': order.status }, badge(order.status))),
     h('div', { class: 'columns' }, h('div', null, summary(order, saga, timeline), CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null), sagaPanel(saga)),
@@ -74,9 +79,36 @@ function render(order: Order, timeline: Timeline, saga: Saga, audit: readonly Au
       legend(),
       h('div', { class: 'diagram-scroll', role: 'region', 'aria-label': 'Sequence diagram', tabindex: 0 }, sequenceDiagram(timeline.events)),
     ),
+    ...(returns.length > 0 ? [returnList(returns)] : []),
     timelineList(timeline.events),
     auditTrail(audit),
   ];
+}
+
+/** The order's returns: what comes back, where each stands, what was refunded. */
+function returnList(returns: readonly Return[]): HTMLElement {
+  const table = h(
+    'table',
+    { class: 'data compact returns' },
+    h('thead', null, h('tr', null, ['Requested', 'Units', 'Status', 'Amount', 'Refunded', 'Why'].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'tbody',
+      null,
+      returns.map((r) =>
+        h(
+          'tr',
+          { 'data-return-id': r.returnId, 'data-status': r.status },
+          h('td', null, time(r.createdAt, 'time')),
+          h('td', null, r.lines.map((l) => `${l.quantity} × ${l.productId}`).join(', ')),
+          h('td', null, badge(r.status), r.restocked === false ? h('span', { class: 'muted' }, ' not restocked (damaged)') : null),
+          h('td', null, money(r.amount, r.currency)),
+          h('td', null, r.refundedAmount === null ? '—' : money(r.refundedAmount, r.currency)),
+          h('td', null, r.rejectionReason ?? r.reason ?? ''),
+        ),
+      ),
+    ),
+  );
+  return h('section', { class: 'card', 'aria-labelledby': 'returns-title' }, h('h2', { id: 'returns-title' }, `Returns (${returns.length})`), scrollTable('Returns', table));
 }
 
 /** Who did each step: the callers of the API with their address and user agent, and the system. */
@@ -122,10 +154,12 @@ function summary(order: Order, saga: Saga, timeline: Timeline): HTMLElement {
       item('Customer', order.customerId),
       item('Total', money(order.totalAmount, order.currency)),
       item('Items', order.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')),
+      item('Ship to', `${order.shippingAddress.street}, ${order.shippingAddress.postalCode} ${order.shippingAddress.city}, ${order.shippingAddress.country}`),
       item('Placed', time(order.createdAt)),
       item('Updated', time(order.updatedAt)),
       reason ? item('Reason', reason) : [],
       item('Payment', order.payment ? `${order.payment.status}${order.payment.reason ? ` (${order.payment.reason})` : ''}` : '—'),
+      order.payment?.refundedAmount ? item('Refunded', money(order.payment.refundedAmount, order.payment.currency)) : [],
       item('Shipment', order.shipment ? `${order.shipment.status}, tracking ${order.shipment.trackingNumber}` : '—'),
       item('Saga', badge(saga.state), saga.durationMs !== null ? ` settled in ${saga.durationMs} ms` : ` deadline `, saga.durationMs !== null ? '' : time(saga.deadline)),
       item('Correlation', h('a', { href: href('events', [], { correlation: order.correlationId }) }, order.correlationId)),
