@@ -71,7 +71,8 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const db = storage.db as Kysely<any>;
     const returned = async () => db.selectFrom('order_returns').selectAll().where('return_id', '=', returnId as string).executeTakeFirst();
-    expect((await returned())?.status).not.toBe('REFUNDED');
+    // Where the kill fell among the consumers of that event is up to the delivery round (the
+    // orders consumer may have recorded the refund just before it): what must hold is the end state.
 
     const second = spawnTs(node, { ...env, MODE: 'run' });
     await second.waitFor('running');
