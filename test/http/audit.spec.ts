@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.js';
-import { createHttpHarness, eventually, expectProblem, orderBody, seedProducts, type HttpHarness } from './support.js';
+import { createHttpHarness, expectProblem, orderBody, orderReaches, seedProducts, type HttpHarness } from './support.js';
 
 interface AuditEntry {
   at: string;
@@ -18,8 +18,7 @@ describe.each(dialects)('the audit trail of an order on %s', (dialect) => {
   });
   afterAll(async () => h?.close());
 
-  const statusOf = async (orderId: string) => (await h.call('GET', `/orders/${orderId}`, { token: h.tokens.admin })).json().status as string;
-  const reach = (orderId: string, status: string) => eventually(async () => (await statusOf(orderId)) === status, `order ${orderId} to be ${status}`);
+  const reach = (orderId: string, status: string) => orderReaches(h, orderId, status);
   const auditOf = async (orderId: string, token: string) => {
     const response = await h.call('GET', `/orders/${orderId}/audit`, { token });
     expect(response.statusCode, response.body).toBe(200);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAGA_TIMEOUT_TIMER } from '../../src/modules/orders/index.js';
 import { dialects } from '../support/databases.js';
-import { address, createHttpHarness, eventually, expectProblem, orderBody, seedProducts, type HttpHarness } from './support.js';
+import { address, createHttpHarness, eventually, expectProblem, orderBody, orderReaches, seedProducts, type HttpHarness } from './support.js';
 
 const moved = { street: '9 Elm Rd', city: 'Shelbyville', postalCode: '54321', country: 'US' };
 const other = { street: '3 Oak Ave', city: 'Capital City', postalCode: '99999', country: 'US' };
@@ -19,7 +19,7 @@ describe.each(dialects)('order edits over HTTP on %s', (dialect) => {
     expect(response.statusCode, response.body).toBe(200);
     return { order: response.json() as { status: string; shippingAddress: unknown; shipmentId: string | null; correlationId: string }, etag: response.headers.etag as string };
   };
-  const reach = (orderId: string, status: string) => eventually(async () => (await read(orderId)).order.status === status, `order ${orderId} to be ${status}`);
+  const reach = (orderId: string, status: string) => orderReaches(h, orderId, status);
   const place = async (card = 'tok_visa', token = h.tokens.alice) => {
     const placed = await h.call('POST', '/orders', { token, body: orderBody({ paymentMethod: { token: card } }) });
     expect(placed.statusCode, placed.body).toBe(201);

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, mintToken } from '../../src/http/index.js';
 import { dialects } from '../support/databases.js';
-import { createHttpHarness, eventually, expectProblem, orderBody, secret, seedProducts, type HttpHarness } from './support.js';
+import { createHttpHarness, eventually, expectProblem, orderBody, orderReaches, secret, seedProducts, type HttpHarness } from './support.js';
 
 describe.each(dialects)('orders over HTTP on %s', (dialect) => {
   let h: HttpHarness;
@@ -12,8 +12,7 @@ describe.each(dialects)('orders over HTTP on %s', (dialect) => {
   });
   afterAll(async () => h?.close());
 
-  const statusOf = async (orderId: string) => (await h.call('GET', `/orders/${orderId}`, { token: h.tokens.admin })).json().status as string;
-  const reach = (orderId: string, status: string) => eventually(async () => (await statusOf(orderId)) === status, `order ${orderId} to be ${status}`);
+  const reach = (orderId: string, status: string) => orderReaches(h, orderId, status);
 
   it('takes an order from POST to SHIPPED through the modules, then dispatch and delivery to DELIVERED', async () => {
     const placed = await h.call('POST', '/orders', {

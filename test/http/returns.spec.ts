@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.js';
-import { createHttpHarness, eventually, expectProblem, orderBody, seedProducts, type HttpHarness } from './support.js';
+import { createHttpHarness, eventually, expectProblem, orderBody, orderReaches, seedProducts, type HttpHarness } from './support.js';
 
 interface Return {
   returnId: string;
@@ -21,7 +21,7 @@ describe.each(dialects)('returns and refunds over HTTP on %s', (dialect) => {
 
   const admin = () => h.tokens.admin;
   const getOrder = async (orderId: string) => (await h.call('GET', `/orders/${orderId}`, { token: admin() })).json();
-  const reach = (orderId: string, status: string) => eventually(async () => (await getOrder(orderId)).status === status, `order ${orderId} to be ${status}`);
+  const reach = (orderId: string, status: string) => orderReaches(h, orderId, status);
   const onHand = async (productId: string) => ((await h.call('GET', `/products/${productId}/inventory`, { token: admin() })).json() as { onHand: number }).onHand;
   const revenue = async () => ((await h.call('GET', '/api/stats', { token: admin() })).json() as { revenue: { USD: { paid: number; refunded: number; net: number } } }).revenue.USD;
   const step = async (returnId: string, name: 'approve' | 'reject' | 'receive', body?: unknown) => {

@@ -67,6 +67,11 @@ export async function createHttpHarness(dialect: DialectName, options: HttpHarne
   };
 }
 
+/** Waits until the order's status (as an admin reads it through the API) is `status`. */
+export function orderReaches(h: HttpHarness, orderId: string, status: string): Promise<void> {
+  return eventually(async () => (await h.call('GET', `/orders/${orderId}`, { token: h.tokens.admin })).json().status === status, `order ${orderId} to be ${status}`);
+}
+
 /** Asserts a problem-details response of `status` (and `code` when given). */
 export function expectProblem(response: LightMyRequestResponse, status: number, code?: string): Record<string, unknown> {
   expect(response.statusCode, response.body).toBe(status);
