@@ -256,7 +256,7 @@ async function registerDocs(app: FastifyInstance, config: AppDeps['config']): Pr
           'a page saying what the code means and what to do. The codes are listed in components.schemas.ErrorCode (with `x-error-catalogue`) and at /problems.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas: { ErrorCode: errorCodeSchema() } },
-      tags: ['products', 'orders', 'shipments', 'operations', 'webhooks', 'health', 'problems', 'console'].map((name) => ({ name })),
+      tags: ['products', 'orders', 'returns', 'shipments', 'operations', 'webhooks', 'health', 'problems', 'console'].map((name) => ({ name })),
     },
     // Every non-public route needs the bearer token.
     transform: ({ schema, url, route }) => {
