@@ -79,18 +79,47 @@ function render(order: Order, timeline: Timeline, saga: Saga, audit: readonly Au
       legend(),
       h('div', { class: 'diagram-scroll', role: 'region', 'aria-label': 'Sequence diagram', tabindex: 0 }, sequenceDiagram(timeline.events)),
     ),
-    ...(returns.length > 0 ? [returnList(returns)] : []),
+    ...(returns.length > 0 ? [returnList(returns, context, reload)] : []),
     timelineList(timeline.events),
     auditTrail(audit),
   ];
 }
 
-/** The order's returns: what comes back, where each stands, what was refunded. */
-function returnList(returns: readonly Return[]): HTMLElement {
+/** The order's returns: what comes back, where each stands, what was refunded; an admin moves them on. */
+function returnList(returns: readonly Return[], context: ViewContext, reload: () => Promise<void>): HTMLElement {
+  const admin = context.claims?.role === 'admin';
+  const status = h('div', { role: 'status' });
+  const act = async (r: Return, step: 'approve' | 'reject' | 'receive', body: unknown) => {
+    try {
+      await api(`/returns/${encodeURIComponent(r.returnId)}/${step}`, { method: 'POST', body });
+      await reload();
+    } catch (error) {
+      replace(status, errorState(error, context));
+    }
+  };
+  const actions = (r: Return): (HTMLElement | string)[] => {
+    if (!admin) return [];
+    if (r.status === 'REQUESTED') {
+      return [
+        h('button', { type: 'button', onclick: () => void act(r, 'approve', {}) }, 'Approve'),
+        ' ',
+        h('button', { type: 'button', onclick: () => void act(r, 'reject', {}) }, 'Reject'),
+      ];
+    }
+    if (r.status === 'APPROVED') {
+      const restock = h('input', { type: 'checkbox', id: `restock-${r.returnId}`, checked: true });
+      return [
+        h('label', { for: `restock-${r.returnId}` }, restock, ' back into stock'),
+        ' ',
+        h('button', { type: 'button', onclick: () => void act(r, 'receive', { restock: (restock as HTMLInputElement).checked }) }, 'Goods received'),
+      ];
+    }
+    return [];
+  };
   const table = h(
     'table',
     { class: 'data compact returns' },
-    h('thead', null, h('tr', null, ['Requested', 'Units', 'Status', 'Amount', 'Refunded', 'Why'].map((title) => h('th', { scope: 'col' }, title)))),
+    h('thead', null, h('tr', null, ['Requested', 'Units', 'Status', 'Amount', 'Refunded', 'Why', ...(admin ? ['Next step'] : [])].map((title) => h('th', { scope: 'col' }, title)))),
     h(
       'tbody',
       null,
@@ -104,11 +133,12 @@ function returnList(returns: readonly Return[]): HTMLElement {
           h('td', null, money(r.amount, r.currency)),
           h('td', null, r.refundedAmount === null ? '—' : money(r.refundedAmount, r.currency)),
           h('td', null, r.rejectionReason ?? r.reason ?? ''),
+          admin ? h('td', null, ...actions(r)) : null,
         ),
       ),
     ),
   );
-  return h('section', { class: 'card', 'aria-labelledby': 'returns-title' }, h('h2', { id: 'returns-title' }, `Returns (${returns.length})`), scrollTable('Returns', table));
+  return h('section', { class: 'card', 'aria-labelledby': 'returns-title' }, h('h2', { id: 'returns-title' }, `Returns (${returns.length})`), status, scrollTable('Returns', table));
 }
 
 /** Who did each step: the callers of the API with their address and user agent, and the system. */
