@@ -128,11 +128,19 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     expect(facts).toContain('Ship to');
   });
 
-  it('cancels an order from the page while its status allows it', async () => {
+  it('changes the shipping address and cancels the order from the page while its status allows it', async () => {
     // tok_timeout: the gateway never answers, so the order waits in CONFIRMED.
     const order = await placeOrder(server, { productId: 'lamp', card: 'tok_timeout' });
     await orderReaches(server, order.orderId, 'CONFIRMED');
     await go(page, `#/orders/${order.orderId}`);
+
+    // A new shipping address first, sent with the order's ETag.
+    await page.getByRole('button', { name: 'Change shipping address' }).click();
+    await page.getByLabel('City').fill('Shelbyville');
+    await page.getByLabel('Reason (optional)').fill('customer moved');
+    await page.getByRole('button', { name: 'Save address' }).click();
+    await expect.poll(() => page.locator('section[aria-label="Order details"]').textContent()).toContain('Shelbyville');
+    await expect.poll(() => page.locator('section[aria-labelledby="audit-title"] tr[data-action="OrderUpdated"]').textContent()).toContain('customer moved');
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.getByLabel('Reason (optional)').fill('customer changed their mind');
     await page.getByRole('button', { name: 'Confirm cancellation' }).click();

@@ -13,9 +13,22 @@ export class ApiError extends Error {
   }
 }
 
+interface CallOptions {
+  method?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** More request headers (If-Match). */
+  headers?: Record<string, string>;
+}
+
 /** Calls the API as the signed-in caller: JSON in and out; a problem becomes an ApiError. */
-export async function api<T>(path: string, options: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+export async function api<T>(path: string, options: CallOptions = {}): Promise<T> {
+  return (await apiWithHeaders<T>(path, options)).body;
+}
+
+/** `api`, with the response's headers (an order's ETag). */
+export async function apiWithHeaders<T>(path: string, options: CallOptions = {}): Promise<{ body: T; headers: Headers }> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -34,7 +47,7 @@ export async function api<T>(path: string, options: { method?: string; body?: un
   const text = await response.text();
   const body = text === '' ? undefined : safeJson(text);
   if (!response.ok) throw problemOf(response.status, body);
-  return body as T;
+  return { body: body as T, headers: response.headers };
 }
 
 export function problemOf(status: number, body: unknown): ApiError {

@@ -1,4 +1,4 @@
-import { api, ApiError } from '../api.js';
+import { api, apiWithHeaders, ApiError } from '../api.js';
 import { badge, debounce, h, money, replace, scrollTable, time } from '../dom.js';
 import { openStream } from '../live.js';
 import { href } from '../router.js';
@@ -26,8 +26,8 @@ export const orderView: View = (root, context) => {
   async function load(): Promise<void> {
     try {
       const path = `/orders/${encodeURIComponent(orderId)}`;
-      const [order, timeline, audit, returns] = await Promise.all([
-        api<Order>(path),
+      const [{ body: order, headers }, timeline, audit, returns] = await Promise.all([
+        apiWithHeaders<Order>(path),
         api<Timeline>(`${path}/timeline`),
         api<{ entries: AuditEntry[] }>(`${path}/audit`),
         api<{ returns: Return[] }>(`${path}/returns`),
@@ -39,7 +39,7 @@ export const orderView: View = (root, context) => {
       if (key !== shown) {
         shown = key;
         const focused = document.activeElement?.id;
-        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, timeline, saga, audit.entries, returns.returns, context, load));
+        replace(root, h('p', null, h('a', { href: href('orders') }, '← All orders')), ...render(order, headers.get('etag') ?? '', timeline, saga, audit.entries, returns.returns, context, load));
         if (focused) document.getElementById(focused)?.focus();
       }
       // Consumer outcomes change without new events (retries, parking): look again while any is unsettled.
@@ -67,10 +67,30 @@ export const orderView: View = (root, context) => {
   };
 };
 
-function render(order: Order, timeline: Timeline, saga: Saga, audit: readonly AuditEntry[], returns: readonly Return[], context: ViewContext, reload: () => Promise<void>): HTMLElement[] {
+function render(
+  order: Order,
+  etag: string,
+  timeline: Timeline,
+  saga: Saga,
+  audit: readonly AuditEntry[],
+  returns: readonly Return[],
+  context: ViewContext,
+  reload: () => Promise<void>,
+): HTMLElement[] {
   return [
     heading(`Order ${order.orderNumber}`, h('span', { class: 'order-status', 'data-status': order.status }, badge(order.status))),
-    h('div', { class: 'columns' }, h('div', null, summary(order, saga, timeline), CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null), sagaPanel(saga)),
+    h(
+      'div',
+      { class: 'columns' },
+      h(
+        'div',
+        null,
+        summary(order, saga, timeline),
+        ADDRESS_EDITABLE.includes(order.status) && !order.shipment?.dispatchedAt ? addressControl(order, etag, context, reload) : null,
+        CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null,
+      ),
+      sagaPanel(saga),
+    ),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'flow-title' },
@@ -201,6 +221,49 @@ function summary(order: Order, saga: Saga, timeline: Timeline): HTMLElement {
 /** The trace id, linked to the tracing tool when the server knows its address (OTEL_TRACE_URL). */
 function traceLink(trace: NonNullable<Timeline['trace']>): HTMLElement {
   return trace.url ? h('a', { href: trace.url, target: '_blank', rel: 'noopener', class: 'trace-id' }, trace.traceId) : h('code', { class: 'trace-id' }, trace.traceId);
+}
+
+/** Statuses in which the shipping address may still change (until the shipment is dispatched). */
+const ADDRESS_EDITABLE = ['PENDING', 'CONFIRMED', 'PAID', 'SHIPPED'];
+
+/** A form for a new shipping address, sent with the order's ETag: a change by someone else meanwhile is refused, not overwritten. */
+function addressControl(order: Order, etag: string, context: ViewContext, reload: () => Promise<void>): HTMLElement {
+  const area = h('div', { class: 'cancel-area' });
+  const start = h('button', { type: 'button', onclick: () => open() }, 'Change shipping address');
+  const fields = (['street', 'city', 'postalCode', 'country'] as const).map((name) => ({
+    name,
+    input: h('input', { id: `address-${name}`, type: 'text', maxlength: name === 'postalCode' ? 20 : 200, required: true, value: order.shippingAddress[name] }),
+  }));
+  const labels = { street: 'Street', city: 'City', postalCode: 'Postal code', country: 'Country' } as const;
+  const reasonInput = h('input', { id: 'address-reason', type: 'text', maxlength: 500, placeholder: 'e.g. customer moved' });
+  function open(): void {
+    replace(
+      area,
+      h(
+        'form',
+        { class: 'inline-form', onsubmit: (e: Event) => (e.preventDefault(), void save()) },
+        fields.map(({ name, input }) => [h('label', { for: input.id }, labels[name]), input]),
+        h('label', { for: 'address-reason' }, 'Reason (optional)'),
+        reasonInput,
+        h('button', { type: 'submit' }, 'Save address'),
+        h('button', { type: 'button', onclick: () => replace(area, start) }, 'Keep it'),
+      ),
+    );
+    fields[0]!.input.focus();
+  }
+  async function save(): Promise<void> {
+    try {
+      const shippingAddress = Object.fromEntries(fields.map(({ name, input }) => [name, input.value.trim()]));
+      const reason = reasonInput.value.trim();
+      await api(`/orders/${encodeURIComponent(order.orderId)}`, { method: 'PATCH', headers: { 'if-match': etag }, body: { shippingAddress, ...(reason ? { reason } : {}) } });
+      replace(area, notice('ok', 'Shipping address changed.'));
+      await reload();
+    } catch (error) {
+      replace(area, errorState(error, context), start);
+    }
+  }
+  replace(area, start);
+  return h('section', { class: 'card', 'aria-label': 'Shipping address' }, area);
 }
 
 function cancelControl(order: Order, context: ViewContext, reload: () => Promise<void>): HTMLElement {
