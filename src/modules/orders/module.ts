@@ -5,7 +5,7 @@ import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { CatalogPort, OrdersApi } from './api.js';
 import { cancelOrder } from './handlers/cancel-order.js';
 import { editOrder } from './handlers/edit-order.js';
-import { moveReturnCommand, onPaymentPartiallyRefunded, requestReturnCommand, toReturnView } from './handlers/returns.js';
+import { moveReturnCommand, onPaymentPartiallyRefunded, requestReturnCommand } from './handlers/returns.js';
 import { onInventoryReleased } from './handlers/on-inventory-released.js';
 import { onInventoryReservationFailed } from './handlers/on-inventory-reservation-failed.js';
 import { onInventoryReserved } from './handlers/on-inventory-reserved.js';
@@ -22,6 +22,7 @@ import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
 import { getOrder, getSaga, listOrders } from './queries.js';
 import { countOrdersByStatus } from './storage/order-queries.js';
 import { ordersMigrations } from './storage/migrations.js';
+import { toReturnView } from './views.js';
 import { findReturn, returnsOfOrder } from './storage/return-store.js';
 
 /** Returns are taken for 30 days after delivery unless RETURN_WINDOW_DAYS says otherwise. */

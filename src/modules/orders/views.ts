@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { OrderView, SagaView } from './api.js';
+import type { OrderView, ReturnView, SagaView } from './api.js';
 import type { Order } from './domain/order.js';
+import type { OrderReturn } from './domain/returns.js';
 import type { Saga } from './domain/saga.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -44,6 +45,11 @@ export function toOrderView(order: Order): OrderView {
  */
 export function orderVersion(view: OrderView): string {
   return createHash('sha256').update(JSON.stringify(view)).digest('base64url').slice(0, 27);
+}
+
+/** A return as the API shows it: ISO times. */
+export function toReturnView(r: OrderReturn): ReturnView {
+  return { ...r, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
 }
 
 /** The saga as the API shows it. */

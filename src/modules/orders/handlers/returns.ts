@@ -12,27 +12,10 @@ import { lockOrderFlow } from '../storage/order-store.js';
 import { findReturn, insertReturn, returnsOfOrder, saveReturn } from '../storage/return-store.js';
 import type { OrdersTables } from '../storage/tables.js';
 import { emitOrderEvents } from './order-events.js';
+import { toReturnView } from '../views.js';
 import { retryTransient } from './transient.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const checkRequest = TypeCompiler.Compile(RequestReturnInputSchema);
-
-export function toReturnView(r: OrderReturn): ReturnView {
-  return {
-    returnId: r.returnId,
-    orderId: r.orderId,
-    status: r.status,
-    lines: r.lines,
-    amount: r.amount,
-    currency: r.currency,
-    reason: r.reason,
-    rejectionReason: r.rejectionReason,
-    restocked: r.restocked,
-    refundedAmount: r.refundedAmount,
-    createdAt: iso(r.createdAt),
-    updatedAt: iso(r.updatedAt),
-  };
-}
 
 function refused(refusal: ReturnRefusal): AppError {
   const options = refusal.details ? { details: refusal.details } : {};
