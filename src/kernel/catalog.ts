@@ -57,9 +57,34 @@ export const OrderUpdated = Type.Object(
       Open,
     ),
     reason: Type.Optional(Type.String()),
+    editId: Type.Optional(Id),
   },
   Open,
 );
+
+// An item edit of a placed order (SPEC §8) is a saga of its own: the stock it adds is held by
+// inventory, the difference in price is charged by payments, then OrderUpdated applies it; a
+// failed step ends it with OrderEditRejected and what was done is undone.
+const SignedLine = Type.Object({ productId: Id, quantity: Type.Integer({ description: 'units added (positive) or taken off (negative)' }) }, Open);
+export const OrderEditRequested = Type.Object(
+  {
+    orderId: Id,
+    editId: Id,
+    /** Units each product changes by; inventory holds the increases. */
+    stock: Type.Array(SignedLine),
+    totalAmount: OldNewAmount,
+    currency: Currency,
+    reason: Type.Optional(Type.String()),
+  },
+  Open,
+);
+/** Stock for the edit is held: payments should charge `amount` (the rise of the total). */
+export const OrderEditPaymentRequested = Type.Object(
+  { orderId: Id, editId: Id, amount: Type.Integer({ minimum: 1, description: 'minor units to charge' }), currency: Currency, paymentToken: Type.Union([Type.String(), Type.Null()]) },
+  Open,
+);
+/** The edit did not happen: inventory gives back what it held; payments refunds `refundCharge` when the edit was charged. */
+export const OrderEditRejected = Type.Object({ orderId: Id, editId: Id, reason: Type.String(), refundCharge: Type.Boolean() }, Open);
 
 const Line = Type.Object({ productId: Id, quantity: Quantity }, Open);
 // Returns of delivered lines (SPEC §8), events of the order they belong to.
@@ -73,6 +98,16 @@ export const InventoryReserved = Type.Object({ orderId: Id, reservations: Type.A
 export const InventoryReservationFailed = Type.Object(
   {
     orderId: Id,
+    reason: Type.String(),
+    shortages: Type.Array(Type.Object({ productId: Id, requested: Quantity, available: Type.Integer() }, Open)),
+  },
+  Open,
+);
+export const InventoryEditReserved = Type.Object({ orderId: Id, editId: Id, reservations: Type.Array(Line) }, Open);
+export const InventoryEditReservationFailed = Type.Object(
+  {
+    orderId: Id,
+    editId: Id,
     reason: Type.String(),
     shortages: Type.Array(Type.Object({ productId: Id, requested: Quantity, available: Type.Integer() }, Open)),
   },
@@ -95,7 +130,13 @@ export const PaymentProcessed = Type.Object({ orderId: Id, paymentId: Id, amount
 export const PaymentFailed = Type.Object({ orderId: Id, reason: Type.String() }, Open);
 export const PaymentRefunded = Type.Object({ orderId: Id, paymentId: Id, amount: Minor }, Open);
 /** Part of a charge refunded (a return): `refundedTotal` is every refund of the payment so far, at most its amount. */
-export const PaymentPartiallyRefunded = Type.Object({ orderId: Id, paymentId: Id, amount: Minor, refundedTotal: Minor, returnId: Type.Optional(Id) }, Open);
+export const PaymentPartiallyRefunded = Type.Object(
+  { orderId: Id, paymentId: Id, amount: Minor, refundedTotal: Minor, returnId: Type.Optional(Id), editId: Type.Optional(Id) },
+  Open,
+);
+/** The rise of an edited order's total was charged (a charge of its own, the edit's id as idempotency key). */
+export const PaymentEditCharged = Type.Object({ orderId: Id, paymentId: Id, editId: Id, amount: Minor, currency: Currency, chargedTotal: Minor }, Open);
+export const PaymentEditChargeFailed = Type.Object({ orderId: Id, paymentId: Id, editId: Id, reason: Type.String() }, Open);
 
 export const ShipmentCreated = Type.Object({ orderId: Id, shipmentId: Id, trackingNumber: Id }, Open);
 export const ShipmentDispatched = Type.Object({ shipmentId: Id, orderId: Id, dispatchedAt: Type.String() }, Open);
@@ -119,12 +160,17 @@ export const eventCatalog = {
   OrderDelivered,
   OrderCancelled,
   OrderUpdated,
+  OrderEditRequested,
+  OrderEditPaymentRequested,
+  OrderEditRejected,
   ReturnRequested,
   ReturnApproved,
   ReturnRejected,
   ReturnReceived,
   InventoryReserved,
   InventoryReservationFailed,
+  InventoryEditReserved,
+  InventoryEditReservationFailed,
   InventoryReleased,
   StockAdjusted,
   LowStockDetected,
@@ -132,6 +178,8 @@ export const eventCatalog = {
   PaymentFailed,
   PaymentRefunded,
   PaymentPartiallyRefunded,
+  PaymentEditCharged,
+  PaymentEditChargeFailed,
   ShipmentCreated,
   ShipmentDispatched,
   ShipmentDelivered,

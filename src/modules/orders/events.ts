@@ -124,6 +124,36 @@ export interface OrderUpdatedPayload {
     totalAmount: { old: number; new: number };
   };
   reason?: string;
+  /** Set when the edit changed items: the item edit it applies. */
+  editId?: string;
+}
+
+/** An item edit began: inventory holds the units added (positive `stock`), then payments charges the rise. */
+export interface OrderEditRequestedPayload {
+  orderId: string;
+  editId: string;
+  stock: { productId: string; quantity: number }[];
+  totalAmount: { old: number; new: number };
+  currency: string;
+  reason?: string;
+}
+
+/** The stock of an item edit is held: payments charges `amount` (the rise of the total). */
+export interface OrderEditPaymentRequestedPayload {
+  orderId: string;
+  editId: string;
+  amount: number;
+  currency: string;
+  /** The card for the difference: the one the edit gave, else the order's. */
+  paymentToken: string | null;
+}
+
+/** An item edit ended without applying: inventory gives its held units back; payments refunds the edit's charge when `refundCharge`. */
+export interface OrderEditRejectedPayload {
+  orderId: string;
+  editId: string;
+  reason: string;
+  refundCharge: boolean;
 }
 
 /** A return of delivered lines, at each step; the amount is what the lines cost on the order. */
@@ -156,6 +186,9 @@ export interface OrderEventPayloads {
   OrderDelivered: OrderDeliveredPayload;
   OrderCancelled: OrderCancelledPayload;
   OrderUpdated: OrderUpdatedPayload;
+  OrderEditRequested: OrderEditRequestedPayload;
+  OrderEditPaymentRequested: OrderEditPaymentRequestedPayload;
+  OrderEditRejected: OrderEditRejectedPayload;
   ReturnRequested: ReturnRequestedPayload;
   ReturnApproved: ReturnPayload;
   ReturnRejected: ReturnPayload;
@@ -177,6 +210,9 @@ export type _CatalogCheck = [
   Satisfies<OrderDeliveredPayload, PayloadOf<'OrderDelivered'>>,
   Satisfies<OrderCancelledPayload, PayloadOf<'OrderCancelled'>>,
   Satisfies<OrderUpdatedPayload, PayloadOf<'OrderUpdated'>>,
+  Satisfies<OrderEditRequestedPayload, PayloadOf<'OrderEditRequested'>>,
+  Satisfies<OrderEditPaymentRequestedPayload, PayloadOf<'OrderEditPaymentRequested'>>,
+  Satisfies<OrderEditRejectedPayload, PayloadOf<'OrderEditRejected'>>,
   Satisfies<ReturnRequestedPayload, PayloadOf<'ReturnRequested'>>,
   Satisfies<ReturnPayload, PayloadOf<'ReturnApproved'>>,
   Satisfies<ReturnPayload, PayloadOf<'ReturnRejected'>>,

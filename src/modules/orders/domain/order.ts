@@ -11,6 +11,27 @@ export interface OrderLine {
   unitPrice: number;
 }
 
+/** An item edit under way (SPEC §8): the lines and total it leads to, and the step it waits for. */
+export interface PendingEdit {
+  editId: string;
+  /** `stock`: inventory holds the units added; `payment`: payments charges the rise. */
+  stage: 'stock' | 'payment';
+  items: OrderLine[];
+  totalAmount: number;
+  changes: ItemChanges;
+  reason: string | null;
+  /** The card for the difference, when the edit gave one. */
+  paymentToken: string | null;
+  requestedAt: number;
+}
+
+/** What an item edit changes, line by line. */
+export interface ItemChanges {
+  added: { productId: string; quantity: number }[];
+  removed: { productId: string; quantity: number }[];
+  modified: { productId: string; oldQuantity: number; newQuantity: number }[];
+}
+
 /** The order aggregate. Times are epoch milliseconds. */
 export interface Order {
   orderId: string;
@@ -36,6 +57,10 @@ export interface Order {
   dispatchedAt: number | null;
   deliveredAt: number | null;
   statusHistory: { status: OrderStatus; at: number }[];
+  /** The item edit under way, if any. */
+  pendingEdit: PendingEdit | null;
+  /** Item edits applied so far (the lines differ from the placement's when > 0). */
+  editCount: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -110,7 +135,9 @@ function move(order: Order, trigger: OrderTrigger, at: number, patch: Partial<Or
 
 function cancel(order: Order, trigger: 'cancel' | 'timeOut', reason: string, by: CancelledBy, at: number): OrderDecision {
   const refundRequired = order.status === 'PAID';
-  return move(order, trigger, at, { cancellationReason: reason, cancelledBy: by }, () => [
+  // An item edit under way ends with the order: inventory releases what it held and payments
+  // refunds every charge of the order on OrderCancelled.
+  return move(order, trigger, at, { cancellationReason: reason, cancelledBy: by, pendingEdit: null }, () => [
     { type: 'OrderCancelled', payload: { orderId: order.orderId, reason, refundRequired, cancelledBy: by } },
   ]);
 }

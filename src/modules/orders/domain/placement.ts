@@ -102,6 +102,8 @@ export function createOrder(fields: NewOrder, priced: PricedOrder, at: number): 
     trackingNumber: null,
     dispatchedAt: null,
     deliveredAt: null,
+    pendingEdit: null,
+    editCount: 0,
     statusHistory: [{ status: 'PENDING', at }],
     createdAt: at,
     updatedAt: at,

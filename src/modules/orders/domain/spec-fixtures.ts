@@ -32,6 +32,8 @@ export function anOrder(status: OrderStatus = 'PENDING', patch: Partial<Order> =
     trackingNumber: status === 'SHIPPED' || status === 'DELIVERED' ? 'TRK-1' : null,
     dispatchedAt: null,
     deliveredAt: null,
+    pendingEdit: null,
+    editCount: 0,
     statusHistory: [{ status: 'PENDING', at: T0 }],
     createdAt: T0,
     updatedAt: T0,

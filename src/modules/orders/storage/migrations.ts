@@ -95,4 +95,13 @@ export const ordersMigrations: readonly SchemaMigration[] = [
       await db.schema.createIndex('order_returns_order').on('order_returns').column('order_id').execute();
     },
   },
+  {
+    name: 'orders/0003-item-edits',
+    async up(db) {
+      // The item edit under way (JSON, null when none) and how many were applied: with none, the
+      // lines are still the placement's (PostgreSQL's step lock reads them in its first statement).
+      await db.schema.alterTable('orders').addColumn('pending_edit', 'text').execute();
+      await db.schema.alterTable('orders').addColumn('edit_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 ];

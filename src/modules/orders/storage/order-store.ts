@@ -15,7 +15,7 @@ const ORDER_COLUMNS = [
   'order_id', 'order_number', 'customer_id', 'status', 'currency', 'total_amount', 'shipping_address', 'billing_address',
   'source_channel', 'payment_token', 'correlation_id', 'saga_id', 'cancellation_reason', 'cancelled_by', 'rejection_reason',
   'payment_failure_reason', 'payment_id', 'shipment_id', 'tracking_number', 'dispatched_at', 'delivered_at', 'status_history',
-  'created_at', 'updated_at',
+  'pending_edit', 'edit_count', 'created_at', 'updated_at',
 ] as const satisfies readonly (keyof OrderColumns)[];
 // Every column of the row must be listed above: a column added to the table and forgotten here fails to compile.
 const everyOrderColumn: Exclude<keyof OrderColumns, (typeof ORDER_COLUMNS)[number]> extends never ? true : never = true;
@@ -43,9 +43,10 @@ const selectSaga = statement<OrderSagaRow>('select * from order_sagas where orde
 /**
  * PostgreSQL: the lock and the lines in one round trip (a statement costs the process and the
  * server more in the round trip than in the work). The lines come back as JSON of their rows
- * (bigint columns as JSON numbers, which the row reader takes as well). They never change after
- * the placement, so the statement's snapshot — taken before it waited for the row lock — reads
- * them right. The saga does change, under this same lock: it is read by a statement of its own,
+ * (bigint columns as JSON numbers, which the row reader takes as well). Until an item edit
+ * applies they are the placement's, so the statement's snapshot — taken before it waited for the
+ * row lock — reads them right; once the locked row counts an edit (`edit_count`), they are read
+ * again after the lock. The saga does change, under this same lock: it is read by a statement of its own,
  * after the lock was granted, or a change committed while this one waited would be missed.
  */
 const lockOrderWithItems = statement<OrderRow & { items_json: OrderItemRow[] | null }>(
@@ -57,6 +58,7 @@ const updateOrderAndSaga = statement(
   `with changed_order as (update orders set ${ORDER_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where order_id = ?)
    update order_sagas set ${SAGA_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where saga_id = ?`,
 );
+const deleteItems = statement('delete from order_items where order_id = ?');
 const bumpOrderNumber = statement<{ last_number: number }>(
   'insert into order_number_counters (year, last_number) values (?, 1) on conflict (year) do update set last_number = order_number_counters.last_number + 1 returning last_number',
 );
@@ -119,7 +121,8 @@ export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow 
     if (!joined) return undefined;
     const { items_json: lines, ...order } = joined;
     row = order;
-    items = lines ?? [];
+    // An edit may have changed the lines after this statement's snapshot: read them under the lock.
+    items = Number(order.edit_count) > 0 ? await selectItems(db, [orderId]) : (lines ?? []);
   } else {
     [row] = await selectOrder(db, [orderId]);
     if (!row) return undefined;
@@ -130,8 +133,12 @@ export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow 
   return { order: orderFromRows(row, items), saga: sagaFromRow(saga) };
 }
 
-/** Writes what changed between `before` and `after` (the lines never change after placement). */
+/** Writes what changed between `before` and `after` (the lines only when an item edit applied). */
 export async function saveOrderFlow(db: Db, before: OrderFlow, after: { order: Order; saga: Saga }): Promise<void> {
+  if (after.order.items !== before.order.items) {
+    await deleteItems(db, [after.order.orderId]);
+    await insertItems(db, itemsToRows(after.order).map((item) => ITEM_COLUMNS.map((c) => item[c])));
+  }
   if (after.order !== before.order && after.saga !== before.saga && isPostgres(db)) {
     const row = orderToRow(after.order);
     const sagaRow = sagaToRow(after.saga);

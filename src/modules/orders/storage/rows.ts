@@ -1,5 +1,5 @@
 import type { Address, CancelledBy, SourceChannel } from '../events.js';
-import type { Order } from '../domain/order.js';
+import type { Order, PendingEdit } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import type { CompensationName, Saga, SagaCompensation, SagaState, SagaStep } from '../domain/saga.js';
 import type { OrderItemRow, OrderRow, OrderSagaRow } from './tables.js';
@@ -30,6 +30,8 @@ export function orderToRow(order: Order): Omit<OrderRow, 'version'> {
     dispatched_at: order.dispatchedAt,
     delivered_at: order.deliveredAt,
     status_history: JSON.stringify(order.statusHistory),
+    pending_edit: order.pendingEdit ? JSON.stringify(order.pendingEdit) : null,
+    edit_count: order.editCount,
     created_at: order.createdAt,
     updated_at: order.updatedAt,
   };
@@ -66,6 +68,8 @@ export function orderFromRows(row: OrderRow, items: readonly OrderItemRow[]): Or
     dispatchedAt: nullableNumber(row.dispatched_at),
     deliveredAt: nullableNumber(row.delivered_at),
     statusHistory: JSON.parse(row.status_history) as Order['statusHistory'],
+    pendingEdit: row.pending_edit === null || row.pending_edit === undefined ? null : (JSON.parse(row.pending_edit) as PendingEdit),
+    editCount: Number(row.edit_count ?? 0),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -24,6 +24,10 @@ export interface OrderRow {
   delivered_at: number | null;
   /** JSON [{ status, at }]. */
   status_history: string;
+  /** JSON PendingEdit: the item edit under way; null when none. */
+  pending_edit: string | null;
+  /** Item edits applied; 0 while the lines are the placement's. */
+  edit_count: number;
   /** Bumped by every write; a write takes the row lock through it. */
   version: number;
   created_at: number;
