@@ -41,6 +41,12 @@ export function orderResponse(order: OrderView, related?: { payment: PaymentView
     dispatchedAt: order.dispatchedAt,
     deliveredAt: order.deliveredAt,
     statusHistory: order.statusHistory,
+    pendingEdit: order.pendingEdit && {
+      ...order.pendingEdit,
+      items: order.pendingEdit.items.map((l) => ({ ...l, unitPrice: decimal(l.unitPrice) })),
+      totalAmount: decimal(order.pendingEdit.totalAmount),
+    },
+    lastEdit: order.lastEdit,
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   };

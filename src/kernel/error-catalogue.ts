@@ -65,7 +65,8 @@ export const ERROR_CATALOGUE = {
   INVALID_CURSOR: api('validation', 422, 'The cursor is not one this API returned', 'Send the nextCursor of the previous page as it was, or no cursor for the first page.'),
   INVALID_LIMIT: api('validation', 422, 'The page size is out of range', 'Send a limit within the range `detail` gives.'),
   ORDER_NOT_CANCELLABLE: api('conflict', 409, 'The order can no longer be cancelled', 'Nothing to do: once SHIPPED or final an order stays as it is.'),
-  ORDER_NOT_EDITABLE: api('conflict', 409, 'The order can no longer be edited', 'Nothing to do: the shipping address changes until the shipment is dispatched, and a final order stays as it is.'),
+  ORDER_NOT_EDITABLE: api('conflict', 409, 'The order can no longer be edited', 'Nothing to do: the shipping address changes until the shipment is dispatched, the items once the order is PAID and until then; a final order stays as it is.'),
+  EDIT_IN_PROGRESS: api('conflict', 409, 'Another item edit of the order is under way', 'Wait until the order\u2019s pendingEdit is gone (lastEdit says how it ended), GET the order and send the edit again with its new ETag.'),
   ORDER_CHANGED: api('conflict', 409, 'The order changed since it was read', 'GET the order again and send the edit with its new ETag in If-Match, if it still applies.'),
   ORDER_VERSION_REQUIRED: api('validation', 428, 'An edit must name the version of the order it is based on', 'Send If-Match with the ETag of GET /orders/:id.'),
   RETURN_NOT_FOUND: api('not_found', 404, 'No such return', 'Check the return id; a customer sees only the returns of its own orders.'),
@@ -73,7 +74,7 @@ export const ERROR_CATALOGUE = {
   RETURN_WINDOW_CLOSED: api('conflict', 409, 'The return window has closed', 'Nothing to do through the API: returns are taken within RETURN_WINDOW_DAYS of delivery (`closedAt`).'),
   RETURN_TOO_LARGE: api('validation', 422, 'The return asks for units that cannot be returned', 'Return only products of the order, each on one line, and no more units than ordered minus earlier returns (`details`).'),
   RETURN_NOT_PENDING: api('conflict', 409, 'The return is not at the step this applies to', 'Approve or reject a REQUESTED return, receive an APPROVED one; GET the return to see its status.'),
-  INVALID_EDIT: api('validation', 422, 'The edit is malformed or changes nothing', 'Send shippingAddress (the one change orders take so far), and a reason if you like; `detail` names the field.'),
+  INVALID_EDIT: api('validation', 422, 'The edit is malformed or changes nothing', 'Send shippingAddress, items (the order\u2019s new lines) or both, and a reason if you like; `detail` names the field.'),
   IDEMPOTENCY_KEY_REUSED: api('validation', 422, 'This Idempotency-Key was used for a different request', 'Send a new key for a new request; repeat a request with the same key and the same body.'),
   IDEMPOTENCY_IN_PROGRESS: api('conflict', 409, 'The first request with this Idempotency-Key is still running', 'Retry shortly: you will get its answer.'),
   // Products and stock

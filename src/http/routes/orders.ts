@@ -124,20 +124,32 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
         config: { access: 'authenticated' },
         schema: {
           tags: ['orders'],
-          summary: 'Edit an order: a new shipping address until the shipment is dispatched (OrderUpdated); If-Match with the order\u2019s ETag is required',
+          summary:
+            'Edit an order: a new shipping address until the shipment is dispatched (OrderUpdated, 200), new lines once it is paid and until then (an item edit: 202, see pendingEdit and lastEdit); If-Match with the order\u2019s ETag is required',
           params: IdParams,
           headers: EditOrderHeaders,
           body: EditOrderBody,
-          response: withProblems({ 200: OrderResponse }, 400, 401, 404, 409, 422, 428),
+          response: withProblems({ 200: OrderResponse, 202: OrderResponse }, 400, 401, 404, 409, 422, 428),
         },
       },
       async (request, reply) => {
         const order = await visibleOrder(apis, request, request.params.id);
         const expectedVersion = versionIn(request.headers['if-match']);
-        const { shippingAddress, reason } = request.body;
-        if (!shippingAddress) throw new AppError('validation', 'INVALID_EDIT', 'nothing to change: send shippingAddress (item edits are not available yet)');
-        const edited = await apis.orders.editOrder(order.orderId, { shippingAddress, expectedVersion, ...(reason === undefined ? {} : { reason }) }, originOf(request, reason));
-        return reply.header('etag', etagOf(edited)).send(orderResponse(edited));
+        const { shippingAddress, items, paymentMethod, reason } = request.body;
+        if (!shippingAddress && !items) throw new AppError('validation', 'INVALID_EDIT', 'nothing to change: send shippingAddress, items or both');
+        const edited = await apis.orders.editOrder(
+          order.orderId,
+          {
+            expectedVersion,
+            ...(shippingAddress === undefined ? {} : { shippingAddress }),
+            ...(items === undefined ? {} : { items }),
+            ...(paymentMethod === undefined ? {} : { paymentToken: paymentMethod.token }),
+            ...(reason === undefined ? {} : { reason }),
+          },
+          originOf(request, reason),
+        );
+        // An item edit goes on after the answer: 202 while it is under way.
+        return reply.code(edited.pendingEdit ? 202 : 200).header('etag', etagOf(edited)).send(orderResponse(edited));
       },
     );
 

@@ -79,6 +79,29 @@ export const OrderResponse = Type.Object({
   dispatchedAt: Nullable(Timestamp),
   deliveredAt: Nullable(Timestamp),
   statusHistory: Type.Array(Type.Object({ status: OrderStatus, at: Timestamp })),
+  pendingEdit: Type.Optional(
+    Nullable(
+      Type.Object(
+        {
+          editId: Type.String(),
+          stage: Type.Union([Type.Literal('stock'), Type.Literal('payment')], { description: 'what the edit waits for: inventory to hold the units added, or payments to charge the rise' }),
+          items: Type.Array(Type.Object({ productId: Type.String(), name: Type.String(), quantity: Type.Integer(), unitPrice: Type.Number() })),
+          totalAmount: Type.Number(),
+          reason: Nullable(Type.String()),
+          requestedAt: Timestamp,
+        },
+        { description: 'the item edit under way: the lines and total it leads to' },
+      ),
+    ),
+  ),
+  lastEdit: Type.Optional(
+    Nullable(
+      Type.Object(
+        { editId: Type.String(), outcome: Type.Union([Type.Literal('applied'), Type.Literal('rejected')]), reason: Nullable(Type.String()), at: Timestamp },
+        { description: 'how the last item edit ended' },
+      ),
+    ),
+  ),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   payment: Type.Optional(Nullable(PaymentSummary)),
@@ -103,6 +126,18 @@ export type CancelOrderBody = Static<typeof CancelOrderBody>;
 export const EditOrderBody = Type.Object(
   {
     shippingAddress: Type.Optional(AddressSchema),
+    items: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { productId: Text(200), quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 100, description: 'the order\u2019s lines after the edit, one per product (a PAID or SHIPPED order not dispatched); products already on it keep their price' },
+      ),
+    ),
+    paymentMethod: Type.Optional(
+      Type.Object({ token: Text(200) }, { additionalProperties: false, description: 'the card to charge a rise of the total with; the order\u2019s own when left out' }),
+    ),
     reason: Type.Optional(Text(500, { description: 'why: kept with the OrderUpdated event and shown in the audit trail' })),
   },
   { additionalProperties: false },

@@ -57,10 +57,16 @@ export const CancelOrderInputSchema = Type.Object(
 );
 export type CancelOrderInput = Static<typeof CancelOrderInputSchema>;
 
-/** The input of editOrder: the new shipping address, why, and the version of the order it is based on. */
+/** The input of editOrder: a new shipping address and/or the order's new lines, why, and the version of the order it is based on. */
 export const EditOrderInputSchema = Type.Object(
   {
-    shippingAddress: AddressSchema,
+    shippingAddress: Type.Optional(AddressSchema),
+    /** The order's lines after the edit (one per product); lines already on it keep their price. */
+    items: Type.Optional(
+      Type.Array(Type.Object({ productId: Text(200), quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }) }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LINES }),
+    ),
+    /** The card to charge a rise of the total with; the order's own when not given. */
+    paymentToken: Type.Optional(Text(200)),
     reason: Type.Optional(Text(500)),
     /** `orderVersion` of the order as the editor last read it: an edit of a changed order is refused. */
     expectedVersion: Text(100),
@@ -129,6 +135,10 @@ export interface OrderView {
   dispatchedAt: string | null;
   deliveredAt: string | null;
   statusHistory: { status: OrderStatus; at: string }[];
+  /** The item edit under way: the lines and total it leads to, and the step it waits for. */
+  pendingEdit: { editId: string; stage: 'stock' | 'payment'; items: { productId: string; name: string; quantity: number; unitPrice: number }[]; totalAmount: number; reason: string | null; requestedAt: string } | null;
+  /** How the last item edit ended. */
+  lastEdit: { editId: string; outcome: 'applied' | 'rejected'; reason: string | null; at: string } | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -172,9 +182,13 @@ export interface OrdersApi {
   placeOrder(input: PlaceOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   cancelOrder(orderId: string, input: CancelOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   /**
-   * Changes the shipping address until the shipment is dispatched (OrderUpdated): conflict
-   * ORDER_CHANGED when the order is no longer at `expectedVersion`, ORDER_NOT_EDITABLE when its
-   * status or dispatch forbids it, not_found ORDER_NOT_FOUND.
+   * Changes the shipping address until the shipment is dispatched (OrderUpdated at once), and/or
+   * starts an item edit of a PAID or SHIPPED order not dispatched (OrderEditRequested; the edit
+   * goes on in the background: stock held, difference charged, then OrderUpdated — see the
+   * order's `pendingEdit` and `lastEdit`). Conflict ORDER_CHANGED when the order is no longer at
+   * `expectedVersion`, ORDER_NOT_EDITABLE when its status or dispatch forbids it,
+   * EDIT_IN_PROGRESS while another item edit runs; validation INVALID_EDIT, DUPLICATE_PRODUCT,
+   * UNKNOWN_PRODUCT, MIXED_CURRENCY; not_found ORDER_NOT_FOUND.
    */
   editOrder(orderId: string, input: EditOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   /**

@@ -5,6 +5,7 @@ import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { CatalogPort, OrdersApi } from './api.js';
 import { cancelOrder } from './handlers/cancel-order.js';
 import { editOrder } from './handlers/edit-order.js';
+import { onItemEditStep } from './handlers/item-edit-steps.js';
 import { moveReturnCommand, onPaymentPartiallyRefunded, requestReturnCommand } from './handlers/returns.js';
 import { onInventoryReleased } from './handlers/on-inventory-released.js';
 import { onInventoryReservationFailed } from './handlers/on-inventory-reservation-failed.js';
@@ -28,6 +29,12 @@ import { findReturn, returnsOfOrder } from './storage/return-store.js';
 /** Returns are taken for 30 days after delivery unless RETURN_WINDOW_DAYS says otherwise. */
 export const DEFAULT_RETURN_WINDOW_MS = 30 * 86_400_000;
 import type { OrdersTables } from './storage/tables.js';
+
+/** Why inventory could not hold an edit's units, with the shortages: `insufficient_stock: p-1 (3 asked, 1 available)`. */
+function shortageReason(payload: { reason: string; shortages: { productId: string; requested: number; available: number }[] }): string {
+  if (payload.shortages.length === 0) return payload.reason;
+  return `${payload.reason}: ${payload.shortages.map((s) => `${s.productId} (${s.requested} asked, ${s.available} available)`).join(', ')}`;
+}
 
 export interface OrdersModuleOptions {
   /** Prices order lines; the inventory module implements it. */
@@ -64,6 +71,10 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
       ShipmentDispatched: (event, ctx) => onShipmentDispatched(event, ctx, observe),
       ShipmentDelivered: (event, ctx) => onShipmentDelivered(event, ctx, observe),
       PaymentPartiallyRefunded: (event, ctx) => onPaymentPartiallyRefunded(event, ctx),
+      InventoryEditReserved: (event, ctx) => onItemEditStep(event, ctx, { type: 'StockHeld', editId: event.payload.editId }),
+      InventoryEditReservationFailed: (event, ctx) => onItemEditStep(event, ctx, { type: 'StockShort', editId: event.payload.editId, reason: shortageReason(event.payload) }),
+      PaymentEditCharged: (event, ctx) => onItemEditStep(event, ctx, { type: 'Charged', editId: event.payload.editId }),
+      PaymentEditChargeFailed: (event, ctx) => onItemEditStep(event, ctx, { type: 'ChargeFailed', editId: event.payload.editId, reason: event.payload.reason }),
     },
   });
   return {
@@ -77,7 +88,7 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
       return {
         placeOrder: (input, origin) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input, origin),
         cancelOrder: (orderId, input, origin) => cancelOrder(runtime, orderId, input, observe, origin),
-        editOrder: (orderId, input, origin) => editOrder(runtime, orderId, input, origin),
+        editOrder: (orderId, input, origin) => editOrder({ runtime, catalog }, orderId, input, origin),
         requestReturn: requestReturnCommand(runtime, returnWindowMs),
         approveReturn: (returnId, origin) => moveReturn(returnId, { type: 'approve' }, origin),
         rejectReturn: (returnId, input, origin) => moveReturn(returnId, { type: 'reject', reason: input.reason }, origin),

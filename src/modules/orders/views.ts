@@ -33,6 +33,15 @@ export function toOrderView(order: Order): OrderView {
     dispatchedAt: isoOrNull(order.dispatchedAt),
     deliveredAt: isoOrNull(order.deliveredAt),
     statusHistory: order.statusHistory.map((h) => ({ status: h.status, at: iso(h.at) })),
+    pendingEdit: order.pendingEdit && {
+      editId: order.pendingEdit.editId,
+      stage: order.pendingEdit.stage,
+      items: order.pendingEdit.items.map((l) => ({ productId: l.productId, name: l.name, quantity: l.quantity, unitPrice: l.unitPrice })),
+      totalAmount: order.pendingEdit.totalAmount,
+      reason: order.pendingEdit.reason,
+      requestedAt: iso(order.pendingEdit.requestedAt),
+    },
+    lastEdit: order.lastEdit && { ...order.lastEdit, at: iso(order.lastEdit.at) },
     createdAt: iso(order.createdAt),
     updatedAt: iso(order.updatedAt),
   };

@@ -208,7 +208,15 @@ function afterStock(order: Order, pending: PendingEdit, at: number): { ok: true;
 function applyEdit(order: Order, pending: PendingEdit, at: number): { ok: true; order: Order; events: OrderEvent[] } {
   return {
     ok: true,
-    order: { ...order, items: pending.items, totalAmount: pending.totalAmount, pendingEdit: null, editCount: order.editCount + 1, updatedAt: at },
+    order: {
+      ...order,
+      items: pending.items,
+      totalAmount: pending.totalAmount,
+      pendingEdit: null,
+      editCount: order.editCount + 1,
+      lastEdit: { editId: pending.editId, outcome: 'applied', reason: pending.reason, at },
+      updatedAt: at,
+    },
     events: [
       {
         type: 'OrderUpdated',
@@ -226,7 +234,7 @@ function applyEdit(order: Order, pending: PendingEdit, at: number): { ok: true; 
 function rejectEdit(order: Order, pending: PendingEdit, reason: string, refundCharge: boolean, at: number): EditStepDecision {
   return {
     ok: true,
-    order: { ...order, pendingEdit: null, updatedAt: at },
+    order: { ...order, pendingEdit: null, lastEdit: { editId: pending.editId, outcome: 'rejected', reason, at }, updatedAt: at },
     events: [{ type: 'OrderEditRejected', payload: { orderId: order.orderId, editId: pending.editId, reason, refundCharge } }],
   };
 }

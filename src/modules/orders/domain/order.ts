@@ -25,6 +25,14 @@ export interface PendingEdit {
   requestedAt: number;
 }
 
+/** How an item edit ended: applied, or rejected with why. */
+export interface EditOutcome {
+  editId: string;
+  outcome: 'applied' | 'rejected';
+  reason: string | null;
+  at: number;
+}
+
 /** What an item edit changes, line by line. */
 export interface ItemChanges {
   added: { productId: string; quantity: number }[];
@@ -61,6 +69,8 @@ export interface Order {
   pendingEdit: PendingEdit | null;
   /** Item edits applied so far (the lines differ from the placement's when > 0). */
   editCount: number;
+  /** How the last item edit ended. */
+  lastEdit: EditOutcome | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -104,6 +104,7 @@ export function createOrder(fields: NewOrder, priced: PricedOrder, at: number): 
     deliveredAt: null,
     pendingEdit: null,
     editCount: 0,
+    lastEdit: null,
     statusHistory: [{ status: 'PENDING', at }],
     createdAt: at,
     updatedAt: at,

@@ -34,6 +34,7 @@ export function anOrder(status: OrderStatus = 'PENDING', patch: Partial<Order> =
     deliveredAt: null,
     pendingEdit: null,
     editCount: 0,
+    lastEdit: null,
     statusHistory: [{ status: 'PENDING', at: T0 }],
     createdAt: T0,
     updatedAt: T0,

@@ -102,6 +102,7 @@ export const ordersMigrations: readonly SchemaMigration[] = [
       // lines are still the placement's (PostgreSQL's step lock reads them in its first statement).
       await db.schema.alterTable('orders').addColumn('pending_edit', 'text').execute();
       await db.schema.alterTable('orders').addColumn('edit_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('orders').addColumn('last_edit', 'text').execute();
     },
   },
 ];

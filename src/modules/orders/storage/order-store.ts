@@ -15,7 +15,7 @@ const ORDER_COLUMNS = [
   'order_id', 'order_number', 'customer_id', 'status', 'currency', 'total_amount', 'shipping_address', 'billing_address',
   'source_channel', 'payment_token', 'correlation_id', 'saga_id', 'cancellation_reason', 'cancelled_by', 'rejection_reason',
   'payment_failure_reason', 'payment_id', 'shipment_id', 'tracking_number', 'dispatched_at', 'delivered_at', 'status_history',
-  'pending_edit', 'edit_count', 'created_at', 'updated_at',
+  'pending_edit', 'edit_count', 'last_edit', 'created_at', 'updated_at',
 ] as const satisfies readonly (keyof OrderColumns)[];
 // Every column of the row must be listed above: a column added to the table and forgotten here fails to compile.
 const everyOrderColumn: Exclude<keyof OrderColumns, (typeof ORDER_COLUMNS)[number]> extends never ? true : never = true;

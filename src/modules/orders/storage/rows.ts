@@ -1,5 +1,5 @@
 import type { Address, CancelledBy, SourceChannel } from '../events.js';
-import type { Order, PendingEdit } from '../domain/order.js';
+import type { EditOutcome, Order, PendingEdit } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import type { CompensationName, Saga, SagaCompensation, SagaState, SagaStep } from '../domain/saga.js';
 import type { OrderItemRow, OrderRow, OrderSagaRow } from './tables.js';
@@ -32,6 +32,7 @@ export function orderToRow(order: Order): Omit<OrderRow, 'version'> {
     status_history: JSON.stringify(order.statusHistory),
     pending_edit: order.pendingEdit ? JSON.stringify(order.pendingEdit) : null,
     edit_count: order.editCount,
+    last_edit: order.lastEdit ? JSON.stringify(order.lastEdit) : null,
     created_at: order.createdAt,
     updated_at: order.updatedAt,
   };
@@ -70,6 +71,7 @@ export function orderFromRows(row: OrderRow, items: readonly OrderItemRow[]): Or
     statusHistory: JSON.parse(row.status_history) as Order['statusHistory'],
     pendingEdit: row.pending_edit === null || row.pending_edit === undefined ? null : (JSON.parse(row.pending_edit) as PendingEdit),
     editCount: Number(row.edit_count ?? 0),
+    lastEdit: row.last_edit === null || row.last_edit === undefined ? null : (JSON.parse(row.last_edit) as EditOutcome),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -28,6 +28,8 @@ export interface OrderRow {
   pending_edit: string | null;
   /** Item edits applied; 0 while the lines are the placement's. */
   edit_count: number;
+  /** JSON EditOutcome of the last item edit; null when none ended yet. */
+  last_edit: string | null;
   /** Bumped by every write; a write takes the row lock through it. */
   version: number;
   created_at: number;
