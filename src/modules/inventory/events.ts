@@ -96,3 +96,18 @@ export function stockAdjusted(payload: StockAdjustedPayload): EventDraft {
 export function lowStockDetected(payload: LowStockDetectedPayload): EventDraft {
   return { eventType: 'LowStockDetected', aggregateType: 'Product', aggregateId: payload.productId, payload: { ...payload } };
 }
+
+/** The draft of an InventoryEditReserved event: the units an item edit adds are held (aggregate: the Order). */
+export function inventoryEditReserved(payload: { orderId: string; editId: string; reservations: { productId: string; quantity: number }[] }): EventDraft {
+  return { eventType: 'InventoryEditReserved', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+}
+
+/** The draft of an InventoryEditReservationFailed event: the units an item edit adds are not all available. */
+export function inventoryEditReservationFailed(payload: {
+  orderId: string;
+  editId: string;
+  reason: string;
+  shortages: { productId: string; requested: number; available: number }[];
+}): EventDraft {
+  return { eventType: 'InventoryEditReservationFailed', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+}

@@ -5,6 +5,7 @@ import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { InventoryApi } from './api.js';
 import { adjustStock } from './handlers/adjust-stock.js';
 import { createProduct } from './handlers/create-product.js';
+import { applyEditStock, holdEditStock, releaseEditHoldsOfOrder, releaseEditStock } from './handlers/item-edits.js';
 import { releaseOnOrderCancelled } from './handlers/release-on-order-cancelled.js';
 import { releaseOnPaymentFailed } from './handlers/release-on-payment-failed.js';
 import { reserveOrder } from './handlers/reserve-order.js';
@@ -30,7 +31,9 @@ export interface InventoryModule extends EngineModule {
 /**
  * Products, stock, reservations and low-stock alerts. Its consumer `inventory` reserves stock
  * on OrderPlaced, releases it on OrderPaymentFailed / OrderCancelled and ships it on
- * ShipmentCreated; restocks returned goods on ReturnReceived.
+ * ShipmentCreated; restocks returned goods on ReturnReceived; holds the units an item edit
+ * adds (OrderEditRequested), moves them onto the order when it applies (OrderUpdated) or gives
+ * them back (OrderEditRejected, OrderCancelled).
  */
 export function createInventoryModule(options: InventoryOptions = {}): InventoryModule {
   const ids = options.ids ?? uuidGenerator;
@@ -40,7 +43,13 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
     handlers: {
       OrderPlaced: reserveOrder(ids),
       OrderPaymentFailed: releaseOnPaymentFailed(ids),
-      OrderCancelled: releaseOnOrderCancelled(ids),
+      OrderCancelled: async (event, ctx) => {
+        await releaseOnOrderCancelled(ids)(event, ctx);
+        await releaseEditHoldsOfOrder(ctx, ids, event.payload.orderId, `order cancelled: ${event.payload.reason}`);
+      },
+      OrderEditRequested: holdEditStock(ids),
+      OrderEditRejected: releaseEditStock(ids),
+      OrderUpdated: applyEditStock(ids),
       ShipmentCreated: shipReservedStock(ids),
       ReturnReceived: restockReturn(ids),
     },

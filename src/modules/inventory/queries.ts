@@ -4,6 +4,7 @@ import type { AlertView, InventoryLevel, ProductPage, ProductView, ReservationVi
 import { priceItems, type CatalogEntry, type Quote, type QuoteItem } from './domain/products.js';
 import { listAlertRows } from './storage/alert-repository.js';
 import { allProducts, findProduct, findProductsByIds, listProductRows, stockLevelOf } from './storage/product-repository.js';
+import { heldForEditsByProduct } from './storage/edit-hold-repository.js';
 import { findReservation, openReservedByProduct } from './storage/reservation-repository.js';
 import type { InventoryTables } from './storage/tables.js';
 import { toAlertView, toInventoryLevel, toProductView } from './views.js';
@@ -47,7 +48,7 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
     reservationOf: (orderId: string): Promise<ReservationView | undefined> => findReservation(db, orderId),
 
     async stockLedger(): Promise<StockLedgerEntry[]> {
-      const [products, open] = await Promise.all([allProducts(db), openReservedByProduct(db)]);
+      const [products, open, heldForEdits] = await Promise.all([allProducts(db), openReservedByProduct(db), heldForEditsByProduct(db)]);
       return products.map((p) => ({
         productId: p.product_id,
         onHand: p.on_hand,
@@ -55,7 +56,8 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
         initialStock: p.initial_stock,
         restocked: p.restocked,
         shipped: p.shipped,
-        openReservations: open.get(p.product_id) ?? 0,
+        // Units held by item edits under way are reserved too.
+        openReservations: (open.get(p.product_id) ?? 0) + (heldForEdits.get(p.product_id) ?? 0),
       }));
     },
   };

@@ -73,3 +73,16 @@ export function decideEnd(current: ReservationStatus | undefined, end: Reservati
   if (current !== 'reserved') return { kind: 'ignore', why: `reservation is ${current}, not reserved` };
   return { kind: 'apply', next: end === 'release' ? 'released' : 'shipped' };
 }
+
+/** Units per product an item edit changes (added positive, removed negative), from OrderUpdated's item changes. */
+export function stockDeltasOf(items: {
+  added: readonly ReservationLine[];
+  removed: readonly ReservationLine[];
+  modified: readonly { productId: string; oldQuantity: number; newQuantity: number }[];
+}): ReservationLine[] {
+  return reservationLines([
+    ...items.added,
+    ...items.removed.map((l) => ({ productId: l.productId, quantity: -l.quantity })),
+    ...items.modified.map((l) => ({ productId: l.productId, quantity: l.newQuantity - l.oldQuantity })),
+  ]).filter((l) => l.quantity !== 0);
+}

@@ -61,4 +61,21 @@ export const inventoryMigrations: readonly SchemaMigration[] = [
       await db.schema.createIndex('inventory_alerts_opened').on('inventory_alerts').columns(['opened_at', 'alert_id']).execute();
     },
   },
+  {
+    name: 'inventory/0002-edit-holds',
+    async up(db, dialect) {
+      const { bigint } = columnTypes(dialect);
+      await db.schema
+        .createTable('inventory_edit_holds')
+        .addColumn('edit_id', 'text', (c) => c.primaryKey())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('lines', 'text', (c) => c.notNull())
+        .addColumn('created_at', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        .execute();
+      // An order's held edits, on cancellation.
+      await db.schema.createIndex('inventory_edit_holds_order').on('inventory_edit_holds').columns(['order_id', 'status']).execute();
+    },
+  },
 ];

@@ -16,6 +16,7 @@ const unreserve = statement<Level>(`update inventory_products set reserved = res
 const ship = statement<Level>(
   `update inventory_products set on_hand = on_hand - ?, reserved = reserved - ?, shipped = shipped + ?, updated_at = ? where product_id = ? and reserved >= ? ${LEVEL}`,
 );
+const unship = statement<Level>(`update inventory_products set on_hand = on_hand + ?, shipped = shipped - ?, updated_at = ? where product_id = ? and shipped >= ? ${LEVEL}`);
 const adjust = statement<Level>(
   `update inventory_products set on_hand = on_hand + ?, restocked = restocked + ?, updated_at = ? where product_id = ? and on_hand + ? >= reserved and on_hand + ? >= 0 ${LEVEL}`,
 );
@@ -116,6 +117,13 @@ export async function unreserveUnits(db: Db, productId: string, quantity: number
 export async function shipUnits(db: Db, productId: string, quantity: number, now: number): Promise<StockLevel> {
   const [row] = await ship(db, [quantity, quantity, quantity, now, productId, quantity]);
   if (!row) throw new Error(`cannot ship ${quantity} of ${productId}: fewer units are reserved (stock ledger out of step)`);
+  return toLevel(row);
+}
+
+/** Units that were to leave with a shipment stay (an item edit took them off before dispatch): on hand rises, shipped falls. */
+export async function unshipUnits(db: Db, productId: string, quantity: number, now: number): Promise<StockLevel> {
+  const [row] = await unship(db, [quantity, quantity, now, productId, quantity]);
+  if (!row) throw new Error(`cannot take ${quantity} of ${productId} off a shipment: fewer units were shipped (stock ledger out of step)`);
   return toLevel(row);
 }
 

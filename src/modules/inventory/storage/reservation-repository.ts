@@ -37,6 +37,15 @@ export async function markReservationFailed(db: Db, orderId: string, reason: str
   await db.updateTable('inventory_reservations').set({ status: 'failed', reason, updated_at: now }).where('order_id', '=', orderId).execute();
 }
 
+const deleteLines = statement('delete from inventory_reservation_lines where order_id = ?');
+
+/** The reservation's lines become `lines` (an item edit applied); lines of no units are left out. */
+export async function replaceReservationLines(db: Db, orderId: string, lines: readonly ReservationLine[]): Promise<void> {
+  await deleteLines(db, [orderId]);
+  const kept = lines.filter((l) => l.quantity > 0);
+  if (kept.length > 0) await insertReservationLines(db, orderId, kept);
+}
+
 /** Moves a reservation from one status to another; false when it was no longer in `from`. */
 export async function transitionReservation(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: number): Promise<boolean> {
   return (await transition(db, [to, now, orderId, from])).length === 1;

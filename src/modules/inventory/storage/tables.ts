@@ -34,6 +34,18 @@ export interface ReservationLineRow {
   quantity: number;
 }
 
+/** Units an item edit adds to an order, held until the edit applies (moved onto the order) or ends (given back). */
+export interface EditHoldRow {
+  edit_id: string;
+  order_id: string;
+  /** held | applied | released | failed */
+  status: string;
+  /** JSON [{ productId, quantity }], product id order. */
+  lines: string;
+  created_at: number;
+  updated_at: number;
+}
+
 /** A low-stock alert; at most one per product has `resolved_at` null. */
 export interface AlertRow {
   alert_id: string;
@@ -50,4 +62,5 @@ export interface InventoryTables {
   inventory_reservations: ReservationRow;
   inventory_reservation_lines: ReservationLineRow;
   inventory_alerts: AlertRow;
+  inventory_edit_holds: EditHoldRow;
 }
