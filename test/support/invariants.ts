@@ -20,15 +20,25 @@ export async function fulfilmentViolations(apis: ModuleApis, engine: Engine): Pr
     const page = await apis.orders.listOrders({ limit: 200, cursor });
     for (const order of page.orders) {
       if (!SETTLED.has(order.status)) violations.push(`${order.orderNumber}: status ${order.status} is neither terminal nor SHIPPED`);
+      // The placement is charged once at most; an item edit that raised the total adds a charge of its own.
       const charges = await apis.payments.chargesForOrder(order.orderId);
       if (charges > 1) violations.push(`${order.orderNumber}: charged ${charges} times`);
       if (CHARGED.has(order.status) && charges !== 1) violations.push(`${order.orderNumber}: ${order.status} but charged ${charges} times`);
-      const refunds = await apis.payments.refundsForOrder(order.orderId);
-      // Refunds (a cancellation's in full, returns' in part) never add up to more than the charge.
+      const editCharges = await apis.payments.editChargesForOrder(order.orderId);
+      if (charges === 0 && editCharges > 0) violations.push(`${order.orderNumber}: ${editCharges} edit charges without a charge of the order`);
+      // Refunds (a cancellation's in full, returns' and edits' in part) never add up to more than the charges.
       const refunded = await apis.payments.refundedAmountForOrder(order.orderId);
       const charged = charges > 0 ? ((await apis.payments.getPaymentForOrder(order.orderId))?.amount ?? 0) : 0;
-      if (refunded > charged) violations.push(`${order.orderNumber}: refunded ${refunded} of a charge of ${charged}`);
-      if (order.status === 'CANCELLED' && charges !== refunds) violations.push(`${order.orderNumber}: cancelled with ${charges} charges and ${refunds} refunds`);
+      if (refunded > charged) violations.push(`${order.orderNumber}: refunded ${refunded} of charges of ${charged}`);
+      if (order.status === 'CANCELLED' && refunded !== charged) violations.push(`${order.orderNumber}: cancelled with ${charged} charged and ${refunded} refunded`);
+      // What the customer paid in the end is the order's total, less what returns gave back.
+      if (CHARGED.has(order.status) && !order.pendingEdit) {
+        const returned = (await apis.orders.listReturns(order.orderId)).reduce((n, r) => n + (r.refundedAmount ?? 0), 0);
+        if (charged - refunded !== order.totalAmount - returned) {
+          violations.push(`${order.orderNumber}: ${order.status} for ${order.totalAmount} (returns refunded ${returned}) but charged ${charged} − refunded ${refunded}`);
+        }
+      }
+      if (order.pendingEdit) violations.push(`${order.orderNumber}: item edit ${order.pendingEdit.editId} still under way`);
       const reservation = await apis.inventory.reservationOf(order.orderId);
       if (reservation?.status === 'reserved') violations.push(`${order.orderNumber}: ${order.status} still holds its reservation`);
     }

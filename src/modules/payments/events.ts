@@ -40,8 +40,30 @@ export type PaymentPartiallyRefundedPayload = {
   /** Every refund of the payment so far, this one included: never more than the charge. */
   refundedTotal: number;
   currency: string;
-  /** The return refunded. */
-  returnId: string;
+  /** The return refunded, when a return was. */
+  returnId?: string;
+  /** The item edit refunded (a lower total, or an edit that could not apply after its charge), when an edit was. */
+  editId?: string;
+};
+
+/** PaymentEditCharged: the rise of an edited order's total was charged. */
+export type PaymentEditChargedPayload = {
+  orderId: string;
+  paymentId: string;
+  editId: string;
+  amount: number;
+  currency: string;
+  /** Every charge of the order so far, this one included. */
+  chargedTotal: number;
+};
+
+/** PaymentEditChargeFailed: the rise of an edited order's total could not be charged. */
+export type PaymentEditChargeFailedPayload = {
+  orderId: string;
+  paymentId: string;
+  editId: string;
+  /** The gateway's decline reason, or why nothing was asked of it. */
+  reason: string;
 };
 
 /** The events the payments module publishes, by type. */
@@ -50,6 +72,8 @@ export type PaymentEvents = {
   PaymentFailed: PaymentFailedPayload;
   PaymentRefunded: PaymentRefundedPayload;
   PaymentPartiallyRefunded: PaymentPartiallyRefundedPayload;
+  PaymentEditCharged: PaymentEditChargedPayload;
+  PaymentEditChargeFailed: PaymentEditChargeFailedPayload;
 };
 
 /**

@@ -10,6 +10,7 @@ import { chargeRequestOf } from './handlers/settle-payment.js';
 import { GATEWAY_ANSWER_TIMER, onOrderConfirmed } from './handlers/on-order-confirmed.js';
 import { onOrderCancelled } from './handlers/on-order-cancelled.js';
 import { onReturnReceived } from './handlers/on-return-received.js';
+import { onEditApplied, onEditPaymentRequested, onEditRejected } from './handlers/item-edits.js';
 import { paymentMigrations } from './storage/migrations.js';
 import { findPayment, findPaymentByOrder, toPaymentView, type PaymentView } from './storage/payment-repository.js';
 import type { PaymentRow, PaymentsDb } from './storage/tables.js';
@@ -30,11 +31,13 @@ export interface PaymentsOptions {
 export interface PaymentsApi {
   getPaymentForOrder(orderId: string): Promise<PaymentView | undefined>;
   getPayment(paymentId: string): Promise<PaymentView | undefined>;
-  /** Successful charges the gateway recorded for the order (never more than one). */
+  /** Successful charges of the order's placement the gateway recorded (never more than one). */
   chargesForOrder(orderId: string): Promise<number>;
+  /** Successful charges of the order's item edits (one per edit that raised the total). */
+  editChargesForOrder(orderId: string): Promise<number>;
   /** Successful refunds the gateway recorded for the order. */
   refundsForOrder(orderId: string): Promise<number>;
-  /** What the order's payment has been refunded so far (minor units; 0 when nothing). */
+  /** What the order's charges have been refunded so far (minor units; 0 when nothing). */
   refundedAmountForOrder(orderId: string): Promise<number>;
 }
 
@@ -61,6 +64,9 @@ export function createPaymentsModule(options: PaymentsOptions): PaymentsModule {
       OrderConfirmed: onOrderConfirmed({ gateway, latencyMs, ids }),
       OrderCancelled: onOrderCancelled({ gateway }),
       ReturnReceived: onReturnReceived({ gateway }),
+      OrderEditPaymentRequested: onEditPaymentRequested({ gateway }),
+      OrderUpdated: onEditApplied({ gateway }),
+      OrderEditRejected: onEditRejected({ gateway }),
     },
   });
   return {
@@ -74,12 +80,10 @@ export function createPaymentsModule(options: PaymentsOptions): PaymentsModule {
       return {
         getPaymentForOrder: async (orderId) => view(await findPaymentByOrder(db, orderId)),
         getPayment: async (paymentId) => view(await findPayment(db, paymentId)),
-        chargesForOrder: (orderId) => gateway.countSucceeded(db, orderId, 'charge'),
+        chargesForOrder: async (orderId) => (await gateway.chargesOf(db, orderId)).filter((c) => c.idempotencyKey === orderId).length,
+        editChargesForOrder: async (orderId) => (await gateway.chargesOf(db, orderId)).filter((c) => c.idempotencyKey !== orderId).length,
         refundsForOrder: (orderId) => gateway.countSucceeded(db, orderId, 'refund'),
-        refundedAmountForOrder: async (orderId) => {
-          const payment = await findPaymentByOrder(db, orderId);
-          return payment ? gateway.refundedTotal(db, chargeRequestOf(payment).idempotencyKey) : 0;
-        },
+        refundedAmountForOrder: async (orderId) => (await gateway.chargesOf(db, orderId)).reduce((n, c) => n + c.refunded, 0),
       };
     },
   };

@@ -97,6 +97,8 @@ export interface PaymentGateway {
   countSucceeded<DB extends GatewayTables>(db: Kysely<DB>, reference: string, operation: 'charge' | 'refund'): Promise<number>;
   /** What the succeeded refunds of a charge (its idempotency key) add up to, in minor units. */
   refundedTotal<DB extends GatewayTables>(db: Kysely<DB>, chargeKey: string): Promise<number>;
+  /** The succeeded charges with this reference, oldest first, each with what is left to refund of it. */
+  chargesOf<DB extends GatewayTables>(db: Kysely<DB>, reference: string): Promise<{ idempotencyKey: string; amount: number; refunded: number }[]>;
 }
 
 export interface SimulatedGatewayOptions {
@@ -158,6 +160,22 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Paymen
     },
 
     refundedTotal: (db, chargeKey) => refundedOf(db as unknown as Kysely<GatewayTables>, chargeKey),
+
+    async chargesOf(db, reference) {
+      const own = db as unknown as Kysely<GatewayTables>;
+      const charges = await own
+        .selectFrom('payment_gateway_charges')
+        .select(['idempotency_key', 'amount'])
+        .where('reference', '=', reference)
+        .where('operation', '=', 'charge')
+        .where('outcome', '=', 'succeeded')
+        .orderBy('created_at')
+        .orderBy('idempotency_key')
+        .execute();
+      const result: { idempotencyKey: string; amount: number; refunded: number }[] = [];
+      for (const c of charges) result.push({ idempotencyKey: c.idempotency_key, amount: Number(c.amount), refunded: await refundedOf(own, c.idempotency_key) });
+      return result;
+    },
 
     async countSucceeded(db, reference, operation) {
       const row = await (db as unknown as Kysely<GatewayTables>)

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { PayloadOf } from '../../../kernel/catalog.js';
 import type { EventEnvelope } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
@@ -7,7 +6,7 @@ import { paymentEvent } from '../events.js';
 import type { PaymentGateway } from '../gateway/simulated-gateway.js';
 import { findPaymentByOrder } from '../storage/payment-repository.js';
 import type { PaymentsDb } from '../storage/tables.js';
-import { chargeRequestOf, gatewayCall } from './settle-payment.js';
+import { refundAcrossCharges, refundableOf } from './settle-payment.js';
 
 /**
  * ReturnReceived → refund the returned lines' amount (PaymentPartiallyRefunded), once: the
@@ -23,17 +22,13 @@ export function onReturnReceived(deps: { gateway: PaymentGateway }) {
       // A delivered order was paid: anything else is a fault to look at (retried, then dead-lettered).
       throw new AppError('internal', 'REFUND_DECLINED', `return ${returnId}: order ${orderId} has no succeeded payment to refund (${payment?.status ?? 'none'})`);
     }
-    const chargeKey = chargeRequestOf(payment).idempotencyKey;
-    const refunded = await deps.gateway.refundedTotal(ctx.db as unknown as Kysely<PaymentsDb>, chargeKey);
-    const refund = Math.min(amount, payment.amount - refunded);
+    const { charged, refunded } = await refundableOf(ctx, deps.gateway, orderId);
+    const refund = Math.min(amount, charged - refunded);
     if (refund <= 0) {
-      ctx.log.warn({ orderId, returnId, refunded, charged: payment.amount }, 'ReturnReceived: the payment is refunded in full already; nothing refunded');
+      ctx.log.warn({ orderId, returnId, refunded, charged }, 'ReturnReceived: the payment is refunded in full already; nothing refunded');
       return;
     }
-    const result = await deps.gateway.refund(gatewayCall(ctx), { idempotencyKey: `return:${returnId}`, chargeKey, amount: refund, reference: orderId });
-    if (result.status !== 'succeeded') {
-      throw new AppError('internal', 'REFUND_DECLINED', `the gateway declined the refund of return ${returnId} (payment ${payment.payment_id}): ${result.reason}`);
-    }
+    await refundAcrossCharges(ctx, deps.gateway, payment, refund, `return:${returnId}`);
     ctx.emit(
       paymentEvent(
         'PaymentPartiallyRefunded',

@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { AppError } from '../../../kernel/errors.js';
 import type { TxContext } from '../../../platform/log/tx-context.js';
@@ -58,23 +59,49 @@ export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway,
   }
 }
 
-/** Refunds a succeeded payment in full (idempotent at the gateway) and emits PaymentRefunded (caused by `causationId` when given, else by the event handled). */
+/**
+ * Refunds up to `amount` of what the order's succeeded charges (the placement's, then those of
+ * item edits) have left, charge by charge, and returns what was refunded. The refund of the
+ * placement's charge carries `key` as idempotency key, the refund of another charge
+ * `key:chargeKey`; the transaction decides them the same way on every retry (the gateway
+ * records in it too), so none is made twice.
+ */
+export async function refundAcrossCharges(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, amount: number, key: string): Promise<number> {
+  let refunded = 0;
+  for (const charge of await gateway.chargesOf(tx.db as unknown as Kysely<PaymentsDb>, payment.order_id)) {
+    const part = Math.min(amount - refunded, charge.amount - charge.refunded);
+    if (part <= 0) continue;
+    const idempotencyKey = charge.idempotencyKey === chargeRequestOf(payment).idempotencyKey ? key : `${key}:${charge.idempotencyKey}`;
+    const result = await gateway.refund(gatewayCall(tx), { idempotencyKey, chargeKey: charge.idempotencyKey, amount: part, reference: payment.order_id });
+    if (result.status !== 'succeeded') {
+      // A succeeded charge that cannot be refunded is a fault to look at, not an outcome: retry, then dead-letter.
+      throw new AppError('internal', 'REFUND_DECLINED', `the gateway declined refund ${idempotencyKey} of payment ${payment.payment_id}: ${result.reason}`);
+    }
+    refunded += part;
+    if (refunded >= amount) break;
+  }
+  return refunded;
+}
+
+/** What the order's succeeded charges still hold (charged minus refunded), minor units. */
+export async function refundableOf(tx: Pick<PaymentTx, 'db'>, gateway: PaymentGateway, orderId: string): Promise<{ charged: number; refunded: number }> {
+  const charges = await gateway.chargesOf(tx.db as unknown as Kysely<PaymentsDb>, orderId);
+  return { charged: charges.reduce((n, c) => n + c.amount, 0), refunded: charges.reduce((n, c) => n + c.refunded, 0) };
+}
+
+/**
+ * Refunds a succeeded payment in full — every charge of the order, an item edit's included —
+ * (idempotent at the gateway) and emits PaymentRefunded with what was refunded (caused by
+ * `causationId` when given, else by the event handled).
+ */
 export async function refundSucceededPayment(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger, causationId?: string): Promise<void> {
   const decision = refundPayment(stateOf(payment));
   if (decision.refused) {
     log.info({ paymentId: payment.payment_id, code: decision.code }, `refund skipped: ${decision.message}`);
     return;
   }
-  const result = await gateway.refund(gatewayCall(tx), {
-    idempotencyKey: `refund:${payment.payment_id}`,
-    chargeKey: chargeRequestOf(payment).idempotencyKey,
-    amount: payment.amount,
-    reference: payment.order_id,
-  });
-  if (result.status !== 'succeeded') {
-    // A succeeded charge that cannot be refunded is a fault to look at, not an outcome: retry, then dead-letter.
-    throw new AppError('internal', 'REFUND_DECLINED', `the gateway declined the refund of payment ${payment.payment_id}: ${result.reason}`);
-  }
+  const { charged, refunded: before } = await refundableOf(tx, gateway, payment.order_id);
+  const refunded = await refundAcrossCharges(tx, gateway, payment, charged - before, `refund:${payment.payment_id}`);
   await savePayment(tx.db, payment, decision.state, tx.now, { refunded_at: tx.now });
-  tx.emit(paymentEvent('PaymentRefunded', { orderId: payment.order_id, paymentId: payment.payment_id, amount: payment.amount, currency: payment.currency }, payment.correlation_id, causationId));
+  tx.emit(paymentEvent('PaymentRefunded', { orderId: payment.order_id, paymentId: payment.payment_id, amount: refunded, currency: payment.currency }, payment.correlation_id, causationId));
 }

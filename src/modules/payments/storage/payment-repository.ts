@@ -63,6 +63,15 @@ export async function savePayment(db: Db, current: PaymentRow, next: PaymentStat
   return { ...current, ...changes };
 }
 
+const addAmount = statement<{ payment_id: string }>('update payments set amount = amount + ?, updated_at = ?, version = ? where payment_id = ? and version = ? returning payment_id');
+
+/** An item edit's charge succeeded: the payment's amount (every charge of the order) grows by `amount`. */
+export async function addToPaymentAmount(db: Db, current: PaymentRow, amount: number, now: number): Promise<PaymentRow> {
+  const updated = await addAmount(db, [amount, now, current.version + 1, current.payment_id, current.version]);
+  if (updated.length !== 1) throw new AppError('conflict', 'PAYMENT_CHANGED_CONCURRENTLY', `payment ${current.payment_id} changed while it was being updated; retrying`);
+  return { ...current, amount: Number(current.amount) + amount, updated_at: now, version: current.version + 1 };
+}
+
 /** Remembers that an order was cancelled (idempotent). */
 export async function recordCancelledOrder(db: Db, orderId: string, reason: string, now: number): Promise<void> {
   await insertCancelled(db, [orderId, reason, now]);

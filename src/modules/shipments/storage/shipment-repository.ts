@@ -85,6 +85,17 @@ export async function readdressShipment(db: Db, shipmentId: string, address: Shi
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** The shipment, while still CREATED, carries `items` instead (an item edit applied); false once it left. */
+export async function repackShipment(db: Db, shipmentId: string, items: readonly { productId: string; quantity: number }[], now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('shipments')
+    .set({ items: JSON.stringify(items.map(({ productId, quantity }) => ({ productId, quantity }))), updated_at: now })
+    .where('shipment_id', '=', shipmentId)
+    .where('status', '=', 'CREATED')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 /** Remembers that an order was cancelled (idempotent). */
 export async function recordCancelledOrder(db: Db, orderId: string, reason: string, now: number): Promise<void> {
   await db

@@ -20,8 +20,11 @@ export const STATUS_OF_EVENT = {
 
 const REFUNDS = new Set(['PaymentRefunded', 'PaymentPartiallyRefunded']);
 
-/** The event types the projection reads: the order events and the refunds. */
-export const PROJECTED_EVENT_TYPES = [...Object.keys(STATUS_OF_EVENT), 'PaymentRefunded', 'PaymentPartiallyRefunded'] as const;
+/** An item edit's charge of the rise of a paid order's total: revenue grows by it. */
+const EDIT_CHARGES = new Set(['PaymentEditCharged']);
+
+/** The event types the projection reads: the order events, the refunds and the charges of item edits. */
+export const PROJECTED_EVENT_TYPES = [...Object.keys(STATUS_OF_EVENT), 'PaymentRefunded', 'PaymentPartiallyRefunded', 'PaymentEditCharged'] as const;
 
 /** What the projection keeps per order: enough to move a status count and to count revenue. */
 export interface OrderFacts {
@@ -65,7 +68,7 @@ export interface Evolution {
 
 /** The order an event is about, or undefined for events the projection does not read. */
 export function orderIdOf(event: ProjectedEvent): string | undefined {
-  if (!(event.eventType in STATUS_OF_EVENT) && !REFUNDS.has(event.eventType)) return undefined;
+  if (!(event.eventType in STATUS_OF_EVENT) && !REFUNDS.has(event.eventType) && !EDIT_CHARGES.has(event.eventType)) return undefined;
   const id = event.payload.orderId;
   return typeof id === 'string' && id !== '' ? id : undefined;
 }
@@ -76,7 +79,8 @@ export function orderIdOf(event: ProjectedEvent): string | undefined {
  * refuses what would corrupt a counter: a second OrderPlaced, an event for an order it never
  * saw placed, a refund of an order it never counted as paid (a late payment refunded after
  * a timeout was never revenue). Those guards also make a tail of the log applied twice, in
- * order, converge to the same counters.
+ * order, converge to the same counters — except an item edit's charge (PaymentEditCharged),
+ * which adds to revenue each time it is applied: the consumer's inbox applies it once.
  */
 export function evolveOrderStats(order: OrderFacts | undefined, event: ProjectedEvent): Evolution {
   const unchanged: Evolution = { order, deltas: [] };
@@ -84,6 +88,7 @@ export function evolveOrderStats(order: OrderFacts | undefined, event: Projected
   if (!order) return unchanged;
   // A refund in full (a cancellation) or of part (a return): revenue drops by what was refunded.
   if (REFUNDS.has(event.eventType)) return refunded(order, (event.payload as unknown as PaymentRefundedPayload).amount);
+  if (EDIT_CHARGES.has(event.eventType)) return charged(order, (event.payload as unknown as PaymentRefundedPayload).amount);
   const status = STATUS_OF_EVENT[event.eventType as keyof typeof STATUS_OF_EVENT] as OrderStatus | undefined;
   if (!status || status === order.status) return unchanged;
   const moved: Evolution = {
@@ -117,6 +122,13 @@ function placed(event: ProjectedEvent): Evolution {
       { metric: 'placed_day', dimension: event.occurredAt.slice(0, 10), delta: 1 },
     ],
   };
+}
+
+// Only on an order already counted as paid (an edit charges nothing before PAID).
+function charged(order: OrderFacts, amount: unknown): Evolution {
+  const applied = safeAmount(amount);
+  if (applied <= 0 || order.paidAmount === 0) return { order, deltas: [] };
+  return { order: { ...order, paidAmount: order.paidAmount + applied }, deltas: [{ metric: 'paid', dimension: order.currency, delta: applied }] };
 }
 
 function refunded(order: OrderFacts, amount: unknown): Evolution {
