@@ -86,7 +86,11 @@ describe.each(dialects)('order edits over HTTP on %s', (dialect) => {
     expectProblem(await edit(orderId, '*', { shippingAddress: moved }), 428, 'ORDER_VERSION_REQUIRED');
     expectProblem(await edit(orderId, '"not-the-version"', { shippingAddress: moved }), 409, 'ORDER_CHANGED');
     expectProblem(await edit(orderId, etag, { reason: 'nothing else' }), 422, 'INVALID_EDIT');
-    expectProblem(await edit(orderId, etag, { items: [{ productId: 'widget', quantity: 1 }] }), 400);
+    // Items change only once the order is paid.
+    expectProblem(await edit(orderId, etag, { items: [{ productId: 'widget', quantity: 1 }] }), 409, 'ORDER_NOT_EDITABLE');
+    expectProblem(await edit(orderId, etag, { items: [{ productId: 'widget', quantity: 0 }] }), 400);
+    expectProblem(await edit(orderId, etag, { items: [{ productId: 'widget', quantity: 1 }, { productId: 'widget', quantity: 2 }] }), 422, 'DUPLICATE_PRODUCT');
+    expectProblem(await edit(orderId, etag, { items: [{ productId: 'no-such-product', quantity: 1 }] }), 422, 'UNKNOWN_PRODUCT');
     expectProblem(await edit(orderId, etag, { shippingAddress: { ...moved, city: '' } }), 400);
     expectProblem(await edit(orderId, etag, { shippingAddress: moved }, h.tokens.bob), 404, 'ORDER_NOT_FOUND');
     expectProblem(await h.call('PATCH', `/orders/${orderId}`, { body: { shippingAddress: moved }, headers: { 'if-match': etag } }), 401);

@@ -120,7 +120,7 @@ describe('requestItemEdit / advanceItemEdit: an item edit, a saga of its own', (
     const short = advanceItemEdit(started.order, { type: 'StockShort', editId: 'edit-1', reason: 'insufficient_stock' }, AT + 1);
     expect(short).toEqual({
       ok: true,
-      order: { ...order, updatedAt: AT + 1 },
+      order: { ...order, lastEdit: { editId: 'edit-1', outcome: 'rejected', reason: 'insufficient_stock', at: AT + 1 }, updatedAt: AT + 1 },
       events: [{ type: 'OrderEditRejected', payload: { orderId: 'order-1', editId: 'edit-1', reason: 'insufficient_stock', refundCharge: false } }],
     });
   });
@@ -130,7 +130,7 @@ describe('requestItemEdit / advanceItemEdit: an item edit, a saga of its own', (
     const started = requestItemEdit(order, edit([widget, gadget, gizmo]), AT);
     const held = started.ok ? advanceItemEdit(started.order, { type: 'StockHeld', editId: 'edit-1' }, AT + 1) : started;
     const failed = held.ok ? advanceItemEdit(held.order, { type: 'ChargeFailed', editId: 'edit-1', reason: 'card_declined' }, AT + 2) : held;
-    expect(failed).toMatchObject({ ok: true, order: { ...order, updatedAt: AT + 2 }, events: [{ type: 'OrderEditRejected', payload: { reason: 'card_declined', refundCharge: false } }] });
+    expect(failed).toMatchObject({ ok: true, order: { ...order, lastEdit: { outcome: 'rejected', reason: 'card_declined' }, updatedAt: AT + 2 }, events: [{ type: 'OrderEditRejected', payload: { reason: 'card_declined', refundCharge: false } }] });
   });
 
   it('given the shipment was dispatched while the difference was charged, then the edit is rejected and its charge refunded', () => {
