@@ -116,6 +116,49 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     expect(await violations()).toEqual([]);
   });
 
+  it.each([
+    { crashOn: 'InventoryEditReserved', card: 'tok_visa', applied: true },
+    { crashOn: 'PaymentEditCharged', card: 'tok_visa', applied: true },
+    { crashOn: 'OrderUpdated', card: 'tok_visa', applied: true },
+    { crashOn: 'PaymentEditChargeFailed', card: 'tok_chargeDeclined', applied: false },
+  ])('an item edit survives a SIGKILL right after $crashOn commits: charged at most once, no stock drift', async ({ crashOn, card, applied }) => {
+    const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '60000', LOG_LEVEL: 'error' };
+    const first = spawnTs(node, { ...env, MODE: 'itemedit', CRASH_ON: crashOn, EDIT_TOKEN: card });
+    const { placed, shipmentId } = await first.waitFor('shipmentId');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    storage = await scratch.open();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const db = storage.db as Kysely<any>;
+    const order = async () => db.selectFrom('orders').selectAll().where('order_id', '=', placed as string).executeTakeFirstOrThrow();
+    const typesSoFar = (await db.selectFrom('events').select('event_type').where('correlation_id', 'is not', null).orderBy('sequence').execute()).map((r) => r.event_type as string);
+    expect(typesSoFar).toContain(crashOn);
+    // Before the edit applies (or ends), the order still has it under way.
+    if (crashOn !== 'OrderUpdated') expect((await order()).pending_edit).not.toBeNull();
+
+    const second = spawnTs(node, { ...env, MODE: 'run' });
+    await second.waitFor('running');
+    await eventually(async () => (await order()).pending_edit === null, 'the item edit ended after the restart', 30_000);
+    await untilSettled(db, businessConsumers());
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const ended = await order();
+    expect([Number(ended.total_amount), JSON.parse(ended.last_edit as string).outcome]).toEqual(applied ? [7500, 'applied'] : [2500, 'rejected']);
+    const count = async (type: string) => Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).where('event_type', '=', type).executeTakeFirstOrThrow()).n);
+    expect(await count(applied ? 'OrderUpdated' : 'OrderEditRejected')).toBe(1);
+    // The placement charged once; the edit's difference at most once (succeeded only when it applied).
+    const charges = await db.selectFrom('payment_gateway_charges').selectAll().where('operation', '=', 'charge').where('reference', '=', placed as string).execute();
+    expect(charges.map((c) => [c.idempotency_key, Number(c.amount), c.outcome]).sort()).toEqual(
+      [[placed, 2500, 'succeeded'], [expect.stringMatching(/^edit:/), 5000, applied ? 'succeeded' : 'declined']].sort(),
+    );
+    // 10 on hand: 1 shipped at first, 2 more when the edit applied; nothing left reserved or held.
+    const widget = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', 'widget').executeTakeFirstOrThrow();
+    expect([Number(widget.on_hand), Number(widget.reserved)]).toEqual(applied ? [7, 0] : [9, 0]);
+    const shipment = await db.selectFrom('shipments').selectAll().where('shipment_id', '=', shipmentId as string).executeTakeFirstOrThrow();
+    expect(JSON.parse(shipment.items as string)).toEqual([{ productId: 'widget', quantity: applied ? 3 : 1 }]);
+    expect(await violations()).toEqual([]);
+  });
+
   it('a saga deadline set before a SIGKILL still fires after the restart', async () => {
     const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '1500', LOG_LEVEL: 'error' };
     // The process kills itself right after placing: the deadline cannot pass before the crash.
