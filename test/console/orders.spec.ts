@@ -28,6 +28,7 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     ensureConsoleBuilt();
     server = await startConsoleServer({ PAYMENT_LATENCY_MS: '60000' });
     await createProduct(server, { productId: 'lamp', name: 'Desk lamp', stock: 50, reorderPoint: 2, price: 25 });
+    await createProduct(server, { productId: 'shade', name: 'Lamp shade', stock: 10, price: 8 });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
@@ -162,5 +163,26 @@ describe.skipIf(!browserAvailable())('console: orders and the order view, in Chr
     expect(await audit.locator('tr[data-action="InventoryReleased"]').getAttribute('data-role')).toBe('system');
     expect(await audit.locator('tr[data-action="InventoryReleased"] td').nth(2).textContent()).toBe('—');
     await screenshot(page, 'order-audit');
+  });
+
+  it('changes the items of a shipped order from the page: the stock is held, the difference charged, then the order shows the new lines', async () => {
+    const order = await placeOrder(server, { productId: 'lamp' });
+    await answerPayment(server, order.orderId);
+    await orderReaches(server, order.orderId, 'SHIPPED');
+    await go(page, `#/orders/${order.orderId}`);
+
+    await page.getByRole('button', { name: 'Change items' }).click();
+    await page.getByLabel('Quantity of Desk lamp').fill('2');
+    await page.getByLabel('Add a product (optional)').fill('shade');
+    await page.getByLabel('Why (optional)').fill('a shade too');
+    await page.getByRole('button', { name: 'Save items' }).click();
+    const details = page.locator('section[aria-label="Order details"]');
+    await expect.poll(() => details.textContent(), { timeout: 15_000 }).toContain('applied');
+    await go(page, `#/orders/${order.orderId}`);
+    const text = (await details.textContent()) ?? '';
+    expect(text).toContain('2 × Desk lamp, 1 × Lamp shade');
+    expect(text).toContain('Last item edit');
+    await expect.poll(() => page.locator('section[aria-labelledby="audit-title"] tr[data-action="OrderUpdated"]').textContent()).toContain('a shade too');
+    expect(await page.locator('section[aria-labelledby="audit-title"] tr[data-action="PaymentEditCharged"]').count()).toBe(1);
   });
 });

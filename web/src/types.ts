@@ -34,6 +34,10 @@ export interface Order {
   shipmentId: string | null;
   trackingNumber: string | null;
   statusHistory: { status: string; at: string }[];
+  /** The item edit under way (stock held, then the difference charged). */
+  pendingEdit?: { editId: string; stage: 'stock' | 'payment'; items: { productId: string; name: string; quantity: number }[]; totalAmount: number; reason: string | null } | null;
+  /** How the last item edit ended. */
+  lastEdit?: { editId: string; outcome: 'applied' | 'rejected'; reason: string | null; at: string } | null;
   createdAt: string;
   updatedAt: string;
   shippingAddress: { street: string; city: string; postalCode: string; country: string };

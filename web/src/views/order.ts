@@ -87,6 +87,7 @@ function render(
         null,
         summary(order, saga, timeline),
         ADDRESS_EDITABLE.includes(order.status) && !order.shipment?.dispatchedAt ? addressControl(order, etag, context, reload) : null,
+        ITEMS_EDITABLE.includes(order.status) && !order.shipment?.dispatchedAt && !order.pendingEdit ? itemsControl(order, etag, context, reload) : null,
         CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null,
       ),
       sagaPanel(saga),
@@ -204,6 +205,10 @@ function summary(order: Order, saga: Saga, timeline: Timeline): HTMLElement {
       item('Customer', order.customerId),
       item('Total', money(order.totalAmount, order.currency)),
       item('Items', order.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')),
+      order.pendingEdit
+        ? item('Edit under way', `${order.pendingEdit.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')} for ${money(order.pendingEdit.totalAmount, order.currency)}, waiting for ${order.pendingEdit.stage === 'stock' ? 'stock' : 'the charge of the difference'}`)
+        : [],
+      order.lastEdit ? item('Last item edit', `${order.lastEdit.outcome}${order.lastEdit.reason ? ` (${order.lastEdit.reason})` : ''}, ${time(order.lastEdit.at)}`) : [],
       item('Ship to', `${order.shippingAddress.street}, ${order.shippingAddress.postalCode} ${order.shippingAddress.city}, ${order.shippingAddress.country}`),
       item('Placed', time(order.createdAt)),
       item('Updated', time(order.updatedAt)),
@@ -264,6 +269,60 @@ function addressControl(order: Order, etag: string, context: ViewContext, reload
   }
   replace(area, start);
   return h('section', { class: 'card', 'aria-label': 'Shipping address' }, area);
+}
+
+/** Statuses in which the items may change: once paid, until the shipment is dispatched. */
+const ITEMS_EDITABLE = ['PAID', 'SHIPPED'];
+
+/**
+ * A form for the order's new quantities (0 takes a line off) and one product to add, sent with
+ * the order's ETag. The edit goes on in the background: the page shows it under way, then how it ended.
+ */
+function itemsControl(order: Order, etag: string, context: ViewContext, reload: () => Promise<void>): HTMLElement {
+  const area = h('div', { class: 'cancel-area' });
+  const start = h('button', { type: 'button', onclick: () => open() }, 'Change items');
+  const lines = order.items.map((line, i) => ({
+    productId: line.productId,
+    input: h('input', { id: `edit-qty-${i}`, type: 'number', min: 0, max: 1000, required: true, value: String(line.quantity) }),
+    label: `Quantity of ${line.name}`,
+  }));
+  const addProduct = h('input', { id: 'edit-add-product', type: 'text', maxlength: 200, placeholder: 'product id' });
+  const addQuantity = h('input', { id: 'edit-add-quantity', type: 'number', min: 1, max: 1000, value: '1' });
+  const reasonInput = h('input', { id: 'edit-reason', type: 'text', maxlength: 500, placeholder: 'e.g. customer added a shade' });
+  function open(): void {
+    replace(
+      area,
+      h(
+        'form',
+        { class: 'inline-form', onsubmit: (e: Event) => (e.preventDefault(), void save()) },
+        lines.map(({ input, label }) => [h('label', { for: input.id }, label), input]),
+        h('label', { for: addProduct.id }, 'Add a product (optional)'),
+        addProduct,
+        h('label', { for: addQuantity.id }, 'Quantity to add'),
+        addQuantity,
+        h('label', { for: reasonInput.id }, 'Why (optional)'),
+        reasonInput,
+        h('button', { type: 'submit' }, 'Save items'),
+        h('button', { type: 'button', onclick: () => replace(area, start) }, 'Keep them'),
+      ),
+    );
+    lines[0]?.input.focus();
+  }
+  async function save(): Promise<void> {
+    try {
+      const items = lines.map(({ productId, input }) => ({ productId, quantity: Number(input.value) })).filter((l) => l.quantity > 0);
+      const added = addProduct.value.trim();
+      if (added) items.push({ productId: added, quantity: Number(addQuantity.value) });
+      const reason = reasonInput.value.trim();
+      await api(`/orders/${encodeURIComponent(order.orderId)}`, { method: 'PATCH', headers: { 'if-match': etag }, body: { items, ...(reason ? { reason } : {}) } });
+      replace(area, notice('ok', 'Item edit sent: the stock is held and the difference charged before the order changes.'));
+      await reload();
+    } catch (error) {
+      replace(area, errorState(error, context), start);
+    }
+  }
+  replace(area, start);
+  return h('section', { class: 'card', 'aria-label': 'Items' }, area);
 }
 
 function cancelControl(order: Order, context: ViewContext, reload: () => Promise<void>): HTMLElement {
