@@ -6,7 +6,6 @@ import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import { createSimulatedGateway } from './gateway/simulated-gateway.js';
 import { onGatewayAnswer } from './handlers/on-gateway-answer.js';
-import { chargeRequestOf } from './handlers/settle-payment.js';
 import { GATEWAY_ANSWER_TIMER, onOrderConfirmed } from './handlers/on-order-confirmed.js';
 import { onOrderCancelled } from './handlers/on-order-cancelled.js';
 import { onReturnReceived } from './handlers/on-return-received.js';

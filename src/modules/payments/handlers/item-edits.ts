@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { PayloadOf } from '../../../kernel/catalog.js';
 import type { EventEnvelope } from '../../../kernel/envelope.js';
-import { AppError } from '../../../kernel/errors.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import { paymentEvent } from '../events.js';
 import type { PaymentGateway } from '../gateway/simulated-gateway.js';
