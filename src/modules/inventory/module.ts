@@ -4,11 +4,14 @@ import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { InventoryApi } from './api.js';
 import { adjustStock } from './handlers/adjust-stock.js';
+import { applyOverride } from './handlers/apply-override.js';
 import { createProduct } from './handlers/create-product.js';
 import { releaseOnOrderCancelled } from './handlers/release-on-order-cancelled.js';
+import { releaseOnOrderRejected } from './handlers/release-on-order-rejected.js';
 import { releaseOnPaymentFailed } from './handlers/release-on-payment-failed.js';
 import { reserveOrder } from './handlers/reserve-order.js';
 import { restockReturn } from './handlers/restock-return.js';
+import { setAllowBackorders } from './handlers/set-allow-backorders.js';
 import { shipReservedStock } from './handlers/ship-reserved-stock.js';
 import { createInventoryQueries } from './queries.js';
 import { inventoryMigrations } from './storage/migrations.js';
@@ -20,6 +23,12 @@ const NAME = 'inventory';
 export interface InventoryOptions {
   /** Ids of the alerts the consumer opens (commands use the runtime's generator). */
   ids?: IdGenerator;
+  /**
+   * SHORT_ORDER_REVIEW_MS > 0: an order short of a product that takes no backorders keeps what is
+   * available and holds its shortfalls for an admin's override (InventoryReservationShort)
+   * instead of being refused at once. Default false.
+   */
+  holdShortOrdersForReview?: boolean;
 }
 
 /** The inventory engine module; `connect` gives its commands and queries. */
@@ -28,9 +37,10 @@ export interface InventoryModule extends EngineModule {
 }
 
 /**
- * Products, stock, reservations and low-stock alerts. Its consumer `inventory` reserves stock
- * on OrderPlaced, releases it on OrderPaymentFailed / OrderCancelled and ships it on
- * ShipmentCreated; restocks returned goods on ReturnReceived.
+ * Products, stock, reservations, backorders and low-stock alerts. Its consumer `inventory`
+ * reserves stock on OrderPlaced (or backorders it), releases it on OrderPaymentFailed /
+ * OrderCancelled / OrderRejected and ships it on ShipmentCreated; restocks returned goods on
+ * ReturnReceived; turns shortfalls an admin approved into backorders on OrderStockOverrideApplied.
  */
 export function createInventoryModule(options: InventoryOptions = {}): InventoryModule {
   const ids = options.ids ?? uuidGenerator;
@@ -38,7 +48,9 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
     name: NAME,
     source: NAME,
     handlers: {
-      OrderPlaced: reserveOrder(ids),
+      OrderPlaced: reserveOrder(ids, { holdForReview: options.holdShortOrdersForReview ?? false }),
+      OrderStockOverrideApplied: applyOverride(ids),
+      OrderRejected: releaseOnOrderRejected(ids),
       OrderPaymentFailed: releaseOnPaymentFailed(ids),
       OrderCancelled: releaseOnOrderCancelled(ids),
       ShipmentCreated: shipReservedStock(ids),
@@ -57,6 +69,7 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
         ...queries,
         createProduct: createProduct(runtime, NAME),
         adjustStock: adjustStock(runtime, NAME),
+        setAllowBackorders: setAllowBackorders(runtime, NAME),
       };
     },
   };

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../kernel/errors.js';
-import type { AlertView, InventoryLevel, ProductPage, ProductView, ReservationView, StockLedgerEntry } from './api.js';
+import type { AlertView, BackorderView, InventoryLevel, ProductPage, ProductView, ReservationView, StockLedgerEntry } from './api.js';
 import { priceItems, type CatalogEntry, type Quote, type QuoteItem } from './domain/products.js';
 import { listAlertRows } from './storage/alert-repository.js';
-import { allProducts, findProduct, findProductsByIds, listProductRows, stockLevelOf } from './storage/product-repository.js';
+import { backordersOfOrder, waitingByProduct } from './storage/backorder-repository.js';
+import { allProducts, findProduct, findProductsByIds, listProductRows } from './storage/product-repository.js';
 import { findReservation, openReservedByProduct } from './storage/reservation-repository.js';
 import type { InventoryTables } from './storage/tables.js';
-import { toAlertView, toInventoryLevel, toProductView } from './views.js';
+import { toAlertView, toBackorderView, toInventoryLevel, toProductView } from './views.js';
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 200;
@@ -29,8 +30,12 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
     },
 
     async getInventory(productId: string): Promise<InventoryLevel | undefined> {
-      const level = await stockLevelOf(db, productId);
-      return level && toInventoryLevel(productId, level);
+      const row = await findProduct(db, productId);
+      return row && toInventoryLevel(productId, { onHand: row.on_hand, reserved: row.reserved, reorderPoint: row.reorder_point }, row.backordered);
+    },
+
+    async backordersOf(orderId: string): Promise<BackorderView[]> {
+      return (await backordersOfOrder(db, orderId)).map(toBackorderView);
     },
 
     async listAlerts(options: { resolved?: boolean } = {}): Promise<AlertView[]> {
@@ -47,7 +52,7 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
     reservationOf: (orderId: string): Promise<ReservationView | undefined> => findReservation(db, orderId),
 
     async stockLedger(): Promise<StockLedgerEntry[]> {
-      const [products, open] = await Promise.all([allProducts(db), openReservedByProduct(db)]);
+      const [products, open, waiting] = await Promise.all([allProducts(db), openReservedByProduct(db), waitingByProduct(db)]);
       return products.map((p) => ({
         productId: p.product_id,
         onHand: p.on_hand,
@@ -56,6 +61,8 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
         restocked: p.restocked,
         shipped: p.shipped,
         openReservations: open.get(p.product_id) ?? 0,
+        backordered: p.backordered,
+        waitingBackorders: waiting.get(p.product_id) ?? 0,
       }));
     },
   };
