@@ -21,7 +21,8 @@ type Tx = TxContext<InventoryTables>;
 export async function serveBackorders(tx: Tx, ids: IdGenerator, productId: string, cause: string): Promise<void> {
   for (;;) {
     const stock = await lockProductStock(tx.db, productId);
-    if (!stock) return;
+    // `backordered` counts the units WAITING backorders miss: 0 means an empty queue, and no query.
+    if (!stock || stock.backordered === 0) return;
     const available = availableOf(stock.level);
     if (available <= 0) return;
     const queue = await waitingQueue(tx.db, productId);
