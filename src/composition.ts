@@ -34,7 +34,7 @@ export interface BusinessModules {
   connect(runtime: ModuleRuntime): ModuleApis;
 }
 
-export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks' | 'returnWindowMs'>>;
+export type ModuleSettings = Pick<Config, 'sagaTimeoutMs' | 'paymentSuccessRate' | 'paymentLatencyMs'> & Partial<Pick<Config, 'idempotencyTtlMs' | 'webhooks' | 'returnWindowMs' | 'shortOrderReviewMs' | 'backorderTimeoutMs'>>;
 
 export interface CompositionOptions {
   random?: Random;
@@ -44,10 +44,13 @@ export interface CompositionOptions {
 
 export function createBusinessModules(settings: ModuleSettings, options: CompositionOptions = {}): BusinessModules {
   let apis: ModuleApis | undefined;
-  const inventory = createInventoryModule();
+  // Both modules read SHORT_ORDER_REVIEW_MS: inventory holds short orders for review, orders bounds the review.
+  const inventory = createInventoryModule({ holdShortOrdersForReview: (settings.shortOrderReviewMs ?? 0) > 0 });
   const orders = createOrdersModule({
     sagaTimeoutMs: settings.sagaTimeoutMs,
     ...(settings.returnWindowMs === undefined ? {} : { returnWindowMs: settings.returnWindowMs }),
+    ...(settings.shortOrderReviewMs === undefined ? {} : { shortOrderReviewMs: settings.shortOrderReviewMs }),
+    ...(settings.backorderTimeoutMs === undefined ? {} : { backorderTimeoutMs: settings.backorderTimeoutMs }),
     onSagaSettled: options.onSagaSettled,
     // Orders prices an order through inventory's catalog, a query of its public API.
     catalog: {

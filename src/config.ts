@@ -30,6 +30,10 @@ export interface Config {
   sagaTimeoutMs: number;
   /** `RETURN_WINDOW_DAYS`: how long after delivery a return may be requested (in ms). */
   returnWindowMs: number;
+  /** `SHORT_ORDER_REVIEW_MS`: how long an order short of a product without backorders waits for an admin's override; 0 (default) rejects it at once. */
+  shortOrderReviewMs: number;
+  /** `BACKORDER_TIMEOUT_MS`: how long an order may wait for backordered stock before it is cancelled (default 7 days). */
+  backorderTimeoutMs: number;
   paymentSuccessRate: number;
   paymentLatencyMs: number;
   /** POST /orders per caller per minute; 0 turns the limit off. */
@@ -177,6 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
     }, `a comma-separated list of ${moduleNames.join(', ')}`),
     jwtSecret: read<string | undefined>('JWT_SECRET', undefined, (raw) => (raw.length >= 32 ? raw : undefined), 'at least 32 characters'),
     returnWindowMs: read('RETURN_WINDOW_DAYS', 30, integer(0, 3650), 'a whole number of days, 0..3650 (0: no returns)') * 86_400_000,
+    shortOrderReviewMs: read('SHORT_ORDER_REVIEW_MS', 0, integer(0, 30 * DAY), 'milliseconds, 0..2592000000 (0: short orders are rejected at once)'),
+    backorderTimeoutMs: read('BACKORDER_TIMEOUT_MS', 7 * DAY, integer(1, 365 * DAY), 'milliseconds, 1..31536000000'),
     sagaTimeoutMs: read('SAGA_TIMEOUT_MS', 30_000, integer(1, 7 * 24 * 3600 * 1000), 'milliseconds, a positive integer'),
     paymentSuccessRate: read('PAYMENT_SUCCESS_RATE', 0.9, (raw) => (/^\d*\.?\d+$/.test(raw) && Number(raw) <= 1 ? Number(raw) : undefined), 'a number from 0 to 1'),
     paymentLatencyMs: read('PAYMENT_LATENCY_MS', 0, integer(0, 60_000), 'milliseconds, 0..60000'),

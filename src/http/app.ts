@@ -16,6 +16,7 @@ import type { HttpContext } from './context.js';
 import { createIdempotency } from './idempotency.js';
 import { errorCodeSchema, problem, sendProblem, toProblem } from './problem.js';
 import { createRateLimiter } from './rate-limit.js';
+import { backorderRoutes } from './routes/backorders.js';
 import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
 import { deadLetterRoutes, eventRoutes, shipmentRoutes } from './routes/operations.js';
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(problemRoutes());
   await app.register(productRoutes(context));
   await app.register(orderRoutes(context));
+  await app.register(backorderRoutes(context));
   await app.register(shipmentRoutes(context));
   await app.register(eventRoutes(context));
   await app.register(deadLetterRoutes(context));

@@ -2,8 +2,8 @@
 // with the currency's exponent (SPEC §2), converted here and nowhere else.
 import type { Static } from '@sinclair/typebox';
 import { fromMinorUnits } from '../kernel/money.js';
-import type { ProductView } from '../modules/inventory/index.js';
-import type { OrderView, ReturnView } from '../modules/orders/index.js';
+import type { BackorderView, ProductView } from '../modules/inventory/index.js';
+import type { OrderView, ReturnView, StockReviewView } from '../modules/orders/index.js';
 import type { PaymentView } from '../modules/payments/index.js';
 import type { ShipmentView } from '../modules/shipments/index.js';
 import type { OrderResponse, ReturnResponse } from './schemas/orders.js';
@@ -15,7 +15,10 @@ export function productResponse(product: ProductView): ProductResponse {
 }
 
 /** An order with decimal amounts; `related` adds the payment and shipment summaries (GET /orders/:id). */
-export function orderResponse(order: OrderView, related?: { payment: PaymentView | undefined; shipment: ShipmentView | undefined; refunded?: number }): OrderResponse {
+export function orderResponse(
+  order: OrderView,
+  related?: { payment: PaymentView | undefined; shipment: ShipmentView | undefined; refunded?: number; backorders?: BackorderView[]; stockReview?: StockReviewView | undefined },
+): OrderResponse {
   const decimal = (minor: number) => fromMinorUnits(minor, order.currency);
   const response: OrderResponse = {
     orderId: order.orderId,
@@ -68,6 +71,8 @@ export function orderResponse(order: OrderView, related?: { payment: PaymentView
     shipment: shipment
       ? { shipmentId: shipment.shipmentId, status: shipment.status, trackingNumber: shipment.trackingNumber, createdAt: shipment.createdAt, dispatchedAt: shipment.dispatchedAt, deliveredAt: shipment.deliveredAt }
       : null,
+    backorders: (related.backorders ?? []).map((b) => ({ productId: b.productId, quantity: b.quantity, allocated: b.allocated, status: b.status })),
+    stockReview: related.stockReview ? { shortages: related.stockReview.shortages, heldAt: related.stockReview.heldAt, override: related.stockReview.override } : null,
   };
 }
 

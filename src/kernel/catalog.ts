@@ -113,6 +113,24 @@ export const InventoryEditReservationFailed = Type.Object(
   },
   Open,
 );
+const Shortage = Type.Object({ productId: Id, requested: Quantity, available: Type.Integer({ minimum: 0 }) }, Open);
+/** An order short of a product without backorders, held for an admin's review (SHORT_ORDER_REVIEW_MS > 0). */
+export const InventoryReservationShort = Type.Object({ orderId: Id, shortages: Type.Array(Shortage, { minItems: 1 }) }, Open);
+/** An order waits for `quantity` units of a product (SPEC §8). */
+export const OrderBackordered = Type.Object({ orderId: Id, productId: Id, quantity: Quantity }, Open);
+/** A waiting backorder got its units (SPEC §8). */
+export const BackorderFulfilled = Type.Object({ orderId: Id, productId: Id, quantity: Quantity }, Open);
+/** An admin approved an order short of stock: its shortfalls wait for a restock as backorders (SPEC §8). */
+export const OrderStockOverrideApplied = Type.Object(
+  {
+    orderId: Id,
+    items: Type.Array(Type.Object({ productId: Id, requested: Quantity, available: Type.Integer({ minimum: 0 }), overridden: Quantity }, Open), { minItems: 1 }),
+    reason: Type.String({ minLength: 1 }),
+    expectedRestockAt: Type.Optional(Type.String({ description: 'ISO-8601 date the admin expects the stock' })),
+    approvedBy: Id,
+  },
+  Open,
+);
 export const InventoryReleased = Type.Object({ orderId: Id, items: Type.Array(Line) }, Open);
 export const StockAdjusted = Type.Object(
   {
@@ -167,10 +185,14 @@ export const eventCatalog = {
   ReturnApproved,
   ReturnRejected,
   ReturnReceived,
+  OrderStockOverrideApplied,
   InventoryReserved,
   InventoryReservationFailed,
   InventoryEditReserved,
   InventoryEditReservationFailed,
+  InventoryReservationShort,
+  OrderBackordered,
+  BackorderFulfilled,
   InventoryReleased,
   StockAdjusted,
   LowStockDetected,

@@ -75,6 +75,9 @@ export const ERROR_CATALOGUE = {
   RETURN_TOO_LARGE: api('validation', 422, 'The return asks for units that cannot be returned', 'Return only products of the order, each on one line, and no more units than ordered minus earlier returns (`details`).'),
   RETURN_NOT_PENDING: api('conflict', 409, 'The return is not at the step this applies to', 'Approve or reject a REQUESTED return, receive an APPROVED one; GET the return to see its status.'),
   INVALID_EDIT: api('validation', 422, 'The edit is malformed or changes nothing', 'Send shippingAddress, items (the order\u2019s new lines) or both, and a reason if you like; `detail` names the field.'),
+  INVALID_OVERRIDE: api('validation', 422, 'The stock override is invalid', 'Send a non-empty reason, and expectedRestockAt as an ISO-8601 date if you know it.'),
+  ORDER_NOT_SHORT: api('conflict', 409, 'The order is not held for a stock review', 'Nothing to override: only an order short of stock and held for review (InventoryReservationShort) takes an override; GET the order to see its backorders.'),
+  ORDER_NOT_WAITING: api('conflict', 409, 'The order no longer waits for a decision', 'Nothing to do: the order is no longer PENDING (rejected when its review window closed, cancelled, or already confirmed).'),
   IDEMPOTENCY_KEY_REUSED: api('validation', 422, 'This Idempotency-Key was used for a different request', 'Send a new key for a new request; repeat a request with the same key and the same body.'),
   IDEMPOTENCY_IN_PROGRESS: api('conflict', 409, 'The first request with this Idempotency-Key is still running', 'Retry shortly: you will get its answer.'),
   // Products and stock
@@ -86,6 +89,7 @@ export const ERROR_CATALOGUE = {
   BAD_CURRENCY: api('validation', 422, 'currency is not valid', 'Send an ISO 4217 code such as USD.'),
   BAD_STOCK: api('validation', 422, 'stock is not valid', 'Send a whole number of units ≥ 0.'),
   BAD_REORDERPOINT: api('validation', 422, 'reorderPoint is not valid', 'Send a whole number of units ≥ 0.'),
+  BAD_ALLOW_BACKORDERS: api('validation', 422, 'allowBackorders is not valid', 'Send true or false.'),
   DUPLICATE_PRODUCT: api('validation', 422, 'A product appears twice', 'Send each product once.'),
   PRODUCT_EXISTS: api('conflict', 409, 'The product exists', 'Use another productId, or change the existing product’s stock.'),
   BAD_DELTA: api('validation', 422, 'The stock change is not valid', 'Send a non-zero whole delta that keeps units on hand within range.'),

@@ -109,12 +109,14 @@ export function orderRoutes(context: HttpContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const order = await visibleOrder(apis, request, request.params.id);
-        const [payment, shipment, refunded] = await Promise.all([
+        const [payment, shipment, refunded, backorders, stockReview] = await Promise.all([
           apis.payments.getPaymentForOrder(order.orderId),
           apis.shipments.getShipmentForOrder(order.orderId),
           apis.payments.refundedAmountForOrder(order.orderId),
+          apis.inventory.backordersOf(order.orderId),
+          apis.orders.stockReviewOf(order.orderId),
         ]);
-        return reply.header('etag', etagOf(order)).send(orderResponse(order, { payment, shipment, refunded }));
+        return reply.header('etag', etagOf(order)).send(orderResponse(order, { payment, shipment, refunded, backorders, stockReview }));
       },
     );
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_LINES, MAX_QUANTITY, ORDER_STATUSES, SAGA_STATES } from '../../modules/orders/index.js';
+import { BackorderSummary, StockReviewSummary } from './backorders.js';
 import { AddressSchema, AddressView, Currency, Decimal, Id, Nullable, Text, Timestamp } from './common.js';
 
 const OrderStatus = Type.Union(ORDER_STATUSES.map((s) => Type.Literal(s)));
@@ -106,6 +107,8 @@ export const OrderResponse = Type.Object({
   updatedAt: Timestamp,
   payment: Type.Optional(Nullable(PaymentSummary)),
   shipment: Type.Optional(Nullable(ShipmentSummary)),
+  backorders: Type.Optional(Type.Array(BackorderSummary, { description: 'what the order waits for, product by product (GET /orders/:id)' })),
+  stockReview: Type.Optional(Nullable(StockReviewSummary)),
 });
 export type OrderResponse = Static<typeof OrderResponse>;
 

@@ -13,6 +13,7 @@ export const CreateProductBody = Type.Object(
     currency: Type.Optional(Currency),
     stock: Count('initial units on hand'),
     reorderPoint: Type.Optional(Count('a low-stock alert opens when available falls to or below this')),
+    allowBackorders: Type.Optional(Type.Boolean({ description: 'true: an order short of this product waits for a restock instead of being refused (default false)' })),
   },
   { additionalProperties: false },
 );
@@ -28,6 +29,8 @@ export const ProductResponse = Type.Object({
   reserved: Type.Integer(),
   available: Type.Integer(),
   reorderPoint: Type.Integer(),
+  allowBackorders: Type.Boolean(),
+  backordered: Type.Integer({ description: 'units waiting backorders still miss (kept apart from available)' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -45,7 +48,8 @@ export const InventoryResponse = Type.Object({
   productId: Type.String(),
   onHand: Type.Integer(),
   reserved: Type.Integer(),
-  available: Type.Integer({ description: 'onHand − reserved' }),
+  available: Type.Integer({ description: 'onHand − reserved; never negative' }),
+  backordered: Type.Integer({ description: 'units waiting backorders still miss (kept apart from available)' }),
   reorderPoint: Type.Integer(),
 });
 

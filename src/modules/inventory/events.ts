@@ -32,6 +32,42 @@ export interface InventoryReleasedPayload {
   items: ReservationLine[];
 }
 
+/** An order is short of a product that takes backorders (or an admin approved its shortfall): it waits for `quantity` units. */
+export interface OrderBackorderedPayload {
+  /** The order that waits. */
+  orderId: string;
+  /** The product it waits for. */
+  productId: string;
+  /** Units it waits for: what was ordered minus what was available. */
+  quantity: number;
+  /** Added: units of the line reserved at once (what was available). */
+  reserved: number;
+  /** Added: `backorders allowed` (the product takes them) or `override` (an admin approved the shortfall). */
+  cause: 'backorders allowed' | 'override';
+}
+
+/** A waiting backorder has all its units: a restock (or stock given back) served it. */
+export interface BackorderFulfilledPayload {
+  /** The order served. */
+  orderId: string;
+  /** The product it waited for. */
+  productId: string;
+  /** Units of the backorder, now reserved for the order. */
+  quantity: number;
+}
+
+/**
+ * An order is short of a product that does not take backorders, and short orders are held
+ * for review (SHORT_ORDER_REVIEW_MS > 0): what is available is held, the shortfalls wait for an
+ * admin's override (OrderStockOverrideApplied) or the end of the review window.
+ */
+export interface InventoryReservationShortPayload {
+  /** The order held for review. */
+  orderId: string;
+  /** Every short line: units requested and available when the order was placed. */
+  shortages: { productId: string; requested: number; available: number }[];
+}
+
 /** Why stock moved, machine-readable (the `reason` text is for people). */
 export type StockMovement = 'initial' | 'adjustment' | 'reservation' | 'release' | 'shipment' | 'return';
 
@@ -70,11 +106,20 @@ export interface LowStockDetectedPayload {
 }
 
 /** The names of the events inventory publishes. */
-export const inventoryEventTypes = ['InventoryReserved', 'InventoryReservationFailed', 'InventoryReleased', 'StockAdjusted', 'LowStockDetected'] as const;
+export const inventoryEventTypes = [
+  'InventoryReserved',
+  'InventoryReservationFailed',
+  'InventoryReservationShort',
+  'InventoryReleased',
+  'StockAdjusted',
+  'LowStockDetected',
+  'OrderBackordered',
+  'BackorderFulfilled',
+] as const;
 
 /** The draft of an InventoryReserved event (aggregate: the Order). */
-export function inventoryReserved(payload: InventoryReservedPayload): EventDraft {
-  return { eventType: 'InventoryReserved', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+export function inventoryReserved(payload: InventoryReservedPayload, correlationId?: string): EventDraft {
+  return { eventType: 'InventoryReserved', aggregateType: 'Order', aggregateId: payload.orderId, ...(correlationId === undefined ? {} : { correlationId }), payload: { ...payload } };
 }
 
 /** The draft of an InventoryReservationFailed event (aggregate: the Order). */
@@ -110,4 +155,19 @@ export function inventoryEditReservationFailed(payload: {
   shortages: { productId: string; requested: number; available: number }[];
 }): EventDraft {
   return { eventType: 'InventoryEditReservationFailed', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
+}
+
+/** The draft of an OrderBackordered event (aggregate: the Order, in the order's flow). */
+export function orderBackordered(payload: OrderBackorderedPayload, correlationId: string): EventDraft {
+  return { eventType: 'OrderBackordered', aggregateType: 'Order', aggregateId: payload.orderId, correlationId, payload: { ...payload } };
+}
+
+/** The draft of a BackorderFulfilled event (aggregate: the Order, in the order's flow). */
+export function backorderFulfilled(payload: BackorderFulfilledPayload, correlationId: string): EventDraft {
+  return { eventType: 'BackorderFulfilled', aggregateType: 'Order', aggregateId: payload.orderId, correlationId, payload: { ...payload } };
+}
+
+/** The draft of an InventoryReservationShort event (aggregate: the Order). */
+export function inventoryReservationShort(payload: InventoryReservationShortPayload): EventDraft {
+  return { eventType: 'InventoryReservationShort', aggregateType: 'Order', aggregateId: payload.orderId, payload: { ...payload } };
 }

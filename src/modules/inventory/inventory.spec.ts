@@ -114,7 +114,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
     await api.createProduct({ productId: 'cat-c', name: 'C', price: 0, stock: 1 });
     expect(await api.getProduct('cat-b')).toEqual(created);
     expect(await api.getProduct('cat-missing')).toBeUndefined();
-    expect(await api.getInventory('cat-b')).toEqual({ productId: 'cat-b', onHand: 7, reserved: 0, available: 7, reorderPoint: 2 });
+    expect(await api.getInventory('cat-b')).toEqual({ productId: 'cat-b', onHand: 7, reserved: 0, available: 7, backordered: 0, reorderPoint: 2 });
 
     expect(await rejection(api.createProduct({ productId: 'cat-b', name: 'again', price: 1, stock: 1 }))).toMatchObject({ kind: 'conflict', code: 'PRODUCT_EXISTS' });
     expect(await rejection(api.createProduct({ productId: 'cat-x', name: 'x', price: 1.5, stock: 1 }))).toMatchObject({ kind: 'validation' });
@@ -151,7 +151,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
 
   it('adjusts stock, refusing to take on hand below zero or below the reserved units', async () => {
     await api.createProduct({ productId: 'adj-1', name: 'Adjusted', price: 100, stock: 5 });
-    expect(await api.adjustStock('adj-1', { delta: 10, reason: 'restock' })).toEqual({ productId: 'adj-1', onHand: 15, reserved: 0, available: 15, reorderPoint: 0 });
+    expect(await api.adjustStock('adj-1', { delta: 10, reason: 'restock' })).toEqual({ productId: 'adj-1', onHand: 15, reserved: 0, available: 15, backordered: 0, reorderPoint: 0 });
     expect(await api.adjustStock('adj-1', { delta: -3, reason: 'damaged' })).toMatchObject({ onHand: 12, available: 12 });
     await placeOrder('adj-order', [{ productId: 'adj-1', quantity: 10 }]);
     expect((await outcomeOf('adj-order')).eventType).toBe('InventoryReserved');
@@ -160,7 +160,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
     expect(await rejection(api.adjustStock('adj-1', { delta: -13, reason: 'count' }))).toMatchObject({ kind: 'conflict', code: 'INSUFFICIENT_STOCK' });
     expect(await rejection(api.adjustStock('adj-nope', { delta: 1, reason: 'x' }))).toMatchObject({ kind: 'not_found', code: 'PRODUCT_NOT_FOUND' });
     expect(await rejection(api.adjustStock('adj-1', { delta: 0, reason: 'x' }))).toMatchObject({ kind: 'validation' });
-    expect(await api.adjustStock('adj-1', { delta: -2, reason: 'count' })).toEqual({ productId: 'adj-1', onHand: 10, reserved: 10, available: 0, reorderPoint: 0 });
+    expect(await api.adjustStock('adj-1', { delta: -2, reason: 'count' })).toEqual({ productId: 'adj-1', onHand: 10, reserved: 10, available: 0, backordered: 0, reorderPoint: 0 });
 
     const moves = (await eventsOf({ eventType: 'StockAdjusted', aggregateId: 'adj-1' })).map((e) => e.payload);
     expect(moves.map((m) => [m.quantityAdjusted, m.newQuantity, m.reason])).toEqual([
@@ -262,7 +262,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
     await outcomeOf('shp-order');
     await emitOrderEvent('ShipmentCreated', 'Shipment', 'shp-s1', { orderId: 'shp-order', shipmentId: 'shp-s1', trackingNumber: 'TRK-1' });
     await eventually(async () => (await api.reservationOf('shp-order'))?.status === 'shipped', 'the reservation to ship');
-    expect(await api.getInventory('shp-1')).toEqual({ productId: 'shp-1', onHand: 7, reserved: 0, available: 7, reorderPoint: 0 });
+    expect(await api.getInventory('shp-1')).toEqual({ productId: 'shp-1', onHand: 7, reserved: 0, available: 7, backordered: 0, reorderPoint: 0 });
     const moves = await eventsOf({ eventType: 'StockAdjusted', aggregateId: 'shp-1' });
     expect(moves.at(-1)!.payload).toMatchObject({ quantityAdjusted: 0, newQuantity: 7, onHand: 7, reserved: 0, movement: 'shipment', orderId: 'shp-order' });
 
@@ -272,7 +272,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
     expect(await eventsOf({ eventType: 'InventoryReleased', aggregateId: 'shp-order' })).toEqual([]);
     expect(await api.getInventory('shp-1')).toMatchObject({ onHand: 7, reserved: 1 });
     const ledger = (await api.stockLedger()).find((p) => p.productId === 'shp-1');
-    expect(ledger).toEqual({ productId: 'shp-1', onHand: 7, reserved: 1, initialStock: 10, restocked: 0, shipped: 3, openReservations: 1 });
+    expect(ledger).toEqual({ productId: 'shp-1', onHand: 7, reserved: 1, initialStock: 10, restocked: 0, shipped: 3, openReservations: 1, backordered: 0, waitingBackorders: 0 });
     await expectStockConserved();
   });
 
@@ -348,7 +348,7 @@ describe.each(dialects)('inventory module on %s', (dialect) => {
     expect(new Set([...reserved, ...failed].map((e) => e.aggregateId)).size).toBe(200);
     for (const f of failed) expect(f.payload).toMatchObject({ reason: 'insufficient_stock', shortages: [{ productId: 'race-1', requested: 1, available: 0 }] });
 
-    expect(await api.getInventory('race-1')).toEqual({ productId: 'race-1', onHand: 10, reserved: 10, available: 0, reorderPoint: 0 });
+    expect(await api.getInventory('race-1')).toEqual({ productId: 'race-1', onHand: 10, reserved: 10, available: 0, backordered: 0, reorderPoint: 0 });
     const moves = await eventsOf({ eventType: 'StockAdjusted', aggregateId: 'race-1' });
     expect(moves).toHaveLength(11);
     for (const m of moves) expect((m.payload as { newQuantity: number }).newQuantity).toBeGreaterThanOrEqual(0);

@@ -4,12 +4,15 @@ import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { InventoryApi } from './api.js';
 import { adjustStock } from './handlers/adjust-stock.js';
+import { applyOverride } from './handlers/apply-override.js';
 import { createProduct } from './handlers/create-product.js';
 import { applyEditStock, holdEditStock, releaseEditHoldsOfOrder, releaseEditStock } from './handlers/item-edits.js';
 import { releaseOnOrderCancelled } from './handlers/release-on-order-cancelled.js';
+import { releaseOnOrderRejected } from './handlers/release-on-order-rejected.js';
 import { releaseOnPaymentFailed } from './handlers/release-on-payment-failed.js';
 import { reserveOrder } from './handlers/reserve-order.js';
 import { restockReturn } from './handlers/restock-return.js';
+import { setAllowBackorders } from './handlers/set-allow-backorders.js';
 import { shipReservedStock } from './handlers/ship-reserved-stock.js';
 import { createInventoryQueries } from './queries.js';
 import { inventoryMigrations } from './storage/migrations.js';
@@ -21,6 +24,12 @@ const NAME = 'inventory';
 export interface InventoryOptions {
   /** Ids of the alerts the consumer opens (commands use the runtime's generator). */
   ids?: IdGenerator;
+  /**
+   * SHORT_ORDER_REVIEW_MS > 0: an order short of a product that takes no backorders keeps what is
+   * available and holds its shortfalls for an admin's override (InventoryReservationShort)
+   * instead of being refused at once. Default false.
+   */
+  holdShortOrdersForReview?: boolean;
 }
 
 /** The inventory engine module; `connect` gives its commands and queries. */
@@ -29,11 +38,12 @@ export interface InventoryModule extends EngineModule {
 }
 
 /**
- * Products, stock, reservations and low-stock alerts. Its consumer `inventory` reserves stock
- * on OrderPlaced, releases it on OrderPaymentFailed / OrderCancelled and ships it on
- * ShipmentCreated; restocks returned goods on ReturnReceived; holds the units an item edit
- * adds (OrderEditRequested), moves them onto the order when it applies (OrderUpdated) or gives
- * them back (OrderEditRejected, OrderCancelled).
+ * Products, stock, reservations, backorders and low-stock alerts. Its consumer `inventory`
+ * reserves stock on OrderPlaced (or backorders it), releases it on OrderPaymentFailed /
+ * OrderCancelled / OrderRejected and ships it on ShipmentCreated; restocks returned goods on
+ * ReturnReceived; turns shortfalls an admin approved into backorders on OrderStockOverrideApplied;
+ * holds the units an item edit adds (OrderEditRequested), moves them onto the order when it
+ * applies (OrderUpdated) or gives them back (OrderEditRejected, OrderCancelled).
  */
 export function createInventoryModule(options: InventoryOptions = {}): InventoryModule {
   const ids = options.ids ?? uuidGenerator;
@@ -41,7 +51,9 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
     name: NAME,
     source: NAME,
     handlers: {
-      OrderPlaced: reserveOrder(ids),
+      OrderPlaced: reserveOrder(ids, { holdForReview: options.holdShortOrdersForReview ?? false }),
+      OrderStockOverrideApplied: applyOverride(ids),
+      OrderRejected: releaseOnOrderRejected(ids),
       OrderPaymentFailed: releaseOnPaymentFailed(ids),
       OrderCancelled: async (event, ctx) => {
         await releaseOnOrderCancelled(ids)(event, ctx);
@@ -66,6 +78,7 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
         ...queries,
         createProduct: createProduct(runtime, NAME),
         adjustStock: adjustStock(runtime, NAME),
+        setAllowBackorders: setAllowBackorders(runtime, NAME),
       };
     },
   };

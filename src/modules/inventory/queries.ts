@@ -1,13 +1,14 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../kernel/errors.js';
-import type { AlertView, InventoryLevel, ProductPage, ProductView, ReservationView, StockLedgerEntry } from './api.js';
+import type { AlertView, BackorderView, InventoryLevel, ProductPage, ProductView, ReservationView, StockLedgerEntry } from './api.js';
 import { priceItems, type CatalogEntry, type Quote, type QuoteItem } from './domain/products.js';
 import { listAlertRows } from './storage/alert-repository.js';
-import { allProducts, findProduct, findProductsByIds, listProductRows, stockLevelOf } from './storage/product-repository.js';
+import { backordersOfOrder, waitingByProduct } from './storage/backorder-repository.js';
 import { heldForEditsByProduct } from './storage/edit-hold-repository.js';
+import { allProducts, findProduct, findProductsByIds, listProductRows } from './storage/product-repository.js';
 import { findReservation, openReservedByProduct } from './storage/reservation-repository.js';
 import type { InventoryTables } from './storage/tables.js';
-import { toAlertView, toInventoryLevel, toProductView } from './views.js';
+import { toAlertView, toBackorderView, toInventoryLevel, toProductView } from './views.js';
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 200;
@@ -30,8 +31,12 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
     },
 
     async getInventory(productId: string): Promise<InventoryLevel | undefined> {
-      const level = await stockLevelOf(db, productId);
-      return level && toInventoryLevel(productId, level);
+      const row = await findProduct(db, productId);
+      return row && toInventoryLevel(productId, { onHand: row.on_hand, reserved: row.reserved, reorderPoint: row.reorder_point }, row.backordered);
+    },
+
+    async backordersOf(orderId: string): Promise<BackorderView[]> {
+      return (await backordersOfOrder(db, orderId)).map(toBackorderView);
     },
 
     async listAlerts(options: { resolved?: boolean } = {}): Promise<AlertView[]> {
@@ -48,7 +53,7 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
     reservationOf: (orderId: string): Promise<ReservationView | undefined> => findReservation(db, orderId),
 
     async stockLedger(): Promise<StockLedgerEntry[]> {
-      const [products, open, heldForEdits] = await Promise.all([allProducts(db), openReservedByProduct(db), heldForEditsByProduct(db)]);
+      const [products, open, waiting, heldForEdits] = await Promise.all([allProducts(db), openReservedByProduct(db), waitingByProduct(db), heldForEditsByProduct(db)]);
       return products.map((p) => ({
         productId: p.product_id,
         onHand: p.on_hand,
@@ -58,6 +63,8 @@ export function createInventoryQueries(db: Kysely<InventoryTables>) {
         shipped: p.shipped,
         // Units held by item edits under way are reserved too.
         openReservations: (open.get(p.product_id) ?? 0) + (heldForEdits.get(p.product_id) ?? 0),
+        backordered: p.backordered,
+        waitingBackorders: waiting.get(p.product_id) ?? 0,
       }));
     },
   };

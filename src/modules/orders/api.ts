@@ -75,6 +75,32 @@ export const EditOrderInputSchema = Type.Object(
 );
 export type EditOrderInput = Static<typeof EditOrderInputSchema>;
 
+/** The input of overrideStock: why the admin approves an order short of stock, and when the stock should come. */
+export const StockOverrideInputSchema = Type.Object(
+  {
+    reason: Text(500),
+    expectedRestockAt: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'ISO-8601 date or date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type StockOverrideInput = Static<typeof StockOverrideInputSchema>;
+
+/** What an order held for a stock review is short of, and the admin's override once there is one; times ISO-8601. */
+export interface StockReviewView {
+  orderId: string;
+  /** Lines short when the order was placed: units requested and available then. */
+  shortages: { productId: string; requested: number; available: number }[];
+  /** Null until an admin overrides (the order's status says whether the review window closed first). */
+  override: {
+    items: { productId: string; requested: number; available: number; overridden: number }[];
+    reason: string;
+    expectedRestockAt: string | null;
+    approvedBy: string;
+    at: string;
+  } | null;
+  heldAt: string;
+}
+
 /** The input of requestReturn: the delivered units to send back, and why. */
 export const RequestReturnInputSchema = Type.Object(
   {
@@ -205,6 +231,14 @@ export interface OrdersApi {
   getReturn(returnId: string): Promise<ReturnView | undefined>;
   /** The order's returns, oldest first. */
   listReturns(orderId: string): Promise<ReturnView[]>;
+  /**
+   * An admin approves an order held for a stock review (OrderStockOverrideApplied): its shortfalls
+   * wait for a restock as backorders. validation INVALID_OVERRIDE; not_found ORDER_NOT_FOUND;
+   * conflict ORDER_NOT_WAITING (no longer PENDING) or ORDER_NOT_SHORT (not held for review).
+   */
+  overrideStock(orderId: string, input: StockOverrideInput, origin?: CommandOrigin): Promise<OrderView>;
+  /** What the order was short of when held for review, and the override; undefined when it never was. */
+  stockReviewOf(orderId: string): Promise<StockReviewView | undefined>;
   getOrder(orderId: string): Promise<OrderView | undefined>;
   listOrders(query?: ListOrdersQuery): Promise<OrderPage>;
   getSaga(sagaId: string): Promise<SagaView | undefined>;

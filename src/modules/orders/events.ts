@@ -175,6 +175,29 @@ export interface ReturnReceivedPayload extends ReturnPayload {
   currency: string;
 }
 
+/** One short line an admin approved: `overridden` units wait for a restock as a backorder. */
+export interface OverriddenLine {
+  productId: string;
+  /** Units ordered. */
+  requested: number;
+  /** Units available when the order was placed (held for it since). */
+  available: number;
+  /** Units over stock the admin approved: requested − available. */
+  overridden: number;
+}
+
+/** An admin approved an order short of stock: its shortfalls become backorders (SPEC §8). */
+export interface OrderStockOverrideAppliedPayload {
+  orderId: string;
+  items: OverriddenLine[];
+  /** Why the admin approved it. */
+  reason: string;
+  /** When the admin expects the stock (ISO-8601), if said. */
+  expectedRestockAt?: string;
+  /** The admin's `sub`. */
+  approvedBy: string;
+}
+
 /** Payload type of each event the orders module publishes, by event type. */
 export interface OrderEventPayloads {
   OrderPlaced: OrderPlacedPayload;
@@ -193,6 +216,7 @@ export interface OrderEventPayloads {
   ReturnApproved: ReturnPayload;
   ReturnRejected: ReturnPayload;
   ReturnReceived: ReturnReceivedPayload;
+  OrderStockOverrideApplied: OrderStockOverrideAppliedPayload;
 }
 
 /** The event types the orders module publishes. */
@@ -217,4 +241,5 @@ export type _CatalogCheck = [
   Satisfies<ReturnPayload, PayloadOf<'ReturnApproved'>>,
   Satisfies<ReturnPayload, PayloadOf<'ReturnRejected'>>,
   Satisfies<ReturnReceivedPayload, PayloadOf<'ReturnReceived'>>,
+  Satisfies<OrderStockOverrideAppliedPayload, PayloadOf<'OrderStockOverrideApplied'>>,
 ];

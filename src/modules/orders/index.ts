@@ -5,9 +5,9 @@ export { createOrdersModule } from './module.js';
 /** The factory's options and the module type. */
 export type { OrdersModule, OrdersModuleOptions } from './module.js';
 /** Commands and queries, their inputs and views, and the catalog port inventory implements. */
-export type { CancelOrderInput, CatalogPort, EditOrderInput, RequestReturnInput, ReturnView, ListOrdersQuery, OrderPage, OrdersApi, OrderView, PlaceOrderInput, SagaView } from './api.js';
+export type { CancelOrderInput, CatalogPort, EditOrderInput, RequestReturnInput, ReturnView, ListOrdersQuery, OrderPage, OrdersApi, OrderView, PlaceOrderInput, SagaView, StockOverrideInput, StockReviewView } from './api.js';
 /** Schemas of the command inputs (amounts in minor units), for reuse by the HTTP layer. */
-export { AddressSchema, CancelOrderInputSchema, EditOrderInputSchema, PlaceOrderInputSchema, MAX_LINES, MAX_QUANTITY, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from './api.js';
+export { AddressSchema, CancelOrderInputSchema, EditOrderInputSchema, PlaceOrderInputSchema, StockOverrideInputSchema, MAX_LINES, MAX_QUANTITY, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from './api.js';
 /** The order statuses and the pure status machine of SPEC §2. */
 export { ORDER_STATUSES, TERMINAL_STATUSES, canTransition, isTerminal } from './domain/order-status.js';
 export type { OrderStatus } from './domain/order-status.js';
@@ -31,6 +31,8 @@ export type {
   OrderPlacedPayload,
   OrderRejectedPayload,
   OrderShippedPayload,
+  OrderStockOverrideAppliedPayload,
+  OverriddenLine,
   SourceChannel,
 } from './events.js';
 

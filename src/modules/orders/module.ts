@@ -17,17 +17,22 @@ import { onSagaTimeout } from './handlers/on-saga-timeout.js';
 import { onShipmentCreated } from './handlers/on-shipment-created.js';
 import { onShipmentDelivered } from './handlers/on-shipment-delivered.js';
 import { onShipmentDispatched } from './handlers/on-shipment-dispatched.js';
+import { onBackorderFulfilled, onInventoryReservationShort, onOrderBackordered } from './handlers/on-stock-events.js';
+import { overrideStock } from './handlers/override-stock.js';
+import { findStockReview } from './storage/stock-review-store.js';
 import { placeOrder } from './handlers/place-order.js';
 import type { SagaObserver } from './handlers/apply-flow.js';
 import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
 import { getOrder, getSaga, listOrders } from './queries.js';
 import { countOrdersByStatus } from './storage/order-queries.js';
 import { ordersMigrations } from './storage/migrations.js';
-import { toReturnView } from './views.js';
+import { toReturnView, toStockReviewView } from './views.js';
 import { findReturn, returnsOfOrder } from './storage/return-store.js';
 
 /** Returns are taken for 30 days after delivery unless RETURN_WINDOW_DAYS says otherwise. */
 export const DEFAULT_RETURN_WINDOW_MS = 30 * 86_400_000;
+/** An order waits for backordered stock at most 7 days unless BACKORDER_TIMEOUT_MS says otherwise. */
+export const DEFAULT_BACKORDER_TIMEOUT_MS = 7 * 86_400_000;
 import type { OrdersTables } from './storage/tables.js';
 
 /** Why inventory could not hold an edit's units, with the shortages: `insufficient_stock: p-1 (3 asked, 1 available)`. */
@@ -43,6 +48,10 @@ export interface OrdersModuleOptions {
   sagaTimeoutMs: number;
   /** How long after delivery a return may be requested (RETURN_WINDOW_DAYS; default 30 days). */
   returnWindowMs?: number;
+  /** How long a short order is held for an admin's override before it is rejected (SHORT_ORDER_REVIEW_MS; default 0: not held). */
+  shortOrderReviewMs?: number;
+  /** How long an order may wait for backordered stock before it is cancelled (BACKORDER_TIMEOUT_MS; default 7 days). */
+  backorderTimeoutMs?: number;
   /** Hears each saga's duration once it settles (the composition feeds a histogram). */
   onSagaSettled?: SagaObserver;
 }
@@ -54,6 +63,7 @@ export interface OrdersModule extends EngineModule {
 
 export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
   const { catalog, sagaTimeoutMs, onSagaSettled: observe, returnWindowMs = DEFAULT_RETURN_WINDOW_MS } = options;
+  const waits = { reviewMs: options.shortOrderReviewMs ?? 0, backorderTimeoutMs: options.backorderTimeoutMs ?? DEFAULT_BACKORDER_TIMEOUT_MS };
   if (!Number.isSafeInteger(sagaTimeoutMs) || sagaTimeoutMs <= 0) {
     throw new AppError('validation', 'BAD_SAGA_TIMEOUT', `sagaTimeoutMs must be a positive integer of milliseconds, not ${sagaTimeoutMs}`);
   }
@@ -61,7 +71,10 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
     name: 'orders',
     source: 'orders',
     handlers: {
-      InventoryReserved: (event, ctx) => onInventoryReserved(event, ctx, observe),
+      InventoryReserved: (event, ctx) => onInventoryReserved(event, ctx, observe, sagaTimeoutMs),
+      InventoryReservationShort: (event, ctx) => onInventoryReservationShort(event, ctx, waits, observe),
+      OrderBackordered: (event, ctx) => onOrderBackordered(event, ctx, waits, observe),
+      BackorderFulfilled: (event, ctx) => onBackorderFulfilled(event, ctx, observe),
       InventoryReservationFailed: (event, ctx) => onInventoryReservationFailed(event, ctx, observe),
       InventoryReleased: (event, ctx) => onInventoryReleased(event, ctx, observe),
       PaymentProcessed: (event, ctx) => onPaymentProcessed(event, ctx, observe),
@@ -98,6 +111,11 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
           return found ? toReturnView(found) : undefined;
         },
         listReturns: async (orderId) => (await returnsOfOrder(db, orderId)).map(toReturnView),
+        overrideStock: (orderId, input, origin) => overrideStock(runtime, waits.backorderTimeoutMs, orderId, input, origin),
+        stockReviewOf: async (orderId) => {
+          const review = await findStockReview(db, orderId);
+          return review ? toStockReviewView(review) : undefined;
+        },
         getOrder: (orderId) => getOrder(db, orderId),
         listOrders: (query) => listOrders(db, query),
         getSaga: (sagaId) => getSaga(db, { sagaId }),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { OrderView, ReturnView, SagaView } from './api.js';
+import type { OrderView, ReturnView, SagaView, StockReviewView } from './api.js';
+import type { StockReview } from './domain/stock-override.js';
 import type { Order } from './domain/order.js';
 import type { OrderReturn } from './domain/returns.js';
 import type { Saga } from './domain/saga.js';
@@ -74,5 +75,16 @@ export function toSagaView(saga: Saga): SagaView {
     startedAt: iso(saga.startedAt),
     completedAt: isoOrNull(saga.completedAt),
     durationMs: saga.completedAt === null ? null : saga.completedAt - saga.startedAt,
+  };
+}
+
+/** A stock review as the API shows it: ISO times. */
+export function toStockReviewView(review: StockReview): StockReviewView {
+  const { override } = review;
+  return {
+    orderId: review.orderId,
+    shortages: review.shortages,
+    override: override === null ? null : { items: override.items, reason: override.reason, expectedRestockAt: override.expectedRestockAt, approvedBy: override.approvedBy, at: iso(override.at) },
+    heldAt: iso(review.createdAt),
   };
 }

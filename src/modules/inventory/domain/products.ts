@@ -10,6 +10,8 @@ export interface NewProductInput {
   currency?: string;
   stock: number;
   reorderPoint?: number;
+  /** Whether an order short of this product waits for a restock instead of being refused (default false). */
+  allowBackorders?: boolean;
 }
 
 /** A validated new product with its defaults filled in. */
@@ -21,6 +23,7 @@ export interface NewProduct {
   currency: string;
   stock: number;
   reorderPoint: number;
+  allowBackorders: boolean;
 }
 
 const MAX_ID_LENGTH = 200;
@@ -37,7 +40,9 @@ export function validateNewProduct(input: NewProductInput): NewProduct {
   if (!Number.isSafeInteger(input.price) || input.price < 0) throw invalid('BAD_PRICE', 'price must be an integer number of minor units ≥ 0');
   const stock = count(input.stock, 'stock', 'BAD_STOCK');
   const reorderPoint = count(input.reorderPoint ?? 0, 'reorderPoint', 'BAD_REORDERPOINT');
-  return { productId, sku, name, price: input.price, currency, stock, reorderPoint };
+  const allowBackorders = input.allowBackorders ?? false;
+  if (typeof allowBackorders !== 'boolean') throw invalid('BAD_ALLOW_BACKORDERS', 'allowBackorders must be true or false');
+  return { productId, sku, name, price: input.price, currency, stock, reorderPoint, allowBackorders };
 }
 
 function text(value: unknown, field: string, code: 'BAD_PRODUCTID' | 'BAD_NAME' | 'BAD_SKU', max: number): string {

@@ -16,7 +16,11 @@ function errorOf(fn: () => unknown): AppError {
 
 describe('new product', () => {
   it('fills the defaults: USD, reorder point 0, no sku', () => {
-    expect(validateNewProduct(valid)).toEqual({ productId: 'p-1', sku: null, name: 'Widget', price: 9999, currency: 'USD', stock: 10, reorderPoint: 0 });
+    expect(validateNewProduct(valid)).toEqual({ productId: 'p-1', sku: null, name: 'Widget', price: 9999, currency: 'USD', stock: 10, reorderPoint: 0, allowBackorders: false });
+  });
+
+  it('given allowBackorders, when validated, then the product takes backorders', () => {
+    expect(validateNewProduct({ ...valid, allowBackorders: true })).toMatchObject({ allowBackorders: true });
   });
 
   it('keeps what is given', () => {
@@ -33,6 +37,7 @@ describe('new product', () => {
     [{ stock: -1 }, 'BAD_STOCK'],
     [{ stock: 1.5 }, 'BAD_STOCK'],
     [{ reorderPoint: -2 }, 'BAD_REORDERPOINT'],
+    [{ allowBackorders: 'yes' as unknown as boolean }, 'BAD_ALLOW_BACKORDERS'],
   ] as [Partial<NewProductInput>, string][])('refuses %j with %s', (change, code) => {
     expect(errorOf(() => validateNewProduct({ ...valid, ...change }))).toMatchObject({ kind: 'validation', code });
   });

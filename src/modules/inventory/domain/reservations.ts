@@ -1,7 +1,10 @@
 import type { StockLevel } from './stock.js';
 
-/** Where an order's reservation stands. */
-export type ReservationStatus = 'reserved' | 'released' | 'shipped' | 'failed';
+/**
+ * Where an order's reservation stands. `waiting`: part is held and the rest is backordered;
+ * `review`: part is held and the shortfalls wait for an admin's override.
+ */
+export type ReservationStatus = 'reserved' | 'waiting' | 'review' | 'released' | 'shipped' | 'failed';
 
 /** Units of one product for one order. */
 export interface ReservationLine {
@@ -66,10 +69,12 @@ export type EndDecision = { kind: 'apply'; next: 'released' | 'shipped' } | { ki
 
 /**
  * Only a held reservation can end. A released, shipped or failed one, or one that does not
- * exist, ignores a late event: the stock was already accounted for.
+ * exist, ignores a late event: the stock was already accounted for. A reservation still waiting
+ * for stock (or for review) can be released, never shipped.
  */
 export function decideEnd(current: ReservationStatus | undefined, end: ReservationEnd): EndDecision {
   if (current === undefined) return { kind: 'ignore', why: 'no reservation for this order' };
+  if ((current === 'waiting' || current === 'review') && end === 'release') return { kind: 'apply', next: 'released' };
   if (current !== 'reserved') return { kind: 'ignore', why: `reservation is ${current}, not reserved` };
   return { kind: 'apply', next: end === 'release' ? 'released' : 'shipped' };
 }

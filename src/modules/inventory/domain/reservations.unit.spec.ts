@@ -93,3 +93,13 @@ describe('reservation end (release or shipment)', () => {
     expect(decideEnd(undefined, 'ship')).toMatchObject({ kind: 'ignore' });
   });
 });
+
+describe('ending a reservation that waits for stock', () => {
+  it.each(['waiting', 'review'] as const)('given a %s reservation, when the order gives up, then it is released', (status) => {
+    expect(decideEnd(status, 'release')).toEqual({ kind: 'apply', next: 'released' });
+  });
+
+  it.each(['waiting', 'review'] as const)('given a %s reservation, when a shipment is created, then nothing ships', (status) => {
+    expect(decideEnd(status, 'ship')).toMatchObject({ kind: 'ignore' });
+  });
+});

@@ -11,6 +11,7 @@ import { reserveUnits, shipUnits, stockLevelOf, unreserveUnits, unshipUnits } fr
 import { findReservation, replaceReservationLines } from '../storage/reservation-repository.js';
 import type { InventoryTables } from '../storage/tables.js';
 import { recordStockChange } from './record-stock-change.js';
+import { serveBackorders } from './serve-backorders.js';
 
 type Ctx = HandlerContext<InventoryTables>;
 
@@ -117,6 +118,8 @@ export function applyEditStock(ids: IdGenerator) {
       }
     }
     await replaceReservationLines(ctx.db, orderId, plan.lines);
+    // Units taken off are available again: backorders waiting for them come first.
+    for (const move of plan.moves) if (move.action === 'unreserve' || move.action === 'unship') await serveBackorders(ctx, ids, move.productId, `order ${orderId} edit ${editId}`);
   };
 }
 
@@ -126,4 +129,5 @@ async function releaseHold(ctx: Ctx, ids: IdGenerator, hold: EditHold, reason: s
     const level = await unreserveUnits(ctx.db, line.productId, line.quantity, ctx.now);
     await recordStockChange(ctx, ids, { productId: line.productId, level, quantityAdjusted: line.quantity, reason, movement: 'release', orderId: hold.orderId });
   }
+  for (const line of hold.lines) await serveBackorders(ctx, ids, line.productId, reason);
 }

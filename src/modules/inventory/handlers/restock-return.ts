@@ -5,6 +5,7 @@ import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import { adjustUnits } from '../storage/product-repository.js';
 import type { InventoryTables } from '../storage/tables.js';
 import { recordStockChange } from './record-stock-change.js';
+import { serveBackorders } from './serve-backorders.js';
 
 /**
  * ReturnReceived with `restock` → the returned units are back on hand (StockAdjusted, movement
@@ -33,5 +34,7 @@ export function restockReturn(ids: IdGenerator) {
         orderId,
       });
     }
+    // Returned units serve waiting backorders first (every product's row is locked by now).
+    for (const line of lines) await serveBackorders(ctx, ids, line.productId, `return ${returnId} restocked`);
   };
 }

@@ -62,7 +62,33 @@ export const inventoryMigrations: readonly SchemaMigration[] = [
     },
   },
   {
-    name: 'inventory/0002-edit-holds',
+    name: 'inventory/0002-backorders',
+    async up(db, dialect) {
+      const { bigint } = columnTypes(dialect);
+      // 0/1 on both databases: one reader for the flag.
+      await db.schema.alterTable('inventory_products').addColumn('allow_backorders', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // Units ordered and not yet on hand: the sum of the waiting backorders' remaining units, kept apart from `reserved`.
+      await db.schema.alterTable('inventory_products').addColumn('backordered', bigint, (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable('inventory_backorders')
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('product_id', 'text', (c) => c.notNull())
+        .addColumn('quantity', bigint, (c) => c.notNull())
+        .addColumn('allocated', bigint, (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('placed_seq', bigint, (c) => c.notNull())
+        .addColumn('correlation_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('inventory_backorders_pk', ['order_id', 'product_id'])
+        .addCheckConstraint('inventory_backorders_allocated_check', sql`allocated >= 0 and allocated <= quantity`)
+        .execute();
+      // A restock walks one product's waiting backorders in placement order.
+      await db.schema.createIndex('inventory_backorders_queue').on('inventory_backorders').columns(['product_id', 'status', 'placed_seq', 'order_id']).execute();
+    },
+  },
+  {
+    name: 'inventory/0003-edit-holds',
     async up(db, dialect) {
       const { bigint } = columnTypes(dialect);
       await db.schema

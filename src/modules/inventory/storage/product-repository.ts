@@ -36,6 +36,8 @@ export function productFromRow(row: ProductRow): ProductRow {
     initial_stock: Number(row.initial_stock),
     restocked: Number(row.restocked),
     shipped: Number(row.shipped),
+    allow_backorders: Number(row.allow_backorders),
+    backordered: Number(row.backordered),
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
   };
@@ -57,6 +59,8 @@ export async function insertProduct(db: Db, product: NewProduct, now: number): P
       initial_stock: product.stock,
       restocked: 0,
       shipped: 0,
+      allow_backorders: product.allowBackorders ? 1 : 0,
+      backordered: 0,
       created_at: now,
       updated_at: now,
     })
@@ -131,4 +135,41 @@ export async function unshipUnits(db: Db, productId: string, quantity: number, n
 export async function adjustUnits(db: Db, productId: string, delta: number, now: number): Promise<StockLevel | undefined> {
   const [row] = await adjust(db, [delta, delta, now, productId, delta, delta]);
   return row && toLevel(row);
+}
+
+/** A product's stock as a short order or a restock sees it, its row locked until the transaction ends. */
+export interface LockedStock {
+  level: StockLevel;
+  allowBackorders: boolean;
+  backordered: number;
+}
+
+// A write that changes nothing but takes the row lock on PostgreSQL (SQLite's transaction holds the database's).
+const lockStock = statement<Level & { allow_backorders: number; backordered: number }>(
+  `update inventory_products set updated_at = updated_at where product_id = ? returning on_hand, reserved, reorder_point, allow_backorders, backordered`,
+);
+const addBackordered = statement<{ backordered: number }>(
+  'update inventory_products set backordered = backordered + ?, updated_at = ? where product_id = ? and backordered + ? >= 0 returning backordered',
+);
+
+/**
+ * Locks a product's row and reads its stock after the lock was granted: what a short line or a
+ * restock decides from cannot change before the transaction ends. Undefined for an unknown product.
+ */
+export async function lockProductStock(db: Db, productId: string): Promise<LockedStock | undefined> {
+  const [row] = await lockStock(db, [productId]);
+  return row && { level: toLevel(row), allowBackorders: Number(row.allow_backorders) === 1, backordered: Number(row.backordered) };
+}
+
+/** Adds `delta` (negative: served or cancelled) to a product's backordered units; never below zero. */
+export async function addBackorderedUnits(db: Db, productId: string, delta: number, now: number): Promise<number> {
+  const [row] = await addBackordered(db, [delta, now, productId, delta]);
+  if (!row) throw new Error(`cannot change the backordered units of ${productId} by ${delta} (backorder ledger out of step)`);
+  return Number(row.backordered);
+}
+
+/** Sets whether a product takes backorders; false when there is no such product. */
+export async function setAllowBackorders(db: Db, productId: string, allow: boolean, now: number): Promise<boolean> {
+  const result = await db.updateTable('inventory_products').set({ allow_backorders: allow ? 1 : 0, updated_at: now }).where('product_id', '=', productId).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }

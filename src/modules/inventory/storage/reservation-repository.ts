@@ -63,13 +63,13 @@ export async function findReservation(db: Db, orderId: string): Promise<StoredRe
   };
 }
 
-/** Units held by reservations still in status `reserved`, per product. */
+/** Units held by reservations still open (`reserved`, or waiting for stock or review), per product. */
 export async function openReservedByProduct(db: Db): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom('inventory_reservation_lines as l')
     .innerJoin('inventory_reservations as r', 'r.order_id', 'l.order_id')
     .select(['l.product_id', (eb) => eb.fn.sum<number>('l.quantity').as('quantity')])
-    .where('r.status', '=', 'reserved')
+    .where('r.status', 'in', ['reserved', 'waiting', 'review'])
     .groupBy('l.product_id')
     .execute();
   return new Map(rows.map((r) => [r.product_id, Number(r.quantity)]));

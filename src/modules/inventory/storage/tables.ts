@@ -14,6 +14,10 @@ export interface ProductRow {
   restocked: number;
   /** Sum of the quantities that left with shipments. */
   shipped: number;
+  /** 1 when orders short of this product wait for a restock instead of being refused. */
+  allow_backorders: number;
+  /** Units of waiting backorders not yet reserved (sum of `quantity − allocated` of WAITING rows). */
+  backordered: number;
   created_at: number;
   updated_at: number;
 }
@@ -56,6 +60,26 @@ export interface AlertRow {
   resolved_at: number | null;
 }
 
+/**
+ * The units of a product an order is short of: held for an admin's review (REVIEW), waiting for
+ * a restock (WAITING, served first placed first served), FULFILLED or CANCELLED.
+ */
+export interface BackorderRow {
+  order_id: string;
+  product_id: string;
+  /** Units the order was short of at placement. */
+  quantity: number;
+  /** Units reserved for it since, by restocks (a WAITING row is fulfilled when allocated = quantity). */
+  allocated: number;
+  status: string;
+  /** Log position of the order's OrderPlaced: the queue's order. */
+  placed_seq: number;
+  /** The order's flow id: events about the backorder carry it, whatever command served it. */
+  correlation_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
 /** The tables the inventory module owns. */
 export interface InventoryTables {
   inventory_products: ProductRow;
@@ -63,4 +87,5 @@ export interface InventoryTables {
   inventory_reservation_lines: ReservationLineRow;
   inventory_alerts: AlertRow;
   inventory_edit_holds: EditHoldRow;
+  inventory_backorders: BackorderRow;
 }

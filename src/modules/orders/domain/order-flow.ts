@@ -1,7 +1,7 @@
 // The order and its saga move together: this decides a command against both. Pure: no I/O.
-import { decideOrder, type Order, type OrderCommand, type OrderEvent } from './order.js';
+import { BACKORDER_TIMEOUT_REASON, decideOrder, REVIEW_EXPIRED_REASON, type Order, type OrderCommand, type OrderEvent } from './order.js';
 import type { OrderStatus } from './order-status.js';
-import { evolveSaga, type CompensationName, type Saga, type SagaFact } from './saga.js';
+import { evolveSaga, stockPhase, type CompensationName, type Saga, type SagaFact } from './saga.js';
 
 /** An order with its saga. */
 export interface OrderFlow {
@@ -10,7 +10,17 @@ export interface OrderFlow {
 }
 
 /** Order commands, plus the compensations other modules report (they change only the saga). */
-export type FlowCommand = OrderCommand | { type: 'RecordStockRelease'; detail: string } | { type: 'RecordRefund'; detail: string };
+export type FlowCommand =
+  | OrderCommand
+  | { type: 'RecordStockRelease'; detail: string }
+  | { type: 'RecordRefund'; detail: string }
+  /** Inventory holds the order's shortfalls for review until `reviewUntil` (the order stays PENDING). */
+  | { type: 'RecordShortage'; detail: string; reviewUntil: number }
+  /** The order waits for a product; the wait is bounded by `waitUntil` (the first backorder's). */
+  | { type: 'RecordBackorder'; detail: string; waitUntil: number }
+  | { type: 'RecordBackorderFulfilled'; detail: string }
+  /** The review window closed with no override: the order is rejected and what it held released. */
+  | { type: 'ExpireReview' };
 
 /**
  * The next order and saga, the events to publish, and `refused` when the command did not
@@ -29,6 +39,10 @@ export interface FlowOutcome extends OrderFlow {
 export function runOrderFlow(flow: OrderFlow, command: FlowCommand, at: number): FlowOutcome {
   if (command.type === 'RecordStockRelease') return sagaOnly(flow, { type: 'StockReleased', detail: command.detail }, at);
   if (command.type === 'RecordRefund') return sagaOnly(flow, { type: 'PaymentRefunded', detail: command.detail }, at);
+  if (command.type === 'RecordShortage') return sagaOnly(flow, { type: 'ReservationShort', detail: command.detail, reviewUntil: command.reviewUntil }, at);
+  if (command.type === 'RecordBackorder') return sagaOnly(flow, { type: 'Backordered', detail: command.detail, waitUntil: command.waitUntil }, at);
+  if (command.type === 'RecordBackorderFulfilled') return sagaOnly(flow, { type: 'BackorderFulfilled', detail: command.detail }, at);
+  if (command.type === 'ExpireReview') return expireReview(flow, at);
   const decision = decideOrder(flow.order, command, at);
   if (!decision.ok) {
     const late = lateFact(flow.order, command);
@@ -37,7 +51,7 @@ export function runOrderFlow(flow: OrderFlow, command: FlowCommand, at: number):
     const outcome = sagaOnly(flow, late, at);
     return { ...outcome, refused };
   }
-  const fact = factFor(flow.order.status, command);
+  const fact = factFor(flow, command);
   const evolved = evolveSaga(flow.saga, fact, at);
   const saga = evolved.ok ? evolved.saga : flow.saga;
   return {
@@ -49,8 +63,20 @@ export function runOrderFlow(flow: OrderFlow, command: FlowCommand, at: number):
   };
 }
 
-/** What must be undone when an order in `status` is cancelled. */
-export function compensationsOnCancel(status: OrderStatus): CompensationName[] {
+/**
+ * What the saga deadline does when it passes: a short order still held for review is rejected,
+ * one waiting for stock is cancelled with reason `backorder timeout`, any other is timed out.
+ */
+export function timeoutCommand(saga: Saga): FlowCommand {
+  const phase = stockPhase(saga);
+  if (phase === 'review') return { type: 'ExpireReview' };
+  if (phase === 'backordered') return { type: 'TimeOut', reason: BACKORDER_TIMEOUT_REASON };
+  return { type: 'TimeOut' };
+}
+
+/** What must be undone when an order in `status` is cancelled (a PENDING one waiting for stock holds part of it). */
+export function compensationsOnCancel(status: OrderStatus, saga?: Saga): CompensationName[] {
+  if (status === 'PENDING' && saga && stockPhase(saga) !== null) return ['stock released'];
   if (status === 'CONFIRMED') return ['stock released'];
   if (status === 'PAID') return ['stock released', 'payment refunded'];
   return [];
@@ -62,10 +88,20 @@ function sagaOnly(flow: OrderFlow, fact: SagaFact, at: number): FlowOutcome {
   return { order: flow.order, saga: evolved.saga, events: [], sagaSettled: false };
 }
 
-function factFor(before: OrderStatus, command: OrderCommand): SagaFact {
+function expireReview(flow: OrderFlow, at: number): FlowOutcome {
+  if (stockPhase(flow.saga) !== 'review') return { ...flow, events: [], refused: { code: 'TRANSITION_REFUSED', message: `order ${flow.order.orderId} is not held for a stock review` }, sagaSettled: false };
+  const decision = decideOrder(flow.order, { type: 'RejectReservation', reason: REVIEW_EXPIRED_REASON }, at);
+  if (!decision.ok) return { ...flow, events: [], refused: { code: decision.code, message: decision.message }, sagaSettled: false };
+  const evolved = evolveSaga(flow.saga, { type: 'ReviewExpired' }, at);
+  const saga = evolved.ok ? evolved.saga : flow.saga;
+  return { order: decision.order, saga, events: decision.events, sagaSettled: flow.saga.state === 'STARTED' && saga.state !== 'STARTED' };
+}
+
+function factFor({ order, saga }: OrderFlow, command: OrderCommand): SagaFact {
+  const before = order.status;
   switch (command.type) {
     case 'ConfirmReservation':
-      return { type: 'InventoryReserved' };
+      return { type: 'InventoryReserved', ...(command.restartDeadline === undefined ? {} : { deadline: command.restartDeadline }) };
     case 'RejectReservation':
       return { type: 'InventoryReservationFailed', reason: command.reason };
     case 'RecordPayment':
@@ -79,9 +115,9 @@ function factFor(before: OrderStatus, command: OrderCommand): SagaFact {
     case 'RecordDelivery':
       return { type: 'ShipmentDelivered' };
     case 'Cancel':
-      return { type: 'OrderCancelled', reason: command.reason, undo: compensationsOnCancel(before) };
+      return { type: 'OrderCancelled', reason: command.reason, undo: compensationsOnCancel(before, saga) };
     case 'TimeOut':
-      return { type: 'TimedOut', undo: compensationsOnCancel(before) };
+      return { type: 'TimedOut', undo: compensationsOnCancel(before, saga), ...(command.reason === undefined ? {} : { reason: command.reason }) };
   }
 }
 

@@ -77,7 +77,8 @@ export interface Order {
 
 /** What can happen to a placed order: the outcomes other modules report, and cancellation. */
 export type OrderCommand =
-  | { type: 'ConfirmReservation' }
+  /** `restartDeadline`: the payment's deadline, should the reservation have waited for stock. */
+  | { type: 'ConfirmReservation'; restartDeadline?: number }
   | { type: 'RejectReservation'; reason: string }
   | { type: 'RecordPayment'; paymentId: string }
   | { type: 'FailPayment'; reason: string }
@@ -85,7 +86,8 @@ export type OrderCommand =
   | { type: 'RecordDispatch'; shipmentId: string; dispatchedAt: number }
   | { type: 'RecordDelivery'; shipmentId: string; deliveredAt: number }
   | { type: 'Cancel'; reason: string; by: CancelledBy }
-  | { type: 'TimeOut' };
+  /** The saga deadline passed; `reason` defaults to `timeout` (`backorder timeout` for an order that waited for stock). */
+  | { type: 'TimeOut'; reason?: string };
 
 /** An event the order publishes, with its typed payload. */
 export type OrderEvent = { [K in OrderEventType]: { type: K; payload: OrderEventPayloads[K] } }[OrderEventType];
@@ -102,6 +104,12 @@ export function defaultCancelReason(by: CancelledBy): string {
 
 /** The reason of a cancellation by the saga deadline. */
 export const TIMEOUT_REASON = 'timeout';
+
+/** The reason of a cancellation when an order waited for stock longer than BACKORDER_TIMEOUT_MS. */
+export const BACKORDER_TIMEOUT_REASON = 'backorder timeout';
+
+/** The reason of a rejection when no admin overrode a short order within SHORT_ORDER_REVIEW_MS. */
+export const REVIEW_EXPIRED_REASON = 'insufficient_stock: no override within the review window';
 
 /** Decides what `command` does to `order` at `at` (epoch ms). Pure. */
 export function decideOrder(order: Order, command: OrderCommand, at: number): OrderDecision {
@@ -132,7 +140,7 @@ export function decideOrder(order: Order, command: OrderCommand, at: number): Or
     case 'Cancel':
       return cancel(order, 'cancel', command.reason, command.by, at);
     case 'TimeOut':
-      return cancel(order, 'timeOut', TIMEOUT_REASON, 'system', at);
+      return cancel(order, 'timeOut', command.reason ?? TIMEOUT_REASON, 'system', at);
   }
 }
 

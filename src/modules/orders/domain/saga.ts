@@ -10,6 +10,12 @@
 //   TIMED_OUT     the deadline passed before payment: the order was cancelled with reason
 //                 `timeout`; compensations are recorded as they come (terminal)
 // `completedAt` is set once, when the saga first leaves STARTED: placement → paid or failed.
+//
+// An order short of stock stays STARTED (and PENDING) while it waits: its deadline then is not
+// the payment's but the wait's. Held for review (step `stock short`), the deadline is the end
+// of the review window; backordered (steps `backordered`, `stock override applied`), it is the
+// bound of the wait (BACKORDER_TIMEOUT_MS); once every line is reserved it restarts, a full
+// SAGA_TIMEOUT_MS from then until payment.
 
 /** Every state a saga can be in. */
 export const SAGA_STATES = ['STARTED', 'COMPLETED', 'FAILED', 'COMPENSATING', 'COMPENSATED', 'TIMED_OUT'] as const;
@@ -23,7 +29,11 @@ export type SagaStepName =
   | 'shipment created'
   | 'shipment dispatched'
   | 'delivered'
-  | 'order cancelled';
+  | 'order cancelled'
+  | 'stock short'
+  | 'stock override applied'
+  | 'backordered'
+  | 'backorder fulfilled';
 
 /** What undoes a step. */
 export type CompensationName = 'stock released' | 'payment refunded';
@@ -59,7 +69,13 @@ export interface Saga {
 
 /** What the saga hears. `Late*` are steps that happened after the order was cancelled. */
 export type SagaFact =
-  | { type: 'InventoryReserved' }
+  /** `deadline`: when a reservation that waited for stock completes, the payment's deadline from now. */
+  | { type: 'InventoryReserved'; deadline?: number }
+  | { type: 'ReservationShort'; detail: string; reviewUntil: number }
+  | { type: 'StockOverrideApplied'; detail: string; waitUntil: number }
+  | { type: 'Backordered'; detail: string; waitUntil: number }
+  | { type: 'BackorderFulfilled'; detail: string }
+  | { type: 'ReviewExpired' }
   | { type: 'InventoryReservationFailed'; reason: string }
   | { type: 'PaymentProcessed'; paymentId: string }
   | { type: 'PaymentFailed'; reason: string }
@@ -67,7 +83,7 @@ export type SagaFact =
   | { type: 'ShipmentDispatched' }
   | { type: 'ShipmentDelivered' }
   | { type: 'OrderCancelled'; reason: string; undo: CompensationName[] }
-  | { type: 'TimedOut'; undo: CompensationName[] }
+  | { type: 'TimedOut'; undo: CompensationName[]; reason?: string }
   | { type: 'LateInventoryReserved' }
   | { type: 'LatePaymentProcessed'; paymentId: string }
   | { type: 'StockReleased'; detail: string }
@@ -95,6 +111,11 @@ const AFTER_CANCEL: readonly SagaState[] = ['COMPENSATING', 'COMPENSATED', 'TIME
 /** Which saga states accept each fact. */
 const ACCEPTS: Readonly<Record<SagaFact['type'], readonly SagaState[]>> = {
   InventoryReserved: ['STARTED'],
+  ReservationShort: ['STARTED'],
+  StockOverrideApplied: ['STARTED'],
+  Backordered: ['STARTED'],
+  BackorderFulfilled: ['STARTED'],
+  ReviewExpired: ['STARTED'],
   InventoryReservationFailed: ['STARTED'],
   PaymentProcessed: ['STARTED'],
   PaymentFailed: ['STARTED'],
@@ -112,13 +133,32 @@ const ACCEPTS: Readonly<Record<SagaFact['type'], readonly SagaState[]>> = {
 /** Applies `fact` at `at`, or refuses it when the saga's state does not accept it. Pure. */
 export function evolveSaga(saga: Saga, fact: SagaFact, at: number): SagaOutcome {
   if (!ACCEPTS[fact.type].includes(saga.state)) return { ok: false, message: `saga ${saga.sagaId} is ${saga.state}: ${fact.type} does not apply` };
+  if (fact.type === 'StockOverrideApplied' && stockPhase(saga) !== 'review') return { ok: false, message: `saga ${saga.sagaId} holds no shortfall for review` };
+  if (fact.type === 'ReviewExpired' && stockPhase(saga) !== 'review') return { ok: false, message: `saga ${saga.sagaId} holds no shortfall for review` };
   return { ok: true, saga: { ...apply(saga, fact, at), updatedAt: at } };
 }
 
 function apply(saga: Saga, fact: SagaFact, at: number): Saga {
   switch (fact.type) {
-    case 'InventoryReserved':
-      return step(saga, { name: 'inventory reserved', status: 'done', at });
+    case 'InventoryReserved': {
+      // A reservation that waited for stock gives the payment a full deadline from now.
+      const deadline = stockPhase(saga) === 'backordered' && fact.deadline !== undefined ? fact.deadline : saga.deadline;
+      return { ...step(saga, { name: 'inventory reserved', status: 'done', at }), deadline };
+    }
+    case 'ReservationShort':
+      return { ...step(saga, { name: 'stock short', status: 'done', at, detail: fact.detail }), deadline: fact.reviewUntil };
+    case 'StockOverrideApplied':
+      return { ...step(saga, { name: 'stock override applied', status: 'done', at, detail: fact.detail }), deadline: fact.waitUntil };
+    case 'Backordered': {
+      // The first backorder bounds the wait; the order's other backorders (or those an override made) keep that bound.
+      const deadline = stockPhase(saga) === 'backordered' ? saga.deadline : fact.waitUntil;
+      return { ...step(saga, { name: 'backordered', status: 'done', at, detail: fact.detail }), deadline };
+    }
+    case 'BackorderFulfilled':
+      return step(saga, { name: 'backorder fulfilled', status: 'done', at, detail: fact.detail });
+    case 'ReviewExpired':
+      // What was available was held during the review: the saga waits for its release.
+      return awaitUndo(settle(step(saga, { name: 'inventory reserved', status: 'failed', at, detail: 'stock review window closed' }), 'COMPENSATING', at), ['stock released']);
     case 'InventoryReservationFailed':
       return settle(step(saga, { name: 'inventory reserved', status: 'failed', at, detail: fact.reason }), 'FAILED', at);
     case 'PaymentProcessed':
@@ -134,7 +174,7 @@ function apply(saga: Saga, fact: SagaFact, at: number): Saga {
     case 'OrderCancelled':
       return awaitUndo(settle(step(saga, { name: 'order cancelled', status: 'done', at, detail: fact.reason }), 'COMPENSATING', at), fact.undo);
     case 'TimedOut':
-      return awaitUndo(settle(step(saga, { name: 'order cancelled', status: 'done', at, detail: 'timeout' }), 'TIMED_OUT', at), fact.undo);
+      return awaitUndo(settle(step(saga, { name: 'order cancelled', status: 'done', at, detail: fact.reason ?? 'timeout' }), 'TIMED_OUT', at), fact.undo);
     case 'LateInventoryReserved':
       return awaitUndo(step(saga, { name: 'inventory reserved', status: 'done', at, detail: 'after cancellation' }), ['stock released']);
     case 'LatePaymentProcessed':
@@ -170,4 +210,15 @@ function compensate(saga: Saga, compensation: SagaCompensation, undoes: SagaStep
 function nextCompensationState(state: SagaState, pending: readonly CompensationName[]): SagaState {
   if (state !== 'COMPENSATING' && state !== 'COMPENSATED') return state;
   return pending.length > 0 ? 'COMPENSATING' : 'COMPENSATED';
+}
+
+/**
+ * Where an order short of stock stands: `review` while its shortfalls wait for an admin,
+ * `backordered` while it waits for stock, null otherwise (never short, or every line reserved).
+ */
+export function stockPhase(saga: Saga): 'review' | 'backordered' | null {
+  if (saga.steps.some((s) => s.name === 'inventory reserved')) return null;
+  const last = saga.steps.findLast((s) => s.name === 'stock short' || s.name === 'stock override applied' || s.name === 'backordered');
+  if (!last) return null;
+  return last.name === 'stock short' ? 'review' : 'backordered';
 }

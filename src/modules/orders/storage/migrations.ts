@@ -96,7 +96,22 @@ export const ordersMigrations: readonly SchemaMigration[] = [
     },
   },
   {
-    name: 'orders/0003-item-edits',
+    name: 'orders/0003-stock-reviews',
+    // What inventory reported short of an order held for review, and the admin's override.
+    async up(db, dialect) {
+      const { bigint } = columnTypes(dialect);
+      await db.schema
+        .createTable('order_stock_reviews')
+        .addColumn('order_id', 'text', (c) => c.primaryKey().references('orders.order_id'))
+        .addColumn('shortages', 'text', (c) => c.notNull())
+        .addColumn('override', 'text')
+        .addColumn('created_at', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    name: 'orders/0004-item-edits',
     async up(db) {
       // The item edit under way (JSON, null when none) and how many were applied: with none, the
       // lines are still the placement's (PostgreSQL's step lock reads them in its first statement).

@@ -1,0 +1,49 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { CommandOrigin } from '../../../kernel/envelope.js';
+import { AppError, appError } from '../../../kernel/errors.js';
+import type { ModuleRuntime } from '../../../platform/engine.js';
+import { StockOverrideInputSchema, type OrderView, type StockOverrideInput } from '../api.js';
+import { decideStockOverride } from '../domain/stock-override.js';
+import { lockOrderFlow, saveOrderFlow } from '../storage/order-store.js';
+import { findStockReview, recordOverride } from '../storage/stock-review-store.js';
+import type { OrdersTables } from '../storage/tables.js';
+import { toOrderView } from '../views.js';
+import { moveSagaTimer } from './apply-flow.js';
+import { emitOrderEvents } from './order-events.js';
+import { retryTransient } from './transient.js';
+
+const checkInput = TypeCompiler.Compile(StockOverrideInputSchema);
+
+/**
+ * An admin approves an order held for a stock review (OrderStockOverrideApplied), under the
+ * order's lock: its shortfalls become backorders (inventory queues them by placement) and its
+ * saga waits for stock, bounded by `backorderTimeoutMs`. Of an override and the end of the review
+ * window, whichever takes the lock first wins; the other is refused or does nothing.
+ */
+export async function overrideStock(runtime: ModuleRuntime, backorderTimeoutMs: number, orderId: string, input: StockOverrideInput, origin?: CommandOrigin): Promise<OrderView> {
+  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
+  if (error) throw new AppError('validation', 'INVALID_OVERRIDE', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
+  if (input.expectedRestockAt !== undefined && Number.isNaN(Date.parse(input.expectedRestockAt))) {
+    throw appError('INVALID_OVERRIDE', `expectedRestockAt must be an ISO-8601 date, not ${input.expectedRestockAt.slice(0, 50)}`);
+  }
+  const approvedBy = origin?.actor?.sub ?? 'system';
+  return retryTransient(() =>
+    runtime.unitOfWork.run<OrderView, OrdersTables>(
+      'orders',
+      async (tx) => {
+        const before = await lockOrderFlow(tx.db, orderId);
+        if (!before) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
+        const review = await findStockReview(tx.db, orderId);
+        const request = { reason: input.reason, approvedBy, ...(input.expectedRestockAt === undefined ? {} : { expectedRestockAt: input.expectedRestockAt }) };
+        const decision = decideStockOverride(before, review, request, tx.now, tx.now + backorderTimeoutMs);
+        if (!decision.ok) throw new AppError('conflict', decision.code, decision.message, { details: { status: before.order.status } });
+        await saveOrderFlow(tx.db, before, decision.outcome);
+        await recordOverride(tx.db, orderId, decision.override, tx.now);
+        await moveSagaTimer(tx, before, decision.outcome);
+        emitOrderEvents(tx, before.order, decision.outcome.events);
+        return toOrderView(before.order);
+      },
+      origin,
+    ),
+  );
+}
