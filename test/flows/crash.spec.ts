@@ -152,6 +152,39 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     expect(await violations()).toEqual([]);
   });
 
+  it.each(['OrderStockOverrideApplied', 'OrderBackordered'])('an override survives a SIGKILL right after %s commits: the shortfall waits, a restock ships it, charged once, no stock drift', async (crashOn) => {
+    const env = { DATABASE_URL: scratch.url, SAGA_TIMEOUT_MS: '60000', SHORT_ORDER_REVIEW_MS: '600000', LOG_LEVEL: 'error' };
+    const first = spawnTs(node, { ...env, MODE: 'override', CRASH_ON: crashOn });
+    const { placed } = await first.waitFor('placed');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    storage = await scratch.open();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const db = storage.db as Kysely<any>;
+    const order = async () => db.selectFrom('orders').selectAll().where('order_id', '=', placed as string).executeTakeFirst();
+    expect((await order())?.status).toBe('PENDING');
+    const typesSoFar = (await db.selectFrom('events').select('event_type').where('correlation_id', 'is not', null).orderBy('sequence').execute()).map((r) => r.event_type as string);
+    expect(typesSoFar).toContain(crashOn);
+
+    const second = spawnTs(node, { ...env, MODE: 'restock', PRODUCT: 'nut' });
+    await second.waitFor('running');
+    await eventually(async () => (await order())?.status === 'SHIPPED', 'the overridden order to ship after the restart', 30_000);
+    await untilSettled(db, businessConsumers());
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const count = async (type: string) => Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).where('event_type', '=', type).executeTakeFirstOrThrow()).n);
+    expect(await count('OrderStockOverrideApplied')).toBe(1);
+    expect(await count('OrderBackordered')).toBe(1);
+    expect(await count('BackorderFulfilled')).toBe(1);
+    expect(await count('PaymentProcessed')).toBe(1);
+    const charges = await db.selectFrom('payment_gateway_charges').selectAll().execute();
+    expect(charges.filter((c) => String(c.idempotency_key).includes(placed as string))).toHaveLength(1);
+    // 2 on hand + 10 restocked − 5 shipped, nothing reserved or backordered left.
+    const nut = await db.selectFrom('inventory_products').selectAll().where('product_id', '=', 'nut').executeTakeFirstOrThrow();
+    expect([Number(nut.on_hand), Number(nut.reserved), Number(nut.backordered)]).toEqual([7, 0, 0]);
+    expect(await violations()).toEqual([]);
+  });
+
   it.each([
     { crashOn: 'InventoryEditReserved', card: 'tok_visa', applied: true },
     { crashOn: 'PaymentEditCharged', card: 'tok_visa', applied: true },
