@@ -36,6 +36,14 @@ export interface Order {
   statusHistory: { status: string; at: string }[];
   /** The item edit under way (stock held, then the difference charged). */
   pendingEdit?: { editId: string; stage: 'stock' | 'payment'; items: { productId: string; name: string; quantity: number }[]; totalAmount: number; reason: string | null } | null;
+  /** What the order waits for, product by product (backorders, and shortfalls held for review). */
+  backorders?: { productId: string; quantity: number; allocated: number; status: 'REVIEW' | 'WAITING' | 'FULFILLED' | 'CANCELLED' }[];
+  /** What an order held for a stock review is short of, and the admin's override once given. */
+  stockReview?: {
+    shortages: { productId: string; requested: number; available: number }[];
+    heldAt: string;
+    override: { reason: string; expectedRestockAt: string | null; approvedBy: string; at: string } | null;
+  } | null;
   /** How the last item edit ended. */
   lastEdit?: { editId: string; outcome: 'applied' | 'rejected'; reason: string | null; at: string } | null;
   createdAt: string;

@@ -88,6 +88,7 @@ function render(
         summary(order, saga, timeline),
         ADDRESS_EDITABLE.includes(order.status) && !order.shipment?.dispatchedAt ? addressControl(order, etag, context, reload) : null,
         ITEMS_EDITABLE.includes(order.status) && !order.shipment?.dispatchedAt && !order.pendingEdit ? itemsControl(order, etag, context, reload) : null,
+        order.status === 'PENDING' && order.stockReview && !order.stockReview.override && context.claims?.role === 'admin' ? overrideControl(order, context, reload) : null,
         CANCELLABLE.includes(order.status) ? cancelControl(order, context, reload) : null,
       ),
       sagaPanel(saga),
@@ -209,6 +210,21 @@ function summary(order: Order, saga: Saga, timeline: Timeline): HTMLElement {
         ? item('Edit under way', `${order.pendingEdit.items.map((i) => `${i.quantity} × ${i.name}`).join(', ')} for ${money(order.pendingEdit.totalAmount, order.currency)}, waiting for ${order.pendingEdit.stage === 'stock' ? 'stock' : 'the charge of the difference'}`)
         : [],
       order.lastEdit ? item('Last item edit', `${order.lastEdit.outcome}${order.lastEdit.reason ? ` (${order.lastEdit.reason})` : ''}, ${time(order.lastEdit.at)}`) : [],
+      (order.backorders ?? []).some((b) => b.status === 'WAITING' || b.status === 'REVIEW')
+        ? item(
+            'Waiting for stock',
+            h(
+              'ul',
+              { class: 'plain-list' },
+              (order.backorders ?? []).map((b) =>
+                h('li', { 'data-backorder': b.productId, 'data-status': b.status }, `${b.quantity} × ${b.productId}: ${b.status === 'REVIEW' ? 'held for an admin\u2019s review' : b.status.toLowerCase()}${b.allocated > 0 ? `, ${b.allocated} reserved so far` : ''}`),
+              ),
+            ),
+          )
+        : [],
+      order.stockReview?.override
+        ? item('Stock override', `approved by ${order.stockReview.override.approvedBy}: ${order.stockReview.override.reason}${order.stockReview.override.expectedRestockAt ? `, restock expected ${order.stockReview.override.expectedRestockAt}` : ''}`)
+        : [],
       item('Ship to', `${order.shippingAddress.street}, ${order.shippingAddress.postalCode} ${order.shippingAddress.city}, ${order.shippingAddress.country}`),
       item('Placed', time(order.createdAt)),
       item('Updated', time(order.updatedAt)),
@@ -323,6 +339,42 @@ function itemsControl(order: Order, etag: string, context: ViewContext, reload: 
   }
   replace(area, start);
   return h('section', { class: 'card', 'aria-label': 'Items' }, area);
+}
+
+/** An admin approves an order short of stock and held for review: its shortfalls then wait for a restock as backorders. */
+function overrideControl(order: Order, context: ViewContext, reload: () => Promise<void>): HTMLElement {
+  const area = h('div', { class: 'cancel-area' });
+  const start = h('button', { type: 'button', onclick: () => open() }, 'Approve despite the shortage');
+  const reasonInput = h('input', { id: 'override-reason', type: 'text', maxlength: 500, required: true, placeholder: 'e.g. VIP customer, stock due Monday' });
+  const dateInput = h('input', { id: 'override-restock', type: 'date' });
+  function open(): void {
+    replace(
+      area,
+      h(
+        'form',
+        { class: 'inline-form', onsubmit: (e: Event) => (e.preventDefault(), void approve()) },
+        h('label', { for: reasonInput.id }, 'Reason'),
+        reasonInput,
+        h('label', { for: dateInput.id }, 'Expected restock (optional)'),
+        dateInput,
+        h('button', { type: 'submit' }, 'Approve the override'),
+        h('button', { type: 'button', onclick: () => replace(area, start) }, 'Not now'),
+      ),
+    );
+    reasonInput.focus();
+  }
+  async function approve(): Promise<void> {
+    try {
+      const restock = dateInput.value;
+      await api(`/orders/${encodeURIComponent(order.orderId)}/override`, { method: 'POST', body: { reason: reasonInput.value.trim(), ...(restock ? { expectedRestockAt: restock } : {}) } });
+      replace(area, notice('ok', 'Override applied: the shortfall waits for a restock.'));
+      await reload();
+    } catch (error) {
+      replace(area, errorState(error, context), start);
+    }
+  }
+  replace(area, start);
+  return h('section', { class: 'card', 'aria-label': 'Stock review' }, area);
 }
 
 function cancelControl(order: Order, context: ViewContext, reload: () => Promise<void>): HTMLElement {
