@@ -23,7 +23,7 @@ export interface PricedOrder {
 }
 
 /** Product ids that appear on more than one line (placement refuses them). */
-export function duplicateProducts(items: readonly RequestedLine[]): string[] {
+export function duplicateProducts<L extends { productId: string }>(items: readonly L[]): string[] {
   const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const { productId } of items) (seen.has(productId) ? duplicates : seen).add(productId);

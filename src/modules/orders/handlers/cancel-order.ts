@@ -1,4 +1,3 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
@@ -8,16 +7,16 @@ import type { OrdersTables } from '../storage/tables.js';
 import { toOrderView } from '../views.js';
 import { applyFlow, type SagaObserver } from './apply-flow.js';
 import { retryTransient } from './transient.js';
+import { inputCheck } from './input-check.js';
 
-const checkInput = TypeCompiler.Compile(CancelOrderInputSchema);
+const checkInput = inputCheck(CancelOrderInputSchema, 'INVALID_CANCEL', 'input');
 
 /**
  * Cancels a PENDING, CONFIRMED or PAID order: CANCELLED, OrderCancelled{refundRequired:
  * wasPaid}, saga compensating, deadline timer cancelled. Otherwise 409 ORDER_NOT_CANCELLABLE.
  */
 export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput, observe?: SagaObserver, origin?: CommandOrigin): Promise<OrderView> {
-  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
-  if (error) throw new AppError('validation', 'INVALID_CANCEL', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
+  checkInput(input);
   const reason = input.reason ?? defaultCancelReason(input.by);
   return retryTransient(() =>
     runtime.unitOfWork.run<OrderView, OrdersTables>('orders', async (tx) => {

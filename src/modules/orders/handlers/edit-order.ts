@@ -1,4 +1,3 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
@@ -8,10 +7,11 @@ import { decideEdit, requestItemEdit } from '../domain/order-edit.js';
 import { lockOrderFlow, saveOrderFlow } from '../storage/order-store.js';
 import type { OrdersTables } from '../storage/tables.js';
 import { orderVersion, toOrderView } from '../views.js';
+import { inputCheck, refuseDuplicateProducts } from './input-check.js';
 import { emitOrderEvents } from './order-events.js';
 import { retryTransient } from './transient.js';
 
-const checkInput = TypeCompiler.Compile(EditOrderInputSchema);
+const checkInput = inputCheck(EditOrderInputSchema, 'INVALID_EDIT', 'input');
 
 export interface EditOrderDeps {
   runtime: ModuleRuntime;
@@ -27,12 +27,10 @@ export interface EditOrderDeps {
  * transaction of its own, until it applies or is rejected. The order's saga is not involved.
  */
 export async function editOrder(deps: EditOrderDeps, orderId: string, input: EditOrderInput, origin?: CommandOrigin): Promise<OrderView> {
-  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
-  if (error) throw new AppError('validation', 'INVALID_EDIT', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
+  checkInput(input);
   if (!input.shippingAddress && !input.items) throw new AppError('validation', 'INVALID_EDIT', 'nothing to change: send shippingAddress, items or both');
+  if (input.items) refuseDuplicateProducts(input.items);
   const { runtime } = deps;
-  const duplicates = input.items ? duplicateProducts(input.items) : [];
-  if (duplicates.length > 0) throw new AppError('validation', 'DUPLICATE_PRODUCT', `each product may appear on one line only: ${duplicates.join(', ')}`, { details: { productIds: duplicates } });
   const editId = runtime.ids.next();
   // Today's catalog prices, asked before the transaction (products the order has keep theirs).
   const catalogPrices = input.items ? await deps.catalog.quote(input.items.map(({ productId, quantity }) => ({ productId, quantity }))) : undefined;
@@ -84,11 +82,4 @@ function priceLines(catalogPrices: Awaited<ReturnType<CatalogPort['quote']>>, or
     if (!known) throw new AppError('validation', 'UNKNOWN_PRODUCT', `no product ${productId}`);
     return { productId, name: known.name, quantity, unitPrice: known.unitPrice };
   });
-}
-
-function duplicateProducts(items: readonly { productId: string }[]): string[] {
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const { productId } of items) (seen.has(productId) ? duplicates : seen).add(productId);
-  return [...duplicates];
 }

@@ -1,4 +1,3 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CommandOrigin } from '../../../kernel/envelope.js';
 import { AppError, appError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
@@ -11,8 +10,9 @@ import { toOrderView } from '../views.js';
 import { moveSagaTimer } from './apply-flow.js';
 import { emitOrderEvents } from './order-events.js';
 import { retryTransient } from './transient.js';
+import { inputCheck } from './input-check.js';
 
-const checkInput = TypeCompiler.Compile(StockOverrideInputSchema);
+const checkInput = inputCheck(StockOverrideInputSchema, 'INVALID_OVERRIDE', 'input');
 
 /**
  * An admin approves an order held for a stock review (OrderStockOverrideApplied), under the
@@ -21,8 +21,7 @@ const checkInput = TypeCompiler.Compile(StockOverrideInputSchema);
  * window, whichever takes the lock first wins; the other is refused or does nothing.
  */
 export async function overrideStock(runtime: ModuleRuntime, backorderTimeoutMs: number, orderId: string, input: StockOverrideInput, origin?: CommandOrigin): Promise<OrderView> {
-  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
-  if (error) throw new AppError('validation', 'INVALID_OVERRIDE', `${error.path || 'input'}: ${error.message}`, { details: { path: error.path, message: error.message } });
+  checkInput(input);
   if (input.expectedRestockAt !== undefined && Number.isNaN(Date.parse(input.expectedRestockAt))) {
     throw appError('INVALID_OVERRIDE', `expectedRestockAt must be an ISO-8601 date, not ${input.expectedRestockAt.slice(0, 50)}`);
   }

@@ -1,17 +1,16 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CommandOrigin } from '../../../kernel/envelope.js';
-import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import { PlaceOrderInputSchema, type CatalogPort, type OrderView, type PlaceOrderInput } from '../api.js';
-import { createOrder, duplicateProducts, formatOrderNumber, orderPlacedPayload, priceOrder, type PricedOrder } from '../domain/placement.js';
+import { createOrder, formatOrderNumber, orderPlacedPayload, priceOrder, type PricedOrder } from '../domain/placement.js';
 import { startSaga } from '../domain/saga.js';
 import { insertOrderFlow, nextOrderNumber, nextOrderNumberFromSequence } from '../storage/order-store.js';
 import type { OrdersTables } from '../storage/tables.js';
 import { toOrderView } from '../views.js';
+import { inputCheck, refuseDuplicateProducts } from './input-check.js';
 import { emitOrderEvents } from './order-events.js';
 import { SAGA_TIMEOUT_TIMER, sagaTimerKey } from './saga-timer.js';
 
-const checkInput = TypeCompiler.Compile(PlaceOrderInputSchema);
+const checkInput = inputCheck(PlaceOrderInputSchema, 'INVALID_ORDER', 'order');
 
 export interface PlaceOrderDeps {
   runtime: ModuleRuntime;
@@ -67,14 +66,7 @@ function newOrderFlow(deps: PlaceOrderDeps, request: PlaceOrderInput, priced: Pr
 
 /** Checks the shape and limits of a request; each product may appear on one line only. */
 export function validatePlaceOrder(input: unknown): PlaceOrderInput {
-  const error = checkInput.Check(input) ? undefined : checkInput.Errors(input).First();
-  if (error) {
-    throw new AppError('validation', 'INVALID_ORDER', `${error.path || 'order'}: ${error.message}`, { details: { path: error.path, message: error.message } });
-  }
-  const request = input as PlaceOrderInput;
-  const duplicates = duplicateProducts(request.items);
-  if (duplicates.length > 0) {
-    throw new AppError('validation', 'DUPLICATE_PRODUCT', `each product may appear on one line only: ${duplicates.join(', ')}`, { details: { productIds: duplicates } });
-  }
+  const request = checkInput(input);
+  refuseDuplicateProducts(request.items);
   return request;
 }

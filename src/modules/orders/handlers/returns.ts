@@ -4,7 +4,6 @@ import { AppError } from '../../../kernel/errors.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import type { TxContext } from '../../../platform/log/tx-context.js';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { RequestReturnInputSchema, type RequestReturnInput, type ReturnView } from '../api.js';
 import type { Order, OrderEvent } from '../domain/order.js';
 import { moveReturn, requestReturn, type OrderReturn, type ReturnRefusal } from '../domain/returns.js';
@@ -14,8 +13,9 @@ import type { OrdersTables } from '../storage/tables.js';
 import { emitOrderEvents } from './order-events.js';
 import { toReturnView } from '../views.js';
 import { retryTransient } from './transient.js';
+import { inputCheck } from './input-check.js';
 
-const checkRequest = TypeCompiler.Compile(RequestReturnInputSchema);
+const checkRequest = inputCheck(RequestReturnInputSchema, 'VALIDATION_FAILED', 'return');
 
 function refused(refusal: ReturnRefusal): AppError {
   const options = refusal.details ? { details: refusal.details } : {};
@@ -37,8 +37,7 @@ async function lockedOrder(tx: TxContext<OrdersTables>, orderId: string): Promis
 /** A customer (or an admin for them) asks to return delivered lines: ReturnRequested. */
 export function requestReturnCommand(runtime: ModuleRuntime, returnWindowMs: number) {
   return (orderId: string, input: RequestReturnInput, origin?: CommandOrigin): Promise<ReturnView> => {
-    const error = checkRequest.Check(input) ? undefined : checkRequest.Errors(input).First();
-    if (error) throw new AppError('validation', 'VALIDATION_FAILED', `${error.path || 'return'}: ${error.message}`, { details: { path: error.path, message: error.message } });
+    checkRequest(input);
     return retryTransient(() =>
       runtime.unitOfWork.run<ReturnView, OrdersTables>(
         'orders',
