@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Random } from '../../../kernel/clock.js';
 import { rowStatement, statement } from '../../../platform/storage/statements.js';
 import { AppError } from '../../../kernel/errors.js';
@@ -163,18 +163,21 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Paymen
 
     async chargesOf(db, reference) {
       const own = db as unknown as Kysely<GatewayTables>;
+      // Each charge with what its succeeded refunds add up to, in one statement.
       const charges = await own
-        .selectFrom('payment_gateway_charges')
-        .select(['idempotency_key', 'amount'])
-        .where('reference', '=', reference)
-        .where('operation', '=', 'charge')
-        .where('outcome', '=', 'succeeded')
-        .orderBy('created_at')
-        .orderBy('idempotency_key')
+        .selectFrom('payment_gateway_charges as c')
+        .select([
+          'c.idempotency_key',
+          'c.amount',
+          sql<number | string | null>`(select sum(r.amount) from payment_gateway_charges r where r.charge_key = c.idempotency_key and r.operation = 'refund' and r.outcome = 'succeeded')`.as('refunded'),
+        ])
+        .where('c.reference', '=', reference)
+        .where('c.operation', '=', 'charge')
+        .where('c.outcome', '=', 'succeeded')
+        .orderBy('c.created_at')
+        .orderBy('c.idempotency_key')
         .execute();
-      const result: { idempotencyKey: string; amount: number; refunded: number }[] = [];
-      for (const c of charges) result.push({ idempotencyKey: c.idempotency_key, amount: Number(c.amount), refunded: await refundedOf(own, c.idempotency_key) });
-      return result;
+      return charges.map((c) => ({ idempotencyKey: c.idempotency_key, amount: Number(c.amount), refunded: Number(c.refunded ?? 0) }));
     },
 
     async countSucceeded(db, reference, operation) {

@@ -6,7 +6,7 @@ import { paymentEvent } from '../events.js';
 import type { PaymentGateway } from '../gateway/simulated-gateway.js';
 import { addToPaymentAmount, findPaymentByOrder } from '../storage/payment-repository.js';
 import type { PaymentsDb } from '../storage/tables.js';
-import { gatewayCall, refundAcrossCharges, refundableOf } from './settle-payment.js';
+import { gatewayCall, refundAcrossCharges } from './settle-payment.js';
 
 type Ctx = HandlerContext<PaymentsDb>;
 
@@ -74,8 +74,7 @@ async function refundPart(ctx: Ctx, gateway: PaymentGateway, orderId: string, am
     ctx.log.info({ orderId, editId, status: payment?.status ?? 'none' }, 'item edit refund: the payment is not in force (refunded in full with its order); nothing to refund');
     return;
   }
-  const refunded = await refundAcrossCharges(ctx, gateway, payment, amount, key);
+  const { refunded, refundedTotal } = await refundAcrossCharges(ctx, gateway, payment, amount, key);
   if (refunded === 0) return;
-  const { refunded: refundedTotal } = await refundableOf(ctx, gateway, orderId);
   ctx.emit(paymentEvent('PaymentPartiallyRefunded', { orderId, paymentId: payment.payment_id, amount: refunded, refundedTotal, currency: payment.currency, editId }, payment.correlation_id));
 }

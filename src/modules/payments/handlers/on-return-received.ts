@@ -6,7 +6,7 @@ import { paymentEvent } from '../events.js';
 import type { PaymentGateway } from '../gateway/simulated-gateway.js';
 import { findPaymentByOrder } from '../storage/payment-repository.js';
 import type { PaymentsDb } from '../storage/tables.js';
-import { refundAcrossCharges, refundableOf } from './settle-payment.js';
+import { refundAcrossCharges } from './settle-payment.js';
 
 /**
  * ReturnReceived → refund the returned lines' amount (PaymentPartiallyRefunded), once: the
@@ -22,17 +22,15 @@ export function onReturnReceived(deps: { gateway: PaymentGateway }) {
       // A delivered order was paid: anything else is a fault to look at (retried, then dead-lettered).
       throw new AppError('internal', 'REFUND_DECLINED', `return ${returnId}: order ${orderId} has no succeeded payment to refund (${payment?.status ?? 'none'})`);
     }
-    const { charged, refunded } = await refundableOf(ctx, deps.gateway, orderId);
-    const refund = Math.min(amount, charged - refunded);
-    if (refund <= 0) {
-      ctx.log.warn({ orderId, returnId, refunded, charged }, 'ReturnReceived: the payment is refunded in full already; nothing refunded');
+    const { refunded: refund, refundedTotal } = await refundAcrossCharges(ctx, deps.gateway, payment, amount, `return:${returnId}`);
+    if (refund === 0) {
+      ctx.log.warn({ orderId, returnId, refundedTotal, charged: payment.amount }, 'ReturnReceived: the payment is refunded in full already; nothing refunded');
       return;
     }
-    await refundAcrossCharges(ctx, deps.gateway, payment, refund, `return:${returnId}`);
     ctx.emit(
       paymentEvent(
         'PaymentPartiallyRefunded',
-        { orderId, paymentId: payment.payment_id, amount: refund, refundedTotal: refunded + refund, currency: payment.currency, returnId },
+        { orderId, paymentId: payment.payment_id, amount: refund, refundedTotal, currency: payment.currency, returnId },
         payment.correlation_id,
       ),
     );

@@ -59,16 +59,24 @@ export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway,
   }
 }
 
+/** What a refund across an order's charges did: refunded now, and every refund of the order's charges so far. */
+export interface ChargesRefund {
+  refunded: number;
+  refundedTotal: number;
+}
+
 /**
- * Refunds up to `amount` of what the order's succeeded charges (the placement's, then those of
- * item edits) have left, charge by charge, and returns what was refunded. The refund of the
- * placement's charge carries `key` as idempotency key, the refund of another charge
- * `key:chargeKey`; the transaction decides them the same way on every retry (the gateway
- * records in it too), so none is made twice.
+ * Refunds up to `amount` (`Infinity`: everything left) of what the order's succeeded charges
+ * (the placement's, then those of item edits; or only the charge `onlyCharge` names) have left,
+ * charge by charge. The refund of the placement's charge carries `key` as idempotency key, the
+ * refund of another charge `key:chargeKey`; the transaction decides them the same way on every
+ * retry (the gateway records in it too), so none is made twice.
  */
-export async function refundAcrossCharges(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, amount: number, key: string): Promise<number> {
+export async function refundAcrossCharges(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, amount: number, key: string, onlyCharge?: string): Promise<ChargesRefund> {
+  const charges = await gateway.chargesOf(tx.db as unknown as Kysely<PaymentsDb>, payment.order_id);
   let refunded = 0;
-  for (const charge of await gateway.chargesOf(tx.db as unknown as Kysely<PaymentsDb>, payment.order_id)) {
+  for (const charge of charges) {
+    if (onlyCharge !== undefined && charge.idempotencyKey !== onlyCharge) continue;
     const part = Math.min(amount - refunded, charge.amount - charge.refunded);
     if (part <= 0) continue;
     const idempotencyKey = charge.idempotencyKey === chargeRequestOf(payment).idempotencyKey ? key : `${key}:${charge.idempotencyKey}`;
@@ -80,13 +88,7 @@ export async function refundAcrossCharges(tx: PaymentTx, gateway: PaymentGateway
     refunded += part;
     if (refunded >= amount) break;
   }
-  return refunded;
-}
-
-/** What the order's succeeded charges still hold (charged minus refunded), minor units. */
-export async function refundableOf(tx: Pick<PaymentTx, 'db'>, gateway: PaymentGateway, orderId: string): Promise<{ charged: number; refunded: number }> {
-  const charges = await gateway.chargesOf(tx.db as unknown as Kysely<PaymentsDb>, orderId);
-  return { charged: charges.reduce((n, c) => n + c.amount, 0), refunded: charges.reduce((n, c) => n + c.refunded, 0) };
+  return { refunded, refundedTotal: charges.reduce((n, c) => n + c.refunded, 0) + refunded };
 }
 
 /**
@@ -100,8 +102,7 @@ export async function refundSucceededPayment(tx: PaymentTx, gateway: PaymentGate
     log.info({ paymentId: payment.payment_id, code: decision.code }, `refund skipped: ${decision.message}`);
     return;
   }
-  const { charged, refunded: before } = await refundableOf(tx, gateway, payment.order_id);
-  const refunded = await refundAcrossCharges(tx, gateway, payment, charged - before, `refund:${payment.payment_id}`);
+  const { refunded } = await refundAcrossCharges(tx, gateway, payment, Infinity, `refund:${payment.payment_id}`);
   await savePayment(tx.db, payment, decision.state, tx.now, { refunded_at: tx.now });
   tx.emit(paymentEvent('PaymentRefunded', { orderId: payment.order_id, paymentId: payment.payment_id, amount: refunded, currency: payment.currency }, payment.correlation_id, causationId));
 }
