@@ -123,6 +123,48 @@ describe.each(dialects)('payments module on %s', (dialect) => {
     expect(await payments.chargesForOrder('order-4')).toBe(1);
   });
 
+  function orderEvent(orderId: string, eventType: 'OrderEditPaymentRequested' | 'OrderEditRejected' | 'OrderUpdated', payload: Record<string, unknown>): Promise<EventEnvelope> {
+    return engine.unitOfWork.run('orders', async (tx) => tx.emit({ eventType, aggregateType: 'Order', aggregateId: orderId, correlationId: flow(orderId), payload: { orderId, ...payload } }));
+  }
+
+  it('charges an item edit\u2019s rise once as a charge of its own, and refunds that charge (not the placement\u2019s) when the edit is rejected after it', async () => {
+    await start();
+    await confirm('order-e', 'tok_visa');
+    await waitFor('order-e', ['PaymentProcessed'], 'PaymentProcessed');
+    const requested = await orderEvent('order-e', 'OrderEditPaymentRequested', { editId: 'edit-1', amount: 500, currency: 'USD', paymentToken: 'tok_visa' });
+    await waitFor('order-e', ['PaymentProcessed', 'PaymentEditCharged'], 'PaymentEditCharged');
+    expect(await engine.dispatcher.deliver('payments', [requested])).toMatchObject({ outcomes: ['duplicate'] });
+    expect((await payments.getPaymentForOrder('order-e'))?.amount).toBe(20_498);
+    expect([await payments.chargesForOrder('order-e'), await payments.editChargesForOrder('order-e')]).toEqual([1, 1]);
+
+    // The shipment left while the edit was charged: orders rejects it, payments gives the edit's charge back.
+    await orderEvent('order-e', 'OrderEditRejected', { editId: 'edit-1', reason: 'the shipment was dispatched before the edit completed', refundCharge: true });
+    await waitFor('order-e', ['PaymentProcessed', 'PaymentEditCharged', 'PaymentPartiallyRefunded'], 'the edit\u2019s charge refunded');
+    expect((await paymentEvents('order-e'))[2]?.payload).toMatchObject({ amount: 500, refundedTotal: 500, editId: 'edit-1' });
+    const refunds = await (storage.db as Kysely<{ payment_gateway_charges: { charge_key: string | null; amount: number; operation: string } }>)
+      .selectFrom('payment_gateway_charges')
+      .select(['charge_key', 'amount'])
+      .where('operation', '=', 'refund')
+      .execute();
+    expect(refunds.map((r) => [r.charge_key, Number(r.amount)])).toEqual([['edit:edit-1', 500]]);
+    expect(await payments.refundedAmountForOrder('order-e')).toBe(500);
+  });
+
+  it('refunds a lower total after an item edit applied, and refuses nothing more than was charged', async () => {
+    await start();
+    await confirm('order-f', 'tok_visa');
+    await waitFor('order-f', ['PaymentProcessed'], 'PaymentProcessed');
+    const lower = { editId: 'edit-2', changes: { items: { added: [], removed: [], modified: [{ productId: 'p', oldQuantity: 2, newQuantity: 1 }] }, totalAmount: { old: 19_998, new: 9_999 } } };
+    await orderEvent('order-f', 'OrderUpdated', lower);
+    await waitFor('order-f', ['PaymentProcessed', 'PaymentPartiallyRefunded'], 'the difference refunded');
+    expect((await paymentEvents('order-f'))[1]?.payload).toMatchObject({ amount: 9_999, refundedTotal: 9_999, editId: 'edit-2' });
+    // Cancelled afterwards: what is left of the charge, not the whole of it.
+    await cancel('order-f');
+    await waitFor('order-f', ['PaymentProcessed', 'PaymentPartiallyRefunded', 'PaymentRefunded'], 'PaymentRefunded');
+    expect((await paymentEvents('order-f'))[2]?.payload).toMatchObject({ amount: 9_999 });
+    expect(await payments.refundedAmountForOrder('order-f')).toBe(19_998);
+  });
+
   it('refunds a succeeded payment once when its order is cancelled, however often', async () => {
     await start();
     await confirm('order-5', 'tok_visa');

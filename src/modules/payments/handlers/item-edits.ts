@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { PayloadOf } from '../../../kernel/catalog.js';
 import type { EventEnvelope } from '../../../kernel/envelope.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
@@ -54,27 +53,26 @@ export function onEditApplied(deps: { gateway: PaymentGateway }) {
   };
 }
 
-/** OrderEditRejected after the edit was charged (the shipment left meanwhile) → the edit's charge is refunded. */
+/** OrderEditRejected after the edit was charged (the shipment left meanwhile) → the edit's own charge is refunded. */
 export function onEditRejected(deps: { gateway: PaymentGateway }) {
   return async (event: EventEnvelope<PayloadOf<'OrderEditRejected'>>, ctx: Ctx): Promise<void> => {
     const { orderId, editId, refundCharge } = event.payload;
     if (!refundCharge) return;
-    const charge = (await deps.gateway.chargesOf(ctx.db as unknown as Kysely<PaymentsDb>, orderId)).find((c) => c.idempotencyKey === editChargeKey(editId));
-    if (!charge || charge.amount - charge.refunded <= 0) {
-      ctx.log.info({ orderId, editId }, 'OrderEditRejected: the edit holds no charge to refund');
-      return;
-    }
-    await refundPart(ctx, deps.gateway, orderId, charge.amount - charge.refunded, `edit-void:${editId}`, editId);
+    await refundPart(ctx, deps.gateway, orderId, Infinity, `edit-void:${editId}`, editId, editChargeKey(editId));
   };
 }
 
-async function refundPart(ctx: Ctx, gateway: PaymentGateway, orderId: string, amount: number, key: string, editId: string): Promise<void> {
+/** Refunds up to `amount` of the order's charges (or of the charge `onlyCharge` names) → PaymentPartiallyRefunded with the edit's id. */
+async function refundPart(ctx: Ctx, gateway: PaymentGateway, orderId: string, amount: number, key: string, editId: string, onlyCharge?: string): Promise<void> {
   const payment = await findPaymentByOrder(ctx.db, orderId);
   if (!payment || payment.status !== 'succeeded') {
     ctx.log.info({ orderId, editId, status: payment?.status ?? 'none' }, 'item edit refund: the payment is not in force (refunded in full with its order); nothing to refund');
     return;
   }
-  const { refunded, refundedTotal } = await refundAcrossCharges(ctx, gateway, payment, amount, key);
-  if (refunded === 0) return;
+  const { refunded, refundedTotal } = await refundAcrossCharges(ctx, gateway, payment, amount, key, onlyCharge);
+  if (refunded === 0) {
+    ctx.log.info({ orderId, editId }, 'item edit refund: nothing left to refund');
+    return;
+  }
   ctx.emit(paymentEvent('PaymentPartiallyRefunded', { orderId, paymentId: payment.payment_id, amount: refunded, refundedTotal, currency: payment.currency, editId }, payment.correlation_id));
 }
