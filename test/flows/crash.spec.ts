@@ -202,12 +202,13 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     const order = async () => db.selectFrom('orders').selectAll().where('order_id', '=', placed as string).executeTakeFirstOrThrow();
     const typesSoFar = (await db.selectFrom('events').select('event_type').where('correlation_id', 'is not', null).orderBy('sequence').execute()).map((r) => r.event_type as string);
     expect(typesSoFar).toContain(crashOn);
-    // Before the edit applies (or ends), the order still has it under way.
-    if (crashOn !== 'OrderUpdated') expect((await order()).pending_edit).not.toBeNull();
+    // Whether the orders consumer moved the edit on in the same delivery round before the kill is
+    // up to the round (a later consumer may handle an event appended earlier in it): what must
+    // hold is the end state after the restart.
 
     const second = spawnTs(node, { ...env, MODE: 'run' });
     await second.waitFor('running');
-    await eventually(async () => (await order()).pending_edit === null, 'the item edit ended after the restart', 30_000);
+    await eventually(async () => (await order()).pending_edit === null && (await order()).last_edit !== null, 'the item edit ended after the restart', 30_000);
     await untilSettled(db, businessConsumers());
     expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
 
