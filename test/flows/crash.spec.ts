@@ -129,7 +129,11 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const db = storage.db as Kysely<any>;
     const order = async () => db.selectFrom('orders').selectAll().where('order_id', '=', placed as string).executeTakeFirst();
-    expect((await order())?.status).toBe('PENDING');
+    const typesSoFar = (await db.selectFrom('events').select('event_type').where('correlation_id', 'is not', null).orderBy('sequence').execute()).map((r) => r.event_type as string);
+    expect(typesSoFar).toContain(crashOn);
+    // Before the restock nothing can move the order on; after it, the orders consumer may have
+    // confirmed it in the moment before the kill (another delivery lane): only the end state counts.
+    if (crashOn === 'OrderBackordered') expect((await order())?.status).toBe('PENDING');
 
     // After a kill before the restock, the restarted process restocks (MODE=restock); after one
     // right after it, the restock committed and the restart only runs the flow on.
