@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Config } from '../config.js';
 import { startOrderflow } from '../main.js';
+import { boundHeapGrowth } from '../platform/heap.js';
 import { startTracing, traceLogOptions, tracingOff, type Tracing } from '../platform/observability/tracing.js';
 import { parseDatabaseUrl } from '../platform/storage/database.js';
 import { parse } from './args.js';
@@ -15,6 +16,7 @@ import { resolveJwtSecret } from './jwt-secret.js';
  */
 export async function start(config: Config, args: readonly string[]): Promise<number> {
   parse(args, {});
+  boundHeapGrowth();
   const embedded = parseDatabaseUrl(config.databaseUrl).dialect === 'sqlite';
   const serves = config.modules.includes('http');
   // Checked before anything starts: a PostgreSQL process without JWT_SECRET stops here.
