@@ -34,6 +34,6 @@ export function onGatewayAnswer(deps: { gateway: PaymentGateway }) {
       return;
     }
     const log = logger.child({ paymentId, orderId: payment.order_id, correlationId: payment.correlation_id, causationId: payload.causationId });
-    await applyGatewayAnswer(tx, deps.gateway, payment, () => log, typeof payload.causationId === 'string' ? payload.causationId : undefined);
+    await applyGatewayAnswer(tx, deps.gateway, payment, log, typeof payload.causationId === 'string' ? payload.causationId : undefined);
   };
 }

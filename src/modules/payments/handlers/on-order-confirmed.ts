@@ -55,7 +55,7 @@ export function onOrderConfirmed(deps: ChargeDeps) {
       return;
     }
     if (deps.latencyMs <= 0) {
-      await applyGatewayAnswer(ctx, deps.gateway, payment, () => ctx.log);
+      await applyGatewayAnswer(ctx, deps.gateway, payment, ctx.log);
       return;
     }
     // The request leaves now; its answer arrives after the latency (asked again by idempotency key).

@@ -31,22 +31,21 @@ function toAnswer(result: ChargeResult): GatewayAnswer {
  * returns the first answer) and applies it: PaymentProcessed, then a refund at once if the
  * order was cancelled meanwhile; or PaymentFailed; or, without an answer, nothing yet.
  * `causationId` names the event that asked for the charge when the transaction has none of
- * its own (the gateway-answer timer). `logOf` is asked for a logger only when there is
- * something to say (a handler's child logger costs allocations on every event otherwise).
+ * its own (the gateway-answer timer).
  */
-export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, logOf: () => Logger, causationId?: string): Promise<void> {
+export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger, causationId?: string): Promise<void> {
   const answer = toAnswer(await gateway.charge(gatewayCall(tx), chargeRequestOf(payment)));
   const decision = recordAnswer(stateOf(payment), answer);
   if (decision.refused) {
-    logOf().info({ paymentId: payment.payment_id, code: decision.code }, `gateway answer ignored: ${decision.message}`);
+    log.info({ paymentId: payment.payment_id, code: decision.code }, `gateway answer ignored: ${decision.message}`);
     return;
   }
   if (decision.emit === null) {
-    logOf().info({ paymentId: payment.payment_id }, 'the gateway did not answer; the payment stays pending');
+    log.info({ paymentId: payment.payment_id }, 'the gateway did not answer; the payment stays pending');
     return;
   }
   const base = { orderId: payment.order_id, paymentId: payment.payment_id };
-  // The answer itself is on record as the event below (PaymentFailed or PaymentProcessed).
+  log.debug({ ...base, outcome: answer.outcome }, `the gateway answered: ${answer.outcome}`);
   if (answer.outcome === 'declined') {
     await savePayment(tx.db, payment, decision.state, tx.now, { reason: answer.reason });
     tx.emit(paymentEvent('PaymentFailed', { ...base, reason: answer.reason }, payment.correlation_id, causationId));
@@ -55,7 +54,6 @@ export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway,
   const succeeded = await savePayment(tx.db, payment, decision.state, tx.now);
   const processed = tx.emit(paymentEvent('PaymentProcessed', { ...base, amount: payment.amount, currency: payment.currency }, payment.correlation_id, causationId));
   if (decision.refundNow) {
-    const log = logOf();
     log.info({ paymentId: payment.payment_id }, 'the payment succeeded after its order was cancelled; refunding it');
     await refundSucceededPayment(tx, gateway, succeeded, log, processed.eventId);
   }
