@@ -7,65 +7,33 @@
 // table, so the paused process's payments handler waits in its insert, the delivery
 // transaction open (its checkpoint row locked); then the process is stopped and the lock let go.
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawnCli, type RunningCli } from '../cli/cli.js';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import { describe, expect, it } from 'vitest';
+import { spawnCli } from '../cli/cli.js';
+import { natsAvailable, natsUrl } from '../support/transports.js';
 import {
   adminToken,
   call,
   checkEverything,
   createCatalog,
   JWT_SECRET,
-  keepingLogsOnFailure,
   leaseOwners,
-  oneSuiteAtATime,
-  openInspector,
   pidOfOwner,
   placeOrders,
   report,
-  startDeployment,
   until,
   untilQuiet,
-  type Deployment,
-  type Inspector,
   type PlacedOrder,
 } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 const ADDRESS = { street: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
 
 describe.skipIf(!natsAvailable)('fencing: a payments process paused past its lease inside a delivery transaction (issue 16)', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let deployment: Deployment | undefined;
-  let inspector: Inspector | undefined;
-  let takeover: RunningCli | undefined;
-  let locker: pg.Client | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-  });
-  afterEach(async () => {
-    await locker?.end().catch(() => undefined);
-    locker = undefined;
-    deployment?.members().forEach((m) => m.alive() && m.cli.process.kill('SIGCONT'));
-    await takeover?.stop('SIGTERM');
-    takeover = undefined;
-    await deployment?.stop();
-    deployment = undefined;
-    await inspector?.close();
-    inspector = undefined;
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('fencing');
 
   it('resumed after another process took its partitions, it commits nothing for them; the new owner applies the event, once', () =>
-    keepingLogsOnFailure('fencing', () => deployment, async () => {
-      deployment = await startDeployment({
-        databaseUrl: scratch.url,
-        natsUrl,
-        stream: stream.stream,
+    suite.run(async () => {
+      const deployment = await suite.start({
         specs: [
           { name: 'http+orders', modules: 'http,orders' },
           { name: 'inventory', modules: 'inventory' },
@@ -73,7 +41,7 @@ describe.skipIf(!natsAvailable)('fencing: a payments process paused past its lea
           { name: 'payments-a', modules: 'payments' },
         ],
       });
-      inspector = await openInspector(scratch.url);
+      const inspector = await suite.inspect();
       const db = inspector.db;
       const url = deployment.url;
       const paused = deployment.member('payments-a');
@@ -81,7 +49,9 @@ describe.skipIf(!natsAvailable)('fencing: a payments process paused past its lea
       await createCatalog(url);
 
       // payments-a's handler waits in its insert, inside the delivery transaction.
-      locker = new pg.Client({ connectionString: scratch.url });
+      const locker = new pg.Client({ connectionString: suite.databaseUrl });
+      let lockHeld = true;
+      suite.beforeStop(() => lockHeld && locker.end().catch(() => undefined));
       await locker.connect();
       await locker.query('begin');
       await locker.query('lock table payments in exclusive mode');
@@ -89,23 +59,25 @@ describe.skipIf(!natsAvailable)('fencing: a payments process paused past its lea
       expect(placed.status).toBe(201);
       const orderId = placed.body.orderId as string;
       // Some connection of the deployment waits for a lock in a statement matching `pattern`.
-      const admin = new pg.Client({ connectionString: scratch.url });
+      const admin = new pg.Client({ connectionString: suite.databaseUrl });
       await admin.connect();
       const waitingOn = async (pattern: string) =>
         Number((await admin.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ~* $1`, [pattern])).rows[0].n) > 0;
       await until(() => waitingOn('insert into "?payments"? '), "payments-a's handler to wait for the payments table", 60_000, 50);
 
       paused.cli.process.kill('SIGSTOP');
+      suite.beforeStop(() => paused.alive() && paused.cli.process.kill('SIGCONT'));
       const stoppedAt = Date.now();
       await locker.query('rollback');
       await locker.end();
-      locker = undefined;
+      lockHeld = false;
 
       // Another payments process takes every partition once payments-a's leases ran out.
-      takeover = spawnCli(['start'], {
-        DATABASE_URL: scratch.url, NATS_URL: natsUrl, NATS_STREAM: stream.stream, JWT_SECRET, MODULES: 'payments', PORT: undefined,
+      const takeover = spawnCli(['start'], {
+        DATABASE_URL: suite.databaseUrl, NATS_URL: natsUrl, NATS_STREAM: suite.stream, JWT_SECRET, MODULES: 'payments', PORT: undefined,
         ORDER_RATE_LIMIT: '0', SAGA_TIMEOUT_MS: '180000', LOG_LEVEL: 'info',
       });
+      suite.beforeStop(() => takeover.stop('SIGTERM'));
       await takeover.waitFor(/"msg":"orderflow started"/, 'stdout', 60_000);
       const takeoverPid = takeover.process.pid!;
       await until(async () => {

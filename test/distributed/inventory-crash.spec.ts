@@ -1,47 +1,25 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import { describe, expect, it } from 'vitest';
+import { natsAvailable } from '../support/transports.js';
 import {
   checkEverything,
   createCatalog,
-  keepingLogsOnFailure,
   notableLogLines,
-  oneSuiteAtATime,
   leaseOwners,
-  openInspector,
   pidOfOwner,
   placeOrders,
   report,
-  startDeployment,
   until,
   untilQuiet,
-  type Deployment,
-  type Inspector,
 } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issue 5, acceptance 3)', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let deployment: Deployment | undefined;
-  let inspector: Inspector | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await inspector?.close();
-    inspector = undefined;
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('inventory-crash');
 
   it('the other instance takes its partitions once the leases run out; every order finishes, nothing lost or applied twice', () =>
-    keepingLogsOnFailure('inventory-crash', () => deployment, async () => {
-      deployment = await startDeployment({ databaseUrl: scratch.url, natsUrl, stream: stream.stream });
-      inspector = await openInspector(scratch.url);
+    suite.run(async () => {
+      const deployment = await suite.start();
+      const inspector = await suite.inspect();
       const db = inspector.db;
       const [survivor, victim] = [deployment.member('inventory-a'), deployment.member('inventory-b')];
       await until(async () => {
@@ -101,7 +79,6 @@ describe.skipIf(!natsAvailable)('SIGKILL of one inventory instance mid-run (issu
       expect(takeoverMs).toBeGreaterThan(5000);
 
       const codes = await deployment.stop();
-      deployment = undefined;
       expect(codes).toEqual({ 'http+orders': 0, 'inventory-a': 0, 'inventory-b': null, payments: 0, shipments: 0 });
     }), 600_000);
 });

@@ -1,21 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import { describe, expect, it } from 'vitest';
+import { natsAvailable } from '../support/transports.js';
 import {
   adminToken,
   call,
   checkEverything,
   createCatalog,
-  keepingLogsOnFailure,
-  oneSuiteAtATime,
-  openInspector,
-  startDeployment,
   until,
   untilQuiet,
-  type Deployment,
-  type Inspector,
   type PlacedOrder,
 } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 const ADDRESS = { street: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
 
@@ -24,28 +18,12 @@ const ADDRESS = { street: '1 Main St', city: 'Springfield', postalCode: '12345',
 // inventory until a restock served by whichever instance owns its partition. The same
 // invariants as the load's hold afterwards.
 describe.skipIf(!natsAvailable)('item edits and backorders in a split deployment on PostgreSQL + NATS', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let deployment: Deployment | undefined;
-  let inspector: Inspector | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await inspector?.close();
-    inspector = undefined;
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('lifecycle');
 
   it('an item edit applied, one declined and compensated, a backorder served by a restock; every invariant holds', () =>
-    keepingLogsOnFailure('lifecycle', () => deployment, async () => {
-      deployment = await startDeployment({ databaseUrl: scratch.url, natsUrl, stream: stream.stream });
-      inspector = await openInspector(scratch.url);
+    suite.run(async () => {
+      const deployment = await suite.start();
+      const inspector = await suite.inspect();
       const { url } = deployment;
       await createCatalog(url);
       const bolt = await call(url, 'POST', '/products', adminToken, { productId: 'bolt', name: 'Bolt', price: 1.5, stock: 2, allowBackorders: true });

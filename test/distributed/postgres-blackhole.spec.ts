@@ -1,26 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import { describe, expect, it } from 'vitest';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import { natsAvailable } from '../support/transports.js';
 import {
   adminToken,
   call,
   checkEverything,
   createCatalog,
-  keepingLogsOnFailure,
   notableLogLines,
-  oneSuiteAtATime,
-  openInspector,
   placeOrders,
   report,
   sleep,
-  startDeployment,
   until,
   untilQuiet,
-  type Deployment,
   type HttpResult,
-  type Inspector,
 } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 /** The setting under test, shorter than its default so that the test does not wait long. */
 const DATABASE_TIMEOUT_MS = 2000;
@@ -29,36 +23,17 @@ const SLACK_MS = 1000;
 const HOLE_MS = 10_000;
 
 describe.skipIf(!natsAvailable)('PostgreSQL black-holed for 10 s (every byte dropped) under a split deployment (issue 12)', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let proxy: TcpProxy;
-  let deployment: Deployment | undefined;
-  let inspector: Inspector | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-    const direct = new URL(scratch.url);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await inspector?.close();
-    inspector = undefined;
-    await proxy.close();
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('postgres-blackhole');
 
   it('/health/ready says 503 within 1 s, POST /orders 503 STORAGE_UNAVAILABLE within DATABASE_TIMEOUT_MS; afterwards every accepted order completes', () =>
-    keepingLogsOnFailure('postgres-blackhole', () => deployment, async () => {
-      const throughProxy = new URL(scratch.url);
+    suite.run(async () => {
+      const direct = new URL(suite.databaseUrl);
+      const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+      suite.afterStop(() => proxy.close());
+      const throughProxy = new URL(suite.databaseUrl);
       throughProxy.port = String(proxy.port);
-      deployment = await startDeployment({
+      const deployment = await suite.start({
         databaseUrl: throughProxy.toString(),
-        natsUrl,
-        stream: stream.stream,
         env: { DATABASE_TIMEOUT_MS: String(DATABASE_TIMEOUT_MS) },
         specs: [
           { name: 'http+orders', modules: 'http,orders' },
@@ -66,7 +41,7 @@ describe.skipIf(!natsAvailable)('PostgreSQL black-holed for 10 s (every byte dro
         ],
       });
       // The test's own connection goes straight to PostgreSQL.
-      inspector = await openInspector(scratch.url);
+      const inspector = await suite.inspect();
       const url = deployment.url;
       const ready = () => call(url, 'GET', '/health/ready', undefined, undefined, 30_000);
       const placeOne = () =>
@@ -146,7 +121,6 @@ describe.skipIf(!natsAvailable)('PostgreSQL black-holed for 10 s (every byte dro
       expect(violations).toEqual([]);
 
       const codes = await deployment.stop();
-      deployment = undefined;
       expect(codes).toEqual({ 'http+orders': 0, fulfilment: 0 });
     }), 600_000);
 });

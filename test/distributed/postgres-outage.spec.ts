@@ -1,58 +1,35 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import { describe, expect, it } from 'vitest';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import { natsAvailable } from '../support/transports.js';
 import {
   adminToken,
   call,
   checkEverything,
   createCatalog,
-  keepingLogsOnFailure,
   notableLogLines,
-  oneSuiteAtATime,
   leaseOwners,
-  openInspector,
   placeOrders,
   report,
   sleep,
-  startDeployment,
   until,
   untilQuiet,
-  type Deployment,
   type HttpResult,
-  type Inspector,
 } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 describe.skipIf(!natsAvailable)('PostgreSQL unreachable for 10 s under a split deployment (issue 5, acceptance 5)', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let proxy: TcpProxy;
-  let deployment: Deployment | undefined;
-  let inspector: Inspector | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-    const direct = new URL(scratch.url);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await inspector?.close();
-    inspector = undefined;
-    await proxy.close();
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('postgres-outage');
 
   it('/health/ready says 503 naming storage, requests fail fast with 503 problems; afterwards every accepted order completes', () =>
-    keepingLogsOnFailure('postgres-outage', () => deployment, async () => {
-      const throughProxy = new URL(scratch.url);
+    suite.run(async () => {
+      const direct = new URL(suite.databaseUrl);
+      const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+      suite.afterStop(() => proxy.close());
+      const throughProxy = new URL(suite.databaseUrl);
       throughProxy.port = String(proxy.port);
-      deployment = await startDeployment({ databaseUrl: throughProxy.toString(), natsUrl, stream: stream.stream });
+      const deployment = await suite.start({ databaseUrl: throughProxy.toString() });
       // The test's own connection goes straight to PostgreSQL.
-      inspector = await openInspector(scratch.url);
+      const inspector = await suite.inspect();
       const db = inspector.db;
       await until(async () => [...(await leaseOwners(db, 'inventory')).values()].map((p) => p.length).join() === '4,4', 'the inventory partitions to be shared 4 + 4', 60_000);
       const url = deployment.url;
@@ -134,7 +111,6 @@ describe.skipIf(!natsAvailable)('PostgreSQL unreachable for 10 s under a split d
       expect(violations).toEqual([]);
 
       const codes = await deployment.stop();
-      deployment = undefined;
       expect(codes).toEqual({ 'http+orders': 0, 'inventory-a': 0, 'inventory-b': 0, payments: 0, shipments: 0 });
     }), 600_000);
 });

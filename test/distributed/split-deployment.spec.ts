@@ -1,50 +1,28 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
+import { describe, expect, it } from 'vitest';
+import { natsAvailable } from '../support/transports.js';
 import {
   checkEverything,
   createCatalog,
-  keepingLogsOnFailure,
   notableLogLines,
-  oneSuiteAtATime,
   leaseOwners,
-  openInspector,
   pidOfOwner,
   placeOrders,
   report,
-  startDeployment,
   until,
   untilQuiet,
-  type Deployment,
-  type Inspector,
 } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 // In CI a missing NATS fails at the import of transports.ts, and a missing PostgreSQL in createScratchDatabase.
 describe.skipIf(!natsAvailable)('a split deployment of 5 processes on PostgreSQL + NATS (issue 5, acceptance 2)', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let deployment: Deployment | undefined;
-  let inspector: Inspector | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await inspector?.close();
-    inspector = undefined;
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('split-deployment');
 
   it('completes 2,000 orders over every flow; invariants hold; both inventory instances work; per-aggregate order holds', () =>
-    keepingLogsOnFailure('split-deployment', () => deployment, async () => {
+    suite.run(async () => {
       const started = performance.now();
-      deployment = await startDeployment({ databaseUrl: scratch.url, natsUrl, stream: stream.stream });
+      const deployment = await suite.start();
       const startupMs = performance.now() - started;
-      inspector = await openInspector(scratch.url);
+      const inspector = await suite.inspect();
       const db = inspector.db;
       const [a, b] = [deployment.member('inventory-a'), deployment.member('inventory-b')];
 
@@ -80,7 +58,6 @@ describe.skipIf(!natsAvailable)('a split deployment of 5 processes on PostgreSQL
       expect(handled[a.spec.name]! + handled[b.spec.name]!).toBeGreaterThanOrEqual(inventoryRecords);
 
       const codes = await deployment.stop();
-      deployment = undefined;
       expect(codes, 'every process exits 0 on SIGTERM').toEqual({ 'http+orders': 0, 'inventory-a': 0, 'inventory-b': 0, payments: 0, shipments: 0 });
     }), 600_000);
 });

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { descendsFrom, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
-import { adminToken, call, createCatalog, keepingLogsOnFailure, oneSuiteAtATime, placeOrders, report, startDeployment, until, type Deployment } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { descendsFrom, startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
+import { natsAvailable } from '../support/transports.js';
+import { adminToken, call, createCatalog, placeOrders, report, until } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 const SERVER = 2;
 const PRODUCER = 4;
@@ -15,32 +15,13 @@ interface TimelineBody {
 
 // In CI a missing NATS fails at the import of transports.ts, and a missing PostgreSQL in createScratchDatabase.
 describe.skipIf(!natsAvailable)('OpenTelemetry traces across the split deployment (issue 13, acceptance 1)', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let receiver: OtlpReceiver;
-  let deployment: Deployment | undefined;
-  // Kept after it stopped, for its logs should an assertion fail.
-  let stopped: Deployment | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-    receiver = await startOtlpReceiver();
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await receiver.close();
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('tracing');
 
   it('one order is one trace: the request, the append of OrderPlaced and every handling through SHIPPED, parent to child across the processes; a failed handling is an error span and its retry another span of the trace', () =>
-    keepingLogsOnFailure('tracing', () => deployment ?? stopped, async () => {
-      deployment = await startDeployment({
-        databaseUrl: scratch.url,
-        natsUrl,
-        stream: stream.stream,
+    suite.run(async () => {
+      const receiver = await startOtlpReceiver();
+      suite.afterStop(() => receiver.close());
+      const deployment = await suite.start({
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_TRACE_URL: 'https://traces.example/trace/{traceId}' },
         specs: [
           { name: 'http+orders', modules: 'http,orders' },
@@ -54,16 +35,15 @@ describe.skipIf(!natsAvailable)('OpenTelemetry traces across the split deploymen
       await createCatalog(deployment.url);
       const { placed } = await placeOrders({ url: deployment.url, count: 1 }).done;
       const orderId = placed[0]!.orderId;
-      await until(async () => (await call(deployment!.url, 'GET', `/orders/${orderId}`, adminToken)).body.status === 'SHIPPED', 'the order to be SHIPPED', 60_000);
+      await until(async () => (await call(deployment.url, 'GET', `/orders/${orderId}`, adminToken)).body.status === 'SHIPPED', 'the order to be SHIPPED', 60_000);
       let timeline: TimelineBody | undefined;
       await until(async () => {
-        timeline = (await call(deployment!.url, 'GET', `/orders/${orderId}/timeline`, adminToken)).body as unknown as TimelineBody;
+        timeline = (await call(deployment.url, 'GET', `/orders/${orderId}/timeline`, adminToken)).body as unknown as TimelineBody;
         return timeline.events.some((e) => e.eventType === 'OrderShipped') && timeline.events.every((e) => e.consumers.every((c) => c.outcome === 'handled'));
       }, 'every event of the flow to be handled by every consumer', 60_000);
       const flow = timeline!;
       // Stopping flushes every process's spans to the receiver.
       const codes = await deployment.stop();
-      [stopped, deployment] = [deployment, undefined];
       expect(Object.values(codes).every((code) => code === 0), JSON.stringify(codes)).toBe(true);
       expect(receiver.rejected()).toEqual([]);
 

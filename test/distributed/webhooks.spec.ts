@@ -1,9 +1,9 @@
 import { Webhook } from 'standardwebhooks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../support/databases.js';
-import { createScratchStream, natsAvailable, natsUrl, type ScratchStream } from '../support/transports.js';
-import { admin, call, createProduct, LOCAL_WEBHOOKS, placeOrder, register, requestsOf, startReceiver, type Receiver } from '../webhooks/support.js';
-import { keepingLogsOnFailure, openInspector, oneSuiteAtATime, startDeployment, until, type Deployment, type Inspector } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { natsAvailable } from '../support/transports.js';
+import { admin, call, createProduct, LOCAL_WEBHOOKS, placeOrder, register, requestsOf, startReceiver } from '../webhooks/support.js';
+import { until } from './support.js';
+import { splitDeploymentSuite } from './suite.js';
 
 // Events of different aggregates (an order, its payment, its shipment) are in different
 // partitions here, fanned out by whichever process holds each: the order of an order's
@@ -12,31 +12,10 @@ const TYPES = ['OrderPlaced', 'OrderConfirmed', 'PaymentProcessed', 'OrderPaid',
 const ORDERS = 20;
 
 describe.skipIf(!natsAvailable)('webhooks in a split deployment on PostgreSQL + NATS: two webhooks processes share the deliveries', () => {
-  oneSuiteAtATime();
-  let scratch: ScratchDatabase;
-  let stream: ScratchStream;
-  let deployment: Deployment | undefined;
-  let hook: Receiver | undefined;
-  let inspector: Inspector | undefined;
-  beforeEach(async () => {
-    scratch = await createScratchDatabase('postgres');
-    stream = createScratchStream();
-  });
-  afterEach(async () => {
-    await deployment?.stop();
-    deployment = undefined;
-    await hook?.close();
-    await inspector?.close();
-    inspector = undefined;
-    await stream.drop();
-    await scratch.drop();
-  }, 120_000);
+  const suite = splitDeploymentSuite('webhooks');
 
   it('every event once, in order per order, signed; a failing delivery retried with its webhook-id holds back only its order', async () => {
-    deployment = await startDeployment({
-      databaseUrl: scratch.url,
-      natsUrl,
-      stream: stream.stream,
+    const deployment = await suite.start({
       env: { ...LOCAL_WEBHOOKS, JWT_SECRET: 'webhooks-suite-secret-of-at-least-32-characters' },
       specs: [
         { name: 'api', modules: 'http,orders,inventory,payments,shipments' },
@@ -44,12 +23,12 @@ describe.skipIf(!natsAvailable)('webhooks in a split deployment on PostgreSQL + 
         { name: 'webhooks-b', modules: 'webhooks' },
       ],
     });
-    await keepingLogsOnFailure('webhooks', () => deployment, async () => {
-      const url = deployment!.url;
+    await suite.run(async () => {
+      const url = deployment.url;
       await createProduct(url, 'p-d');
       let failing: string | undefined;
       let failures = 0;
-      hook = await startReceiver((request) => {
+      const hook = await startReceiver((request) => {
         if (request.event.eventType === 'OrderPlaced') failing ??= request.event.payload.orderId;
         if (request.event.payload.orderId === failing && request.event.eventType === 'OrderPlaced' && failures < 2) {
           failures += 1;
@@ -57,10 +36,11 @@ describe.skipIf(!natsAvailable)('webhooks in a split deployment on PostgreSQL + 
         }
         return { status: 200 };
       });
+      suite.afterStop(() => hook.close());
       const endpoint = await register(url, { url: hook.url, eventTypes: TYPES });
       const orders = [];
       for (let i = 0; i < ORDERS; i++) orders.push(await placeOrder(url, 'p-d'));
-      await until(async () => hook!.received.length >= ORDERS * TYPES.length + 2, 'every delivery');
+      await until(async () => hook.received.length >= ORDERS * TYPES.length + 2, 'every delivery');
       await until(
         async () => ((await call(url, 'GET', `/webhooks/${endpoint.webhookId}/deliveries?status=delivered&limit=1000`, admin)).body.deliveries as unknown[]).length === ORDERS * TYPES.length,
         'every delivery recorded',
@@ -86,27 +66,28 @@ describe.skipIf(!natsAvailable)('webhooks in a split deployment on PostgreSQL + 
       { name: 'webhooks-a', modules: 'webhooks' },
       { name: 'webhooks-b', modules: 'webhooks' },
     ];
-    deployment = await startDeployment({ databaseUrl: scratch.url, natsUrl, stream: stream.stream, env: { ...LOCAL_WEBHOOKS, WEBHOOK_TIMEOUT_MS: '2000', JWT_SECRET: 'webhooks-suite-secret-of-at-least-32-characters' }, specs });
-    inspector = await openInspector(scratch.url);
-    await keepingLogsOnFailure('webhooks-kill', () => deployment, async () => {
-      const url = deployment!.url;
+    const deployment = await suite.start({ env: { ...LOCAL_WEBHOOKS, WEBHOOK_TIMEOUT_MS: '2000', JWT_SECRET: 'webhooks-suite-secret-of-at-least-32-characters' }, specs });
+    const inspector = await suite.inspect();
+    await suite.run(async () => {
+      const url = deployment.url;
       await createProduct(url, 'p-k');
       // The receiver answers five requests, then holds every one open until the kill.
       let holding = true;
       const held: number[] = [];
-      hook = await startReceiver((_, index) => {
+      const hook = await startReceiver((_, index) => {
         if (!holding || index < 5) return { status: 200 };
         held.push(index);
         return new Promise(() => undefined);
       });
+      suite.afterStop(() => hook.close());
       const endpoint = await register(url, { url: hook.url, eventTypes: TYPES });
       const orders = [];
       for (let i = 0; i < 5; i++) orders.push(await placeOrder(url, 'p-k'));
       await until(async () => held.length >= 1, 'a delivery in flight');
       // The process holding a lease on a delivery in flight (owner = "<pid>:<uuid>").
-      const leased = await inspector!.db.selectFrom('webhook_deliveries').select('lease_owner').where('lease_owner', 'is not', null).execute();
+      const leased = await inspector.db.selectFrom('webhook_deliveries').select('lease_owner').where('lease_owner', 'is not', null).execute();
       const pids = new Set(leased.map((row) => Number(String(row.lease_owner).split(':')[0])));
-      const victim = deployment!.members().find((m) => m.spec.name.startsWith('webhooks') && pids.has(m.pid))!;
+      const victim = deployment.members().find((m) => m.spec.name.startsWith('webhooks') && pids.has(m.pid))!;
       expect(victim, `a webhooks process among the lease owners ${[...pids].join(', ')}`).toBeDefined();
       victim.cli.process.kill('SIGKILL');
       await victim.cli.exited;

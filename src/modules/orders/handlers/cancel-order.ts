@@ -3,10 +3,9 @@ import { AppError } from '../../../kernel/errors.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
 import { CancelOrderInputSchema, type CancelOrderInput, type OrderView } from '../api.js';
 import { defaultCancelReason } from '../domain/order.js';
-import type { OrdersTables } from '../storage/tables.js';
 import { toOrderView } from '../views.js';
 import { applyFlow, type SagaObserver } from './apply-flow.js';
-import { retryTransient } from './transient.js';
+import { runOrderCommand } from './order-command.js';
 import { inputCheck } from './input-check.js';
 
 const checkInput = inputCheck(CancelOrderInputSchema, 'INVALID_CANCEL', 'input');
@@ -18,16 +17,14 @@ const checkInput = inputCheck(CancelOrderInputSchema, 'INVALID_CANCEL', 'input')
 export async function cancelOrder(runtime: ModuleRuntime, orderId: string, input: CancelOrderInput, observe?: SagaObserver, origin?: CommandOrigin): Promise<OrderView> {
   checkInput(input);
   const reason = input.reason ?? defaultCancelReason(input.by);
-  return retryTransient(() =>
-    runtime.unitOfWork.run<OrderView, OrdersTables>('orders', async (tx) => {
-      const outcome = await applyFlow(tx, orderId, { type: 'Cancel', reason, by: input.by }, observe);
-      if (!outcome) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
-      if (outcome.refused) {
-        throw new AppError('conflict', 'ORDER_NOT_CANCELLABLE', `order ${orderId} is ${outcome.order.status} and can no longer be cancelled`, {
-          details: { status: outcome.order.status },
-        });
-      }
-      return toOrderView(outcome.order);
-    }, origin),
-  );
+  return runOrderCommand(runtime, origin, async (tx) => {
+    const outcome = await applyFlow(tx, orderId, { type: 'Cancel', reason, by: input.by }, observe);
+    if (!outcome) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
+    if (outcome.refused) {
+      throw new AppError('conflict', 'ORDER_NOT_CANCELLABLE', `order ${orderId} is ${outcome.order.status} and can no longer be cancelled`, {
+        details: { status: outcome.order.status },
+      });
+    }
+    return toOrderView(outcome.order);
+  });
 }

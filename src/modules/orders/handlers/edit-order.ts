@@ -4,12 +4,11 @@ import type { ModuleRuntime } from '../../../platform/engine.js';
 import { EditOrderInputSchema, type CatalogPort, type EditOrderInput, type OrderView } from '../api.js';
 import type { Order, OrderEvent, OrderLine } from '../domain/order.js';
 import { decideEdit, requestItemEdit } from '../domain/order-edit.js';
-import { lockOrderFlow, saveOrderFlow } from '../storage/order-store.js';
-import type { OrdersTables } from '../storage/tables.js';
+import { saveOrderFlow } from '../storage/order-store.js';
 import { orderVersion, toOrderView } from '../views.js';
 import { inputCheck, refuseDuplicateProducts } from './input-check.js';
 import { emitOrderEvents } from './order-events.js';
-import { retryTransient } from './transient.js';
+import { lockedOrderFlow, runOrderCommand } from './order-command.js';
 
 const checkInput = inputCheck(EditOrderInputSchema, 'INVALID_EDIT', 'input');
 
@@ -34,40 +33,33 @@ export async function editOrder(deps: EditOrderDeps, orderId: string, input: Edi
   const editId = runtime.ids.next();
   // Today's catalog prices, asked before the transaction (products the order has keep theirs).
   const catalogPrices = input.items ? await deps.catalog.quote(input.items.map(({ productId, quantity }) => ({ productId, quantity }))) : undefined;
-  return retryTransient(() =>
-    runtime.unitOfWork.run<OrderView, OrdersTables>(
-      'orders',
-      async (tx) => {
-        const before = await lockOrderFlow(tx.db, orderId);
-        if (!before) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
-        const version = orderVersion(toOrderView(before.order));
-        if (version !== input.expectedVersion) {
-          throw new AppError('conflict', 'ORDER_CHANGED', `order ${orderId} changed since version ${input.expectedVersion}: read it again`, {
-            details: { expectedVersion: input.expectedVersion, currentVersion: version, status: before.order.status },
-          });
-        }
-        let order: Order = before.order;
-        const events: OrderEvent[] = [];
-        if (input.shippingAddress) {
-          const decision = decideEdit(order, { shippingAddress: input.shippingAddress, reason: input.reason }, tx.now);
-          if (!decision.ok) throw new AppError('conflict', 'ORDER_NOT_EDITABLE', decision.message, { details: { status: order.status } });
-          order = decision.order;
-          events.push(...decision.events);
-        }
-        if (input.items && catalogPrices) {
-          const items = priceLines(catalogPrices, order, input.items);
-          const decision = requestItemEdit(order, { editId, items, reason: input.reason, paymentToken: input.paymentToken }, tx.now);
-          if (!decision.ok) throw new AppError('conflict', decision.code, decision.message, { details: { status: order.status } });
-          order = decision.order;
-          events.push(...decision.events);
-        }
-        if (order !== before.order) await saveOrderFlow(tx.db, before, { order, saga: before.saga });
-        emitOrderEvents(tx, order, events);
-        return toOrderView(order);
-      },
-      origin,
-    ),
-  );
+  return runOrderCommand(runtime, origin, async (tx) => {
+    const before = await lockedOrderFlow(tx, orderId);
+    const version = orderVersion(toOrderView(before.order));
+    if (version !== input.expectedVersion) {
+      throw new AppError('conflict', 'ORDER_CHANGED', `order ${orderId} changed since version ${input.expectedVersion}: read it again`, {
+        details: { expectedVersion: input.expectedVersion, currentVersion: version, status: before.order.status },
+      });
+    }
+    let order: Order = before.order;
+    const events: OrderEvent[] = [];
+    if (input.shippingAddress) {
+      const decision = decideEdit(order, { shippingAddress: input.shippingAddress, reason: input.reason }, tx.now);
+      if (!decision.ok) throw new AppError('conflict', 'ORDER_NOT_EDITABLE', decision.message, { details: { status: order.status } });
+      order = decision.order;
+      events.push(...decision.events);
+    }
+    if (input.items && catalogPrices) {
+      const items = priceLines(catalogPrices, order, input.items);
+      const decision = requestItemEdit(order, { editId, items, reason: input.reason, paymentToken: input.paymentToken }, tx.now);
+      if (!decision.ok) throw new AppError('conflict', decision.code, decision.message, { details: { status: order.status } });
+      order = decision.order;
+      events.push(...decision.events);
+    }
+    if (order !== before.order) await saveOrderFlow(tx.db, before, { order, saga: before.saga });
+    emitOrderEvents(tx, order, events);
+    return toOrderView(order);
+  });
 }
 
 /** The edit's lines, priced: a product already on the order keeps its price and name; a new one takes the catalog's. */

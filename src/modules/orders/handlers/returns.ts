@@ -3,16 +3,14 @@ import type { CommandOrigin, EventEnvelope } from '../../../kernel/envelope.js';
 import { AppError } from '../../../kernel/errors.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
-import type { TxContext } from '../../../platform/log/tx-context.js';
 import { RequestReturnInputSchema, type RequestReturnInput, type ReturnView } from '../api.js';
-import type { Order, OrderEvent } from '../domain/order.js';
+import type { OrderEvent } from '../domain/order.js';
 import { moveReturn, requestReturn, type OrderReturn, type ReturnRefusal } from '../domain/returns.js';
-import { lockOrderFlow } from '../storage/order-store.js';
 import { findReturn, insertReturn, returnsOfOrder, saveReturn } from '../storage/return-store.js';
 import type { OrdersTables } from '../storage/tables.js';
 import { emitOrderEvents } from './order-events.js';
 import { toReturnView } from '../views.js';
-import { retryTransient } from './transient.js';
+import { lockedOrderFlow, runOrderCommand } from './order-command.js';
 import { inputCheck } from './input-check.js';
 
 const checkRequest = inputCheck(RequestReturnInputSchema, 'VALIDATION_FAILED', 'return');
@@ -27,32 +25,19 @@ function payloadOf(r: OrderReturn, reason: string | null) {
   return { returnId: r.returnId, orderId: r.orderId, lines: r.lines, ...(reason === null ? {} : { reason }) };
 }
 
-/** The order, locked for the transaction: a return's steps and the order's own run one after another. */
-async function lockedOrder(tx: TxContext<OrdersTables>, orderId: string): Promise<Order> {
-  const flow = await lockOrderFlow(tx.db, orderId);
-  if (!flow) throw new AppError('not_found', 'ORDER_NOT_FOUND', `no order ${orderId}`);
-  return flow.order;
-}
-
 /** A customer (or an admin for them) asks to return delivered lines: ReturnRequested. */
 export function requestReturnCommand(runtime: ModuleRuntime, returnWindowMs: number) {
   return (orderId: string, input: RequestReturnInput, origin?: CommandOrigin): Promise<ReturnView> => {
     checkRequest(input);
-    return retryTransient(() =>
-      runtime.unitOfWork.run<ReturnView, OrdersTables>(
-        'orders',
-        async (tx) => {
-          const order = await lockedOrder(tx, orderId);
-          const decision = requestReturn(order, await returnsOfOrder(tx.db, orderId), { returnId: runtime.ids.next(), ...input }, tx.now, returnWindowMs);
-          if (!decision.ok) throw refused(decision);
-          const created = decision.value;
-          await insertReturn(tx.db, created);
-          emitOrderEvents(tx, order, [{ type: 'ReturnRequested', payload: { ...payloadOf(created, created.reason), amount: created.amount, currency: created.currency } }]);
-          return toReturnView(created);
-        },
-        origin,
-      ),
-    );
+    return runOrderCommand(runtime, origin, async (tx) => {
+      const { order } = await lockedOrderFlow(tx, orderId);
+      const decision = requestReturn(order, await returnsOfOrder(tx.db, orderId), { returnId: runtime.ids.next(), ...input }, tx.now, returnWindowMs);
+      if (!decision.ok) throw refused(decision);
+      const created = decision.value;
+      await insertReturn(tx.db, created);
+      emitOrderEvents(tx, order, [{ type: 'ReturnRequested', payload: { ...payloadOf(created, created.reason), amount: created.amount, currency: created.currency } }]);
+      return toReturnView(created);
+    });
   };
 }
 
@@ -65,31 +50,25 @@ type AdminStep = { type: 'approve' } | { type: 'reject'; reason?: string | undef
  */
 export function moveReturnCommand(runtime: ModuleRuntime) {
   return (returnId: string, step: AdminStep, origin?: CommandOrigin): Promise<ReturnView> =>
-    retryTransient(() =>
-      runtime.unitOfWork.run<ReturnView, OrdersTables>(
-        'orders',
-        async (tx) => {
-          const found = await findReturn(tx.db, returnId);
-          if (!found) throw new AppError('not_found', 'RETURN_NOT_FOUND', `no return ${returnId}`);
-          const order = await lockedOrder(tx, found.orderId);
-          // Read again under the order's lock: a step that committed meanwhile is seen.
-          const current = (await findReturn(tx.db, returnId))!;
-          const decision = moveReturn(current, step, tx.now);
-          if (!decision.ok) throw refused(decision);
-          const next = decision.value;
-          if (!(await saveReturn(tx.db, current.status, next))) throw new AppError('conflict', 'RETURN_NOT_PENDING', `return ${returnId} changed meanwhile; read it again`);
-          const event: OrderEvent =
-            step.type === 'approve'
-              ? { type: 'ReturnApproved', payload: payloadOf(next, null) }
-              : step.type === 'reject'
-                ? { type: 'ReturnRejected', payload: payloadOf(next, next.rejectionReason) }
-                : { type: 'ReturnReceived', payload: { ...payloadOf(next, null), restock: step.restock, amount: next.amount, currency: next.currency } };
-          emitOrderEvents(tx, order, [event]);
-          return toReturnView(next);
-        },
-        origin,
-      ),
-    );
+    runOrderCommand(runtime, origin, async (tx) => {
+      const found = await findReturn(tx.db, returnId);
+      if (!found) throw new AppError('not_found', 'RETURN_NOT_FOUND', `no return ${returnId}`);
+      const { order } = await lockedOrderFlow(tx, found.orderId);
+      // Read again under the order's lock: a step that committed meanwhile is seen.
+      const current = (await findReturn(tx.db, returnId))!;
+      const decision = moveReturn(current, step, tx.now);
+      if (!decision.ok) throw refused(decision);
+      const next = decision.value;
+      if (!(await saveReturn(tx.db, current.status, next))) throw new AppError('conflict', 'RETURN_NOT_PENDING', `return ${returnId} changed meanwhile; read it again`);
+      const event: OrderEvent =
+        step.type === 'approve'
+          ? { type: 'ReturnApproved', payload: payloadOf(next, null) }
+          : step.type === 'reject'
+            ? { type: 'ReturnRejected', payload: payloadOf(next, next.rejectionReason) }
+            : { type: 'ReturnReceived', payload: { ...payloadOf(next, null), restock: step.restock, amount: next.amount, currency: next.currency } };
+      emitOrderEvents(tx, order, [event]);
+      return toReturnView(next);
+    });
 }
 
 /** PaymentPartiallyRefunded of a return → the return is REFUNDED, with what was refunded. */
