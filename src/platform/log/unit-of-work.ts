@@ -74,6 +74,8 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   const tracing = deps.tracing ?? tracingOff;
   const queue: Grouped[] = [];
   let flushScheduled = false;
+  /** A group is being committed. */
+  let flushing = false;
 
   /** A unit of work's span, child of the span active where it was asked for (an HTTP request); none when tracing is off. */
   function startSpan(source: string): TraceSpan | undefined {
@@ -144,11 +146,20 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
 
   const run: UnitOfWork['run'] = (source, work, origin) => runIn(source, work, startSpan(source), origin);
 
-  /** Commits the queued work: each piece under its own savepoint, all in one transaction. */
+  /** Commits the next group of queued work, then lets the one after it start. */
   async function flush(): Promise<void> {
     flushScheduled = false;
-    const group = queue.splice(0, MAX_GROUP);
-    if (queue.length > 0) scheduleFlush();
+    flushing = true;
+    try {
+      await commitGroup(queue.splice(0, MAX_GROUP));
+    } finally {
+      flushing = false;
+      if (queue.length > 0) scheduleFlush();
+    }
+  }
+
+  /** Commits a group: each piece under its own savepoint, all in one transaction. */
+  async function commitGroup(group: Grouped[]): Promise<void> {
     if (group.length === 1) {
       const only = group[0]!;
       return runIn(only.source, only.work, only.span, only.origin).then(only.resolve, only.reject);
@@ -200,8 +211,14 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     }
   }
 
+  /**
+   * One group at a time: work handed in while a group waits for the write lock or syncs its
+   * commit joins the next group, which starts once that one ended. (A group per turn of the
+   * event loop instead made many small groups queue for the lock together, each syncing the disk
+   * on its own, whenever the delivery thread held the lock.)
+   */
   function scheduleFlush(): void {
-    if (flushScheduled) return;
+    if (flushScheduled || flushing) return;
     flushScheduled = true;
     // After the I/O callbacks of this turn: requests read in the same turn join the group.
     setImmediate(() => void flush());
