@@ -11,7 +11,6 @@ import { openStorage, parseDatabaseUrl, type Storage } from './platform/storage/
 import { stopInOrder } from './platform/stopping.js';
 import { ensureReachable } from './platform/storage/reachability.js';
 import { createWriteTurnsFlag } from './platform/storage/sqlite-dialect.js';
-import { createNatsTransportFactory } from './platform/transport/nats.js';
 import type { Transport } from './platform/transport/transport.js';
 import { startDeliveryThread, type DeliveryThread } from './embedded/delivery-thread.js';
 import { loadExtraModules } from './embedded/extra-modules.js';
@@ -81,8 +80,9 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     batchSize: config.delivery.batchSize,
     inboxRetentionMs: config.inboxRetentionMs,
     // Distributed mode (SPEC §1): without NATS_URL events go through the in-process transport.
+    // The NATS transport is loaded only when NATS_URL names a server: an embedded process does not hold the client's code.
     transport: config.natsUrl
-      ? createNatsTransportFactory({
+      ? (await import('./platform/transport/nats.js')).createNatsTransportFactory({
           servers: config.natsUrl,
           stream: config.natsStream,
           subjectPrefix: config.natsSubjectPrefix,

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
 import { createPinger, guardPool } from './postgres-timeouts.js';
 import { createSqliteDialect, type WriteTurns } from './sqlite-dialect.js';
@@ -79,7 +79,10 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 /** Opens the database named by `url` with durable settings. */
 export async function openStorage(url: string, options: StorageOptions = {}): Promise<Storage> {
   const location = parseDatabaseUrl(url);
-  return location.dialect === 'sqlite' ? openSqlite(location.path, options) : openPostgres(location.connectionString, options);
+  if (location.dialect === 'sqlite') return openSqlite(location.path, options);
+  // Loaded only for PostgreSQL: an embedded process never holds the driver's code.
+  const { default: driver } = await import('pg');
+  return openPostgres(driver, location.connectionString, options);
 }
 
 function openSqlite(path: string, options: StorageOptions): Storage {
@@ -165,9 +168,9 @@ function readingObjects(statement: SqliteDatabase.Statement): CachedStatement {
   };
 }
 
-function openPostgres(connectionString: string, options: StorageOptions): Storage {
+function openPostgres(driver: typeof pg, connectionString: string, options: StorageOptions): Storage {
   const { timeoutMs } = options;
-  const pool = new pg.Pool({
+  const pool = new driver.Pool({
     connectionString,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? timeoutMs ?? 5000,
@@ -178,9 +181,9 @@ function openPostgres(connectionString: string, options: StorageOptions): Storag
     // cancelled query.
     ...(timeoutMs ? { statement_timeout: timeoutMs + 500 } : {}),
     // Sequences and epoch-millisecond columns are bigint; they stay below 2^53.
-    types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
+    types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : driver.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   });
-  const pinger = createPinger({ connectionString }, pg.Client);
+  const pinger = createPinger({ connectionString }, driver.Client);
   const pingTimeoutMs = options.connectTimeoutMs ?? timeoutMs ?? 5000;
   // A client losing its server must not crash the process; the next query reports it. The
   // pool listens on idle clients only: one checked out (inside a transaction, between two
