@@ -182,6 +182,7 @@ export function createEngine(options: EngineOptions): Engine {
         // SQLite runs one transaction at a time on its one connection: a round commits once.
         rounds: parts.storage.dialect === 'sqlite',
         boundedByHead: parts.storage.dialect === 'postgres',
+        priorityWriterWaiting: parts.storage.priorityWriterWaiting,
       })))({
     storage,
     log,

@@ -57,6 +57,28 @@ describe.each(dialects)('delivery rounds on %s', (dialect) => {
     expect(failed).toEqual([{ consumer: 'picky', event_id: events[1]!.eventId, status: 'retrying' }]);
   });
 
+  it('ends a round between two batches when asked, and leaves the rest untouched (deferred)', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit(counterEvent('x', 5));
+    });
+    const { events } = await h.engine.log.query({});
+    const asked: number[] = [];
+    const [steady, picky] = await h.engine.dispatcher.deliverRound(
+      [
+        { consumer: 'steady', events, expectedPosition: 0 },
+        { consumer: 'picky', events, expectedPosition: 0 },
+      ],
+      (heldMs) => asked.push(heldMs) > 0,
+    );
+    expect(steady).toMatchObject({ stale: false, outcomes: ['handled'] });
+    expect(steady!.deferred).toBeUndefined();
+    expect(picky).toMatchObject({ stale: false, deferred: true, outcomes: [] });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toBeGreaterThanOrEqual(0);
+    expect(await h.totals()).toEqual({ 'steady:x': [5, 1] });
+    expect(await positions()).toEqual({ steady: 1, picky: 0 });
+  });
+
   it('applies nothing of a batch whose checkpoint moved on, and says so', async () => {
     await h.engine.unitOfWork.run('test', async (tx) => {
       tx.emit(counterEvent('x', 5));
@@ -130,6 +152,59 @@ describe('delivery rounds on sqlite: one consumer catching up', () => {
     expect(positions.map((p) => [p.consumer, Number(p.position)])).toEqual([
       ['late', 1001],
       ['live', 1001],
+    ]);
+  });
+});
+
+/**
+ * In the embedded mode a round gives way to a waiting placement: once it has held the write lock
+ * a few milliseconds it commits between two consumers' batches, and the batches it left out go
+ * first in the next round. With a placement always waiting and handlers slower than that, every
+ * round ends early: every event must still reach every consumer once, in order.
+ */
+describe('delivery rounds on sqlite: giving way to a waiting placement', () => {
+  let h: ConsumerEngine;
+  const seen: Record<string, string[]> = {};
+  /** Times a round asked whether a placement waits: only after holding the lock 5 ms, and it then ended. */
+  let roundsEnded = 0;
+
+  beforeEach(async () => {
+    for (const key of Object.keys(seen)) delete seen[key];
+    roundsEnded = 0;
+    const consumers = ['first', 'second', 'third'].map((name) =>
+      defineConsumer<TestTables>({
+        name,
+        source: 'test',
+        handlers: {
+          CounterIncremented: async (event) => {
+            (seen[name] ??= []).push(event.eventId);
+            // Slower than the 5 ms a round holds the lock before it gives way.
+            if ((event.payload as { amount: number }).amount % 25 === 0) await new Promise((resolve) => setTimeout(resolve, 6));
+          },
+        },
+      }),
+    );
+    h = await createConsumerEngine('sqlite', consumers, { priorityWriterWaiting: () => ++roundsEnded > 0 });
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('delivers every event to every consumer once, in log order, across rounds that end early', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      for (let i = 1; i <= 300; i++) tx.emit(counterEvent(`agg-${i % 7}`, i));
+    });
+    await h.engine.start();
+    await eventually(async () => ['first', 'second', 'third'].every((name) => (seen[name]?.length ?? 0) >= 300), 'every consumer to handle the 300 events');
+    const { events } = await h.engine.log.query({ limit: 1000 });
+    const logOrder = events.map((e) => e.eventId);
+    for (const name of ['first', 'second', 'third']) expect(seen[name], name).toEqual(logOrder);
+    expect(roundsEnded, 'rounds that ended early').toBeGreaterThan(0);
+    const positions = await h.storage.db.selectFrom('consumer_checkpoints').select(['consumer', 'position']).orderBy('consumer').execute();
+    expect(positions.map((p) => [p.consumer, Number(p.position)])).toEqual([
+      ['first', 300],
+      ['second', 300],
+      ['third', 300],
     ]);
   });
 });

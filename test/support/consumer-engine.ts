@@ -13,9 +13,10 @@ export interface ConsumerEngine {
   close(): Promise<void>;
 }
 
-export async function createConsumerEngine(dialect: DialectName, consumers: readonly Consumer[]): Promise<ConsumerEngine> {
+/** `storage` replaces parts of the storage the engine sees (a `priorityWriterWaiting` of the test's, say). */
+export async function createConsumerEngine(dialect: DialectName, consumers: readonly Consumer[], storageParts: Partial<Storage> = {}): Promise<ConsumerEngine> {
   const scratch = await createScratchDatabase(dialect);
-  const storage = await scratch.open();
+  const storage: Storage = { ...(await scratch.open()), ...storageParts };
   const { migrations } = createTestModule();
   // Retries far off: a test sees a failure recorded, never retried under it.
   const engine = createEngine({ storage, modules: [{ name: 'test', migrations, consumers }], schemas: testSchemas, retry: { maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 } });

@@ -57,6 +57,8 @@ export interface BatchResult {
   outcomes: DeliveryOutcome[];
   /** Events the handlers emitted, as appended. */
   appended: EventEnvelope[];
+  /** Left out of its round (`deliverRound`'s `endEarly`): nothing was applied, the checkpoint did not move. */
+  deferred?: boolean;
 }
 
 /**
@@ -213,21 +215,28 @@ export function createDispatcher(deps: DispatcherDeps) {
      * Delivers the batches of several consumers in one transaction (one commit, one sync to
      * disk, for a whole round of a single-connection database); each batch as `deliver` with
      * `expectedPosition` would, under a savepoint of its own. Results in the batches' order.
+     * When `endEarly`, asked between two batches with the milliseconds since the transaction
+     * began, says so, the round commits what it has done and the rest is `deferred` (at least one
+     * batch is delivered).
      */
-    async deliverRound(batches: readonly RoundBatch[]): Promise<BatchResult[]> {
+    async deliverRound(batches: readonly RoundBatch[], endEarly?: (heldMs: number) => boolean): Promise<BatchResult[]> {
       const work = batches.filter((b) => b.events.length > 0);
       if (work.length === 0) return batches.map(() => ({ stale: false, outcomes: [], appended: [] }));
       const afterCommit: (() => void)[] = [];
       const results = await db.transaction().execute(async (trx) => {
         afterCommit.length = 0;
+        const began = performance.now();
         const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
-        for (const batch of work) out.set(batch, await roundBatch(trx, batch, afterCommit));
+        for (const batch of work) {
+          if (out.size > 0 && endEarly?.(performance.now() - began)) break;
+          out.set(batch, await roundBatch(trx, batch, afterCommit));
+        }
         return out;
       });
       for (const callback of afterCommit) callback();
       return batches.map((batch) => {
         const result = results.get(batch);
-        if (!result) return { stale: false, outcomes: [], appended: [] };
+        if (!result) return { stale: false, outcomes: [], appended: [], ...(batch.events.length > 0 ? { deferred: true } : {}) };
         for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
         if (!result.value) return { stale: true, outcomes: [], appended: result.appended };
         const outcomes = result.value;

@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { AppError } from '../../kernel/errors.js';
 import { createPinger, guardPool } from './postgres-timeouts.js';
-import { createSqliteDialect, type WriteTurns } from './sqlite-dialect.js';
+import { createSqliteDialect, priorityWriterWaiting, type WriteTurns } from './sqlite-dialect.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { registerSqliteConnection } from './statements.js';
 
@@ -31,6 +31,8 @@ export interface Storage {
    */
   ping(withinMs?: number): Promise<void>;
   close(): Promise<void>;
+  /** SQLite, a connection without priority at the write lock (`writeTurns`): whether one with priority waits for it now. */
+  readonly priorityWriterWaiting?: () => boolean;
 }
 
 export interface StorageOptions {
@@ -106,6 +108,7 @@ function openSqlite(path: string, options: StorageOptions): Storage {
     db,
     dialect: 'sqlite',
     description: `sqlite:${path}`,
+    ...(options.writeTurns && !options.writeTurns.priority ? { priorityWriterWaiting: priorityWriterWaiting(options.writeTurns) } : {}),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -55,6 +55,11 @@ export function createWriteTurnsFlag(): Int32Array {
 const WAITING = 0;
 const RELEASES = 1;
 
+/** Whether a connection with priority is waiting for the write lock now. */
+export function priorityWriterWaiting(turns: WriteTurns): () => boolean {
+  return () => Atomics.load(turns.waiting, WAITING) > 0;
+}
+
 /** `Atomics.waitAsync` (Node has it; TypeScript's lib from es2024 only): resolves when `slot` is notified or no longer `value`, or after `timeoutMs`. */
 const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, slot: number, value: number, timeoutMs: number): { value: Promise<string> | string } }).waitAsync;
 

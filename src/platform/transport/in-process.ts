@@ -43,7 +43,17 @@ export interface InProcessTransportDeps {
    * one writer at a time, in sequence order, and skips the extra statement.
    */
   boundedByHead?: boolean;
+  /**
+   * With `rounds`: whether a writer with priority (the request thread's placements) is waiting
+   * for the write lock. A round that has held the lock `ROUND_YIELD_AFTER_MS` commits between two
+   * consumers' batches when one is, and leaves the other batches to the next round, first in it:
+   * a placement waits for one batch at most, not for a whole round.
+   */
+  priorityWriterWaiting?: () => boolean;
 }
+
+/** How long a round holds the write lock before it gives way to a waiting placement. */
+const ROUND_YIELD_AFTER_MS = 5;
 
 /**
  * Feeds each consumer from the durable log: it reads events after the consumer's checkpoint
@@ -130,6 +140,9 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     });
     for (const reader of readers) reader.scanned = reader.position = await checkpoint(reader.consumer.name);
     let failures = 0;
+    /** Readers whose batch the last round left out: first in the next one. */
+    let deferred = new Set<Reader>();
+    const waiting = deps.priorityWriterWaiting;
     const signal = { dirty: false, wake: undefined as (() => void) | undefined };
     signals.set('*', signal);
     while (running) {
@@ -143,16 +156,22 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         }
         const batches: { reader: Reader; events: EventEnvelope[] }[] = [];
         for (const [reader, { events }] of windows) if (events.length > 0) batches.push({ reader, events });
-        const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })));
+        if (deferred.size > 0) batches.sort((a, b) => Number(deferred.has(b.reader)) - Number(deferred.has(a.reader)));
+        const endEarly = waiting && ((heldMs: number) => heldMs >= ROUND_YIELD_AFTER_MS && waiting());
+        const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })), endEarly);
         const appended: EventEnvelope[] = [];
         const stale = new Set<Reader>();
+        deferred = new Set();
         for (const [i, { reader, events }] of batches.entries()) {
           const result = results[i]!;
-          if (result.stale) stale.add(reader);
+          if (result.deferred) deferred.add(reader);
+          else if (result.stale) stale.add(reader);
           else reader.position = events[events.length - 1]!.sequence!;
           appended.push(...result.appended);
         }
         for (const [reader, { through }] of windows) {
+          // A deferred batch is read again next round, from where it was.
+          if (deferred.has(reader)) continue;
           if (stale.has(reader)) reader.scanned = reader.position = await checkpoint(reader.consumer.name);
           else reader.scanned = Math.max(reader.scanned, through);
           metrics.consumerLag.set({ consumer: reader.consumer.name }, Math.max(0, knownHead - reader.scanned));
