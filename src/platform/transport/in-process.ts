@@ -143,6 +143,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     /** Readers whose batch the last round left out: first in the next one. */
     let deferred = new Set<Reader>();
     const waiting = deps.priorityWriterWaiting;
+    const endEarly = waiting && ((heldMs: number) => heldMs >= ROUND_YIELD_AFTER_MS && waiting());
     const signal = { dirty: false, wake: undefined as (() => void) | undefined };
     signals.set('*', signal);
     while (running) {
@@ -157,7 +158,6 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         const batches: { reader: Reader; events: EventEnvelope[] }[] = [];
         for (const [reader, { events }] of windows) if (events.length > 0) batches.push({ reader, events });
         if (deferred.size > 0) batches.sort((a, b) => Number(deferred.has(b.reader)) - Number(deferred.has(a.reader)));
-        const endEarly = waiting && ((heldMs: number) => heldMs >= ROUND_YIELD_AFTER_MS && waiting());
         const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })), endEarly);
         const appended: EventEnvelope[] = [];
         const stale = new Set<Reader>();

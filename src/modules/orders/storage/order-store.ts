@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { isPostgres, rowsStatement, statement, type Statement } from '../../../platform/storage/statements.js';
+import { isPostgres, rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { OrderFlow } from '../domain/order-flow.js';
 import type { Order } from '../domain/order.js';
 import type { Saga } from '../domain/saga.js';
@@ -35,20 +35,16 @@ const insertSaga = statement(`insert into order_sagas (${SAGA_COLUMNS.join(', ')
  * page written per index per step (`orders_customer_created` alone was 16 KB of the ~108 KB an
  * order wrote). The indexed columns a change may rewrite are set only when their value changed.
  */
-const INDEXED_CHANGEABLE = { status: (order: Order) => order.status, customer_id: (order: Order) => order.customerId } as const;
-const indexedChangeable = Object.keys(INDEXED_CHANGEABLE) as (keyof typeof INDEXED_CHANGEABLE)[];
-const UNINDEXED_CHANGEABLE = ORDER_CHANGEABLE.filter((c) => !(c in INDEXED_CHANGEABLE));
-const updateOrderStatements = new Map<string, Statement<never>>();
-/** The update of an order's row: its unindexed columns and `indexed`; `version` counts the writes of the row. */
-function updateOrder(indexed: readonly string[]): Statement<never> {
-  const key = indexed.join();
-  let update = updateOrderStatements.get(key);
-  if (!update) {
-    update = statement(`update orders set ${[...UNINDEXED_CHANGEABLE, ...indexed].map((c) => `${c} = ?`).join(', ')}, version = version + 1 where order_id = ?`);
-    updateOrderStatements.set(key, update);
-  }
-  return update;
-}
+const INDEXED_CHANGEABLE = ['status', 'customer_id'] as const;
+const UNINDEXED_CHANGEABLE = ORDER_CHANGEABLE.filter((c) => !(INDEXED_CHANGEABLE as readonly string[]).includes(c));
+/**
+ * The updates of an order's row, by which indexed columns changed (bit 0: status, bit 1:
+ * customer_id): its unindexed columns, then those; `version` counts the writes of the row.
+ */
+const updateOrder = [0, 1, 2, 3].map((changed) => {
+  const indexed = INDEXED_CHANGEABLE.filter((_, bit) => changed & (1 << bit));
+  return { indexed, update: statement(`update orders set ${[...UNINDEXED_CHANGEABLE, ...indexed].map((c) => `${c} = ?`).join(', ')}, version = version + 1 where order_id = ?`) };
+});
 const updateSaga = statement(`update order_sagas set ${SAGA_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where saga_id = ?`);
 /**
  * SQLite: every transaction begins IMMEDIATE, holding the database's one write lock until it
@@ -164,8 +160,9 @@ export async function saveOrderFlow(db: Db, before: OrderFlow, after: { order: O
   }
   if (after.order !== before.order) {
     const row = orderToRow(after.order);
-    const indexed = indexedChangeable.filter((c) => INDEXED_CHANGEABLE[c](after.order) !== INDEXED_CHANGEABLE[c](before.order));
-    await updateOrder(indexed)(db, [...UNINDEXED_CHANGEABLE.map((c) => row[c]), ...indexed.map((c) => row[c]), row.order_id]);
+    const changed = (after.order.status !== before.order.status ? 1 : 0) | (after.order.customerId !== before.order.customerId ? 2 : 0);
+    const { indexed, update } = updateOrder[changed]!;
+    await update(db, [...UNINDEXED_CHANGEABLE.map((c) => row[c]), ...indexed.map((c) => row[c]), row.order_id]);
   }
   if (after.saga !== before.saga) {
     const row = sagaToRow(after.saga);
