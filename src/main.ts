@@ -103,7 +103,11 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
     deliveryThread = await startDeliveryThread(config, { extraModulesUrl: options.extraModulesUrl, writeTurns: writeTurns! }, logger);
     metrics.addSource(() => deliveryThread!.metrics());
   }
-  const apis = business.connect(engine.runtime);
+  const connected = business.connect(engine.runtime);
+  // Embedded: placements are written by the delivery thread's connection, with its deliveries
+  // (delivery-thread.ts); the API's other commands write from here.
+  const thread = deliveryThread;
+  const apis: ModuleApis = thread ? { ...connected, orders: { ...connected.orders, placeOrder: (input, origin) => thread.placeOrder(input, origin, tracing.activeTraceparent()) } } : connected;
   await engine.start();
 
   const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger, tracing, traceUrl: config.traceUrl }) : undefined;

@@ -2,6 +2,9 @@ import { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { CommandOrigin } from '../kernel/envelope.js';
+import { AppError, appError, isErrorCode } from '../kernel/errors.js';
+import type { OrderView, PlaceOrderInput } from '../modules/orders/index.js';
 import type { Transport } from '../platform/transport/transport.js';
 
 /** What the delivery thread starts from. */
@@ -11,28 +14,81 @@ export interface DeliveryWorkerData {
   extraModulesUrl: string | undefined;
   /** The request thread's flag of writes waiting for the lock (sqlite-dialect.ts, WriteTurns). */
   writeTurns: Int32Array;
+  /** Slot 0: placements handed to the delivery thread and not yet answered (its rounds give way to them). */
+  placementsWaiting: Int32Array;
 }
 
 /** Messages the request thread sends the delivery thread. */
-export type ToDeliveryThread = { type: 'wake'; scope: 'log' | 'all' } | { type: 'metrics'; id: number } | { type: 'stop' };
+export type ToDeliveryThread =
+  | { type: 'wake'; scope: 'log' | 'all' }
+  | { type: 'place'; id: number; input: PlaceOrderInput; origin: CommandOrigin | undefined; traceparent: string | undefined }
+  | { type: 'metrics'; id: number }
+  | { type: 'stop' };
 /** Messages the delivery thread sends back. */
 export type FromDeliveryThread =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
+  | { type: 'placed'; id: number; order: OrderView }
+  | { type: 'place-failed'; id: number; error: ErrorOnTheWire }
   | { type: 'metrics'; id: number; series: MetricObjectWithValues<MetricValue<string>>[] }
   | { type: 'stopped' };
 
 /**
+ * An error as it crosses between threads: what the HTTP layer reads of it (an AppError's code and
+ * details; another error's name, message and driver code, with its causes').
+ */
+export interface ErrorOnTheWire {
+  name: string;
+  message: string;
+  code?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+  app: boolean;
+  cause?: ErrorOnTheWire | undefined;
+}
+
+const MAX_CAUSES = 5;
+
+export function errorToWire(error: unknown, depth = 0): ErrorOnTheWire {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), app: false };
+  const { code, cause } = error as Error & { code?: unknown; cause?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    code: typeof code === 'string' ? code : undefined,
+    details: error instanceof AppError ? error.details : undefined,
+    app: error instanceof AppError,
+    cause: cause === undefined || depth >= MAX_CAUSES ? undefined : errorToWire(cause, depth + 1),
+  };
+}
+
+export function errorFromWire(wire: ErrorOnTheWire): Error {
+  const cause = wire.cause ? errorFromWire(wire.cause) : undefined;
+  if (wire.app && wire.code !== undefined && isErrorCode(wire.code)) return appError(wire.code, wire.message, { ...(wire.details ? { details: wire.details } : {}), ...(cause ? { cause } : {}) });
+  const error = new Error(wire.message, cause === undefined ? undefined : { cause });
+  error.name = wire.name;
+  if (wire.code !== undefined) (error as Error & { code: string }).code = wire.code;
+  return error;
+}
+
+/**
  * The embedded mode runs in two threads on one SQLite file. The request thread (the main one)
- * answers HTTP, places orders (group commit) and serves reads; the delivery thread runs every
- * consumer and the durable timers, each thread on a connection of its own. SQLite lets one
- * connection write at a time; the other waits for the lock without blocking its event loop
- * (sqlite-dialect.ts). A commit on the request thread wakes the delivery thread at once; the
- * delivery thread finds everything else in the log, as after a restart.
+ * answers HTTP and serves reads; the delivery thread places orders (group commit) and runs every
+ * consumer and the durable timers. Each thread has a connection of its own, but the hot path's
+ * writes (placements and deliveries) all go through the delivery thread's: SQLite lets one
+ * connection write at a time, and a connection that writes alone keeps its page cache from one
+ * transaction to the next (another connection's commit empties it) and never waits for the
+ * lock. The request thread's own writes (the API's other commands) wait for the lock without
+ * blocking its event loop (sqlite-dialect.ts); a commit there wakes the delivery thread at once,
+ * which finds everything else in the log, as after a restart.
  */
 export interface DeliveryThread {
   /** A transport for the request thread's engine: its commits wake the delivery thread. */
   readonly transport: Transport;
+  /**
+   * Places an order on the delivery thread (the orders module's `placeOrder`, grouped with the
+   * placements around it, in the span `traceparent` names); resolves once it has committed.
+   */
+  placeOrder(input: PlaceOrderInput, origin: CommandOrigin | undefined, traceparent: string | undefined): Promise<OrderView>;
   /** The delivery thread's metrics, to report with the request thread's. */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** Finishes in-flight batches, commits, closes the thread's connection. */
@@ -44,9 +100,14 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /** Starts the delivery thread on `config` (the database must be migrated already) and waits until it runs. */
 export async function startDeliveryThread(config: Config, options: { extraModulesUrl?: string | undefined; writeTurns: Int32Array }, logger: Logger): Promise<DeliveryThread> {
-  const worker = spawnWorker({ config, extraModulesUrl: options.extraModulesUrl, writeTurns: options.writeTurns });
+  const placementsWaiting = new Int32Array(new SharedArrayBuffer(4));
+  const worker = spawnWorker({ config, extraModulesUrl: options.extraModulesUrl, writeTurns: options.writeTurns, placementsWaiting });
   const pendingMetrics = new Map<number, (series: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextMetricsId = 0;
+  const pendingPlacements = new Map<number, { resolve(order: OrderView): void; reject(error: Error): void }>();
+  let nextPlacementId = 0;
+  /** Why placements cannot be handed over any more (the thread stopped or failed). */
+  let gone: string | undefined;
   let stopping: Promise<void> | undefined;
   /** The wake-up queued for this turn of the event loop: 'all' when one of its calls was not a commit of events. */
   let wakeQueued: 'log' | 'all' | undefined;
@@ -71,7 +132,21 @@ export async function startDeliveryThread(config: Config, options: { extraModule
   });
   worker.on('message', (message: FromDeliveryThread) => {
     if (message.type === 'metrics') pendingMetrics.get(message.id)?.(message.series);
+    else if (message.type === 'placed' || message.type === 'place-failed') {
+      const pending = pendingPlacements.get(message.id);
+      pendingPlacements.delete(message.id);
+      if (message.type === 'placed') pending?.resolve(message.order);
+      else pending?.reject(errorFromWire(message.error));
+    }
   });
+  // A placement the thread never answers is not known to be written: the caller gets a 503, and
+  // a retry with the same Idempotency-Key (or a look at GET /orders) tells.
+  const abandonPlacements = (why: string) => {
+    gone ??= why;
+    for (const { reject } of pendingPlacements.values()) reject(new AppError('unavailable', 'STORAGE_UNAVAILABLE', `${why}: the placement's outcome is unknown`));
+    pendingPlacements.clear();
+  };
+  worker.on('exit', () => abandonPlacements('the delivery thread ended'));
   // Without its delivery thread the process would accept orders it never completes: a crash
   // of that thread ends the process (nothing is lost: the log holds every commit, and the next
   // start delivers it), so a supervisor restarts it.
@@ -84,6 +159,17 @@ export async function startDeliveryThread(config: Config, options: { extraModule
 
   const post = (message: ToDeliveryThread) => worker.postMessage(message);
   return {
+    placeOrder(input, origin, traceparent) {
+      if (stopping) gone ??= 'the delivery thread is stopping';
+      if (gone) return Promise.reject(new AppError('unavailable', 'STORAGE_UNAVAILABLE', `${gone}: orders cannot be placed`));
+      const id = nextPlacementId++;
+      return new Promise<OrderView>((resolve, reject) => {
+        pendingPlacements.set(id, { resolve, reject });
+        // Counted before it is posted: a round in progress there gives way to it.
+        Atomics.add(placementsWaiting, 0, 1);
+        post({ type: 'place', id, input, origin, traceparent });
+      });
+    },
     transport: {
       name: 'in-process',
       start: async () => undefined,

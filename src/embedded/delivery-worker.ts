@@ -13,10 +13,10 @@ import { injectHandlerFaults } from '../platform/delivery/fault-injection.js';
 import { createEngineMetrics } from '../platform/observability/metrics.js';
 import { startTracing, traceLogOptions, tracingOff, type Tracing } from '../platform/observability/tracing.js';
 import { openStorage } from '../platform/storage/database.js';
-import type { DeliveryWorkerData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
+import { errorToWire, type DeliveryWorkerData, type FromDeliveryThread, type ToDeliveryThread } from './delivery-thread.js';
 
 const port = parentPort!;
-const { config, extraModulesUrl, writeTurns } = workerData as DeliveryWorkerData;
+const { config, extraModulesUrl, writeTurns, placementsWaiting } = workerData as DeliveryWorkerData;
 const send = (message: FromDeliveryThread) => port.postMessage(message);
 
 try {
@@ -24,12 +24,15 @@ try {
   const logger = pino({ level: config.logLevel, ...traceLogOptions(config.tracing, () => tracing) }).child({ thread: 'delivery' });
   tracing = await startTracing(config.tracing, { logger, attributes: { 'orderflow.modules': config.modules.join(','), 'thread.name': 'delivery' } });
   // The request thread's connection runs the background checkpoints; one is enough.
-  const storage = await openStorage(config.databaseUrl, {
+  const connection = await openStorage(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     checkpointer: false,
     // Requests go first: this thread holds back while the request thread waits for the lock.
     writeTurns: { waiting: writeTurns, priority: false },
   });
+  // Placements go first too: a delivery round gives way to those handed to this thread.
+  const requestThreadWaiting = connection.priorityWriterWaiting;
+  const storage = { ...connection, priorityWriterWaiting: () => Atomics.load(placementsWaiting, 0) > 0 || (requestThreadWaiting?.() ?? false) };
   const metrics = createEngineMetrics();
   const business = createBusinessModules(config, {
     onSagaSettled: (durationMs, state) => metrics.sagaDuration.observe({ outcome: state.toLowerCase() }, durationMs / 1000),
@@ -44,13 +47,28 @@ try {
     batchSize: config.delivery.batchSize,
     inboxRetentionMs: config.inboxRetentionMs,
   });
-  business.connect(engine.runtime);
+  const apis = business.connect(engine.runtime);
   await engine.start();
+
+  /** Places an order handed over by the request thread, and answers it once committed (or refused). */
+  async function place(message: Extract<ToDeliveryThread, { type: 'place' }>): Promise<void> {
+    try {
+      const order = await tracing.withParent(message.traceparent, () => apis.orders.placeOrder(message.input, message.origin));
+      send({ type: 'placed', id: message.id, order });
+    } catch (error) {
+      send({ type: 'place-failed', id: message.id, error: errorToWire(error) });
+    } finally {
+      Atomics.sub(placementsWaiting, 0, 1);
+    }
+  }
 
   port.on('message', (message: ToDeliveryThread) => {
     switch (message.type) {
       case 'wake':
         engine.wake(message.scope);
+        return;
+      case 'place':
+        void place(message);
         return;
       case 'metrics':
         void metrics.registry.getMetricsAsJSON().then((series) => send({ type: 'metrics', id: message.id, series }));

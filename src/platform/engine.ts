@@ -183,6 +183,8 @@ export function createEngine(options: EngineOptions): Engine {
         rounds: parts.storage.dialect === 'sqlite',
         boundedByHead: parts.storage.dialect === 'postgres',
         priorityWriterWaiting: parts.storage.priorityWriterWaiting,
+        // Placements waiting for their group commit commit with the next round instead.
+        joinRound: (trx) => unitOfWork.joinGroup(trx),
       })))({
     storage,
     log,

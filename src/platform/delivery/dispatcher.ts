@@ -6,6 +6,7 @@ import { AppError } from '../../kernel/errors.js';
 import type { EventSchemas } from '../../kernel/event-schemas.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import type { EventLog, EventLogTables } from '../log/event-log.js';
+import type { JoinedGroup } from '../log/unit-of-work.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { DialectName } from '../storage/database.js';
 import { savepointCommand } from '../storage/statements.js';
@@ -43,6 +44,13 @@ export interface DispatcherDeps {
   metrics: EngineMetrics;
   tracing?: Tracing;
 }
+
+/**
+ * Runs other work waiting for a commit inside a round's transaction, before its batches (the
+ * unit of work's grouped placements, `UnitOfWork.joinGroup`): one commit serves both.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JoinRound = (trx: Transaction<any>) => Promise<JoinedGroup | undefined>;
 
 /** A consumer's batch in a round (`deliverRound`): its events after the checkpoint it read. */
 export interface RoundBatch {
@@ -219,20 +227,30 @@ export function createDispatcher(deps: DispatcherDeps) {
      * began, says so, the round commits what it has done and the rest is `deferred` (at least one
      * batch is delivered).
      */
-    async deliverRound(batches: readonly RoundBatch[], endEarly?: (heldMs: number) => boolean): Promise<BatchResult[]> {
+    async deliverRound(batches: readonly RoundBatch[], endEarly?: (heldMs: number) => boolean, joinRound?: JoinRound): Promise<BatchResult[]> {
       const work = batches.filter((b) => b.events.length > 0);
       if (work.length === 0) return batches.map(() => ({ stale: false, outcomes: [], appended: [] }));
       const afterCommit: (() => void)[] = [];
-      const results = await db.transaction().execute(async (trx) => {
-        afterCommit.length = 0;
-        const began = performance.now();
-        const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
-        for (const batch of work) {
-          if (out.size > 0 && endEarly?.(performance.now() - began)) break;
-          out.set(batch, await roundBatch(trx, batch, afterCommit));
-        }
-        return out;
-      });
+      let joined: JoinedGroup | undefined;
+      let results: Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>;
+      try {
+        results = await db.transaction().execute(async (trx) => {
+          afterCommit.length = 0;
+          const began = performance.now();
+          // Other writes waiting for a commit (placements) go first, and commit with the round.
+          joined = await joinRound?.(trx);
+          const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
+          for (const batch of work) {
+            if (out.size > 0 && endEarly?.(performance.now() - began)) break;
+            out.set(batch, await roundBatch(trx, batch, afterCommit));
+          }
+          return out;
+        });
+      } catch (error) {
+        joined?.failed(error);
+        throw error;
+      }
+      joined?.committed();
       for (const callback of afterCommit) callback();
       return batches.map((batch) => {
         const result = results.get(batch);

@@ -26,10 +26,26 @@ export interface UnitOfWork {
    */
   runGrouped<T, DB = unknown>(source: string, work: (tx: TxContext<DB>) => Promise<T>, origin?: CommandOrigin): Promise<T>;
   /**
+   * Runs the grouped work waiting for its commit (`runGrouped`) inside `trx`, another writer's
+   * open transaction (a delivery round on the same connection), so that one commit serves
+   * both; undefined when none waits. Each piece keeps its savepoint; the caller settles the
+   * group once its transaction has committed or failed.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  joinGroup(trx: Transaction<any>): Promise<JoinedGroup | undefined>;
+  /**
    * Fires a durable timer: claims it and runs `work` in the same transaction, so the timer
    * fires exactly once; returns false when it was not (or no longer) due.
    */
   fireTimer<DB = unknown>(source: string, key: string, work: (timer: Timer, tx: TxContext<DB>) => Promise<void>): Promise<boolean>;
+}
+
+/** Grouped work run inside another writer's transaction (`UnitOfWork.joinGroup`). */
+export interface JoinedGroup {
+  /** The transaction committed: its pieces resolve (or reject, those that threw). */
+  committed(): void;
+  /** The transaction failed: nothing of the group was written. */
+  failed(error: unknown): void;
 }
 
 export interface UnitOfWorkDeps {
@@ -61,6 +77,16 @@ interface Grouped {
   work: (tx: TxContext<never>) => Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+/** A piece of grouped work once run under its savepoint: its value, or what it threw. */
+interface Settled {
+  item: Grouped;
+  ok: boolean;
+  value: unknown;
+  afterCommit: (() => void)[];
+  /** Ids of the events it emitted (kept only for its span). */
+  appended: string[];
 }
 
 /** Times a transaction that lost a deadlock is run again before the error goes to the caller. */
@@ -160,11 +186,13 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
 
   /** Commits a group: each piece under its own savepoint, all in one transaction. */
   async function commitGroup(group: Grouped[]): Promise<void> {
+    // A delivery round took the group first (joinGroup).
+    if (group.length === 0) return;
     if (group.length === 1) {
       const only = group[0]!;
       return runIn(only.source, only.work, only.span, only.origin).then(only.resolve, only.reject);
     }
-    const settled: { item: Grouped; ok: boolean; value: unknown; afterCommit: (() => void)[]; appended: string[] }[] = [];
+    const settled: Settled[] = [];
     let appended: EventEnvelope[];
     try {
       appended = await db.transaction().execute(async (trx) => {
@@ -174,13 +202,21 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
         return log.append(trx, pending);
       });
     } catch (error) {
-      // The shared commit failed: nothing of the group was written.
-      for (const item of group) {
-        endSpan(item.span, { error });
-        item.reject(error);
-      }
+      groupFailed(group, error);
       return;
     }
+    groupCommitted(settled, appended);
+  }
+
+  /** The shared commit failed: nothing of the group was written. */
+  function groupFailed(group: readonly Grouped[], error: unknown): void {
+    for (const item of group) {
+      endSpan(item.span, { error });
+      item.reject(error);
+    }
+  }
+
+  function groupCommitted(settled: readonly Settled[], appended: EventEnvelope[]): void {
     if (appended.length > 0) onCommit(appended);
     for (const { item, ok, value, afterCommit, appended: own } of settled) {
       if (!ok) {
@@ -195,7 +231,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function runUnderSavepoint(trx: Transaction<any>, item: Grouped, groupPending: EventEnvelope[]) {
+  async function runUnderSavepoint(trx: Transaction<any>, item: Grouped, groupPending: EventEnvelope[]): Promise<Settled> {
     const pending: EventEnvelope[] = [];
     const afterCommit: (() => void)[] = [];
     await savepointCommand(trx, 'savepoint grouped_work');
@@ -233,6 +269,23 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
         queue.push({ source, span: startSpan(source), origin, work: work as unknown as Grouped['work'], resolve: resolve as Grouped['resolve'], reject });
         scheduleFlush();
       });
+    },
+
+    async joinGroup(trx) {
+      if (queue.length === 0) return undefined;
+      const group = queue.splice(0, MAX_GROUP);
+      const settled: Settled[] = [];
+      let appended: EventEnvelope[];
+      try {
+        const pending: EventEnvelope[] = [];
+        for (const item of group) settled.push(await runUnderSavepoint(trx, item, pending));
+        appended = await log.append(trx, pending);
+      } catch (error) {
+        // The writer's transaction rolls back whole: so does the group.
+        groupFailed(group, error);
+        throw error;
+      }
+      return { committed: () => groupCommitted(settled, appended), failed: (error) => groupFailed(group, error) };
     },
 
     fireTimer: (source, key, work) =>

@@ -98,6 +98,10 @@ export function createOpenTelemetryTracing(options: TracingOptions): Tracing {
       return context.with(trace.setSpan(context.active(), span.span), body);
     },
 
+    withParent<T>(traceparent: string | undefined, body: () => T): T {
+      return traceparent === undefined ? body() : context.with(contextOf(traceparent), body);
+    },
+
     activeTraceparent() {
       const span = trace.getActiveSpan();
       return span ? new OtelSpan(span).traceparent : undefined;

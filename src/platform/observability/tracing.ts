@@ -41,6 +41,11 @@ export interface Tracing {
   startSpan(name: string, options?: SpanOptions): TraceSpan;
   /** Runs `body` with `span` active: spans started and lines logged inside are its children. */
   withSpan<T>(span: TraceSpan, body: () => T): T;
+  /**
+   * Runs `body` as if the span of `traceparent` (made in another thread or process) were active
+   * here: spans started inside are its children. Undefined: `body` as it is.
+   */
+  withParent<T>(traceparent: string | undefined, body: () => T): T;
   /** The `traceparent` of the span active here, if any. */
   activeTraceparent(): string | undefined;
   /** `traceId` and `spanId` of the span active here, for log lines (pino's mixin). */
@@ -62,6 +67,7 @@ export const tracingOff: Tracing = Object.freeze({
   enabled: false,
   startSpan: () => NO_SPAN,
   withSpan: <T>(_span: TraceSpan, body: () => T) => body(),
+  withParent: <T>(_traceparent: string | undefined, body: () => T) => body(),
   activeTraceparent: () => undefined,
   logFields: () => ({}),
   shutdown: () => Promise.resolve(),

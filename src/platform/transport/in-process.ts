@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { Consumer } from '../delivery/consumer.js';
 import type { DeliveryTables } from '../delivery/delivery-store.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Dispatcher, JoinRound } from '../delivery/dispatcher.js';
 import { createSharedHead, type EventLog } from '../log/event-log.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { Transport } from './transport.js';
@@ -50,6 +50,8 @@ export interface InProcessTransportDeps {
    * a placement waits for one batch at most, not for a whole round.
    */
   priorityWriterWaiting?: () => boolean;
+  /** With `rounds`: work to run at the start of each round's transaction (see `JoinRound`). */
+  joinRound?: JoinRound;
 }
 
 /** How long a round holds the write lock before it gives way to a waiting placement. */
@@ -158,7 +160,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         const batches: { reader: Reader; events: EventEnvelope[] }[] = [];
         for (const [reader, { events }] of windows) if (events.length > 0) batches.push({ reader, events });
         if (deferred.size > 0) batches.sort((a, b) => Number(deferred.has(b.reader)) - Number(deferred.has(a.reader)));
-        const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })), endEarly);
+        const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })), endEarly, deps.joinRound);
         const appended: EventEnvelope[] = [];
         const stale = new Set<Reader>();
         deferred = new Set();
