@@ -208,3 +208,87 @@ describe('delivery rounds on sqlite: giving way to a waiting placement', () => {
     ]);
   });
 });
+
+/**
+ * Placements waiting for their group commit (`runGrouped`) join the next delivery round's
+ * transaction on the same connection: one commit serves both. Each keeps its all-or-nothing
+ * (one that throws is rolled back alone), and when the round's commit fails, none of them was
+ * written and every one is told.
+ */
+describe('delivery rounds on sqlite: grouped work commits with the round', () => {
+  let h: ConsumerEngine;
+
+  beforeEach(async () => {
+    const steady = defineConsumer<TestTables>({
+      name: 'steady',
+      source: 'test',
+      handlers: {
+        CounterIncremented: async (event, ctx) => {
+          await ctx.db.insertInto('test_totals').values({ aggregate_id: event.aggregateId, total: (event.payload as { amount: number }).amount, handled: 1 }).execute();
+        },
+      },
+    });
+    h = await createConsumerEngine('sqlite', [steady]);
+    await sql`create table test_parents (id text primary key)`.execute(h.storage.db);
+    await sql`create table test_children (id text primary key, parent text references test_parents (id) deferrable initially deferred)`.execute(h.storage.db);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const join = (trx: Parameters<ConsumerEngine['engine']['unitOfWork']['joinGroup']>[0]) => h.engine.unitOfWork.joinGroup(trx);
+  const sequencesAndAggregates = async () => (await h.engine.log.query({})).events.map((e) => `${e.sequence}:${e.aggregateId}`);
+
+  it('commits the waiting pieces in the round, before its batches, each on its own', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit(counterEvent('before', 1));
+    });
+    const { events } = await h.engine.log.query({});
+    const settled: string[] = [];
+    const first = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('placed-1', 1));
+      return 'one';
+    });
+    const refused = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('refused', 1));
+      throw new Error('out of stock');
+    });
+    const second = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('placed-2', 1));
+      return 'two';
+    });
+    for (const [name, promise] of [['first', first], ['refused', refused], ['second', second]] as const) promise.then(() => settled.push(name), () => settled.push(`${name} rejected`));
+
+    const [steady] = await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }], undefined, join);
+    // Answered by the round's commit, not by a commit of their own after it.
+    expect(settled.sort()).toEqual(['first', 'refused rejected', 'second']);
+    await expect(first).resolves.toBe('one');
+    await expect(refused).rejects.toThrow('out of stock');
+    await expect(second).resolves.toBe('two');
+    expect(steady).toMatchObject({ stale: false, outcomes: ['handled'] });
+    expect(await sequencesAndAggregates()).toEqual(['1:before', '2:placed-1', '3:placed-2']);
+    expect(await h.totals()).toEqual({ before: [1, 1] });
+  });
+
+  it('writes nothing of the pieces or of the round when the round cannot commit, and rejects every piece', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit(counterEvent('before', 1));
+    });
+    const { events } = await h.engine.log.query({});
+    const fine = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('placed', 1));
+    });
+    // Checked only at the commit: a child whose parent does not exist.
+    const dangling = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      await sql`insert into test_children (id, parent) values ('c', 'missing')`.execute(tx.db);
+    });
+    await expect(h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }], undefined, join)).rejects.toThrow(/FOREIGN KEY/);
+    await expect(fine).rejects.toThrow(/FOREIGN KEY/);
+    await expect(dangling).rejects.toThrow(/FOREIGN KEY/);
+    expect(await sequencesAndAggregates()).toEqual(['1:before']);
+    expect(await h.totals()).toEqual({});
+    expect(await sql<{ n: number }>`select count(*) as n from test_children`.execute(h.storage.db).then((r) => r.rows[0]!.n)).toBe(0);
+    const checkpoint = await h.storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', 'steady').executeTakeFirst();
+    expect(Number(checkpoint?.position ?? 0)).toBe(0);
+  });
+});
