@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { EventLogTables } from '../../src/platform/log/event-log.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/kernel/envelope.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
@@ -68,7 +69,7 @@ describe.each(dialects)('delivery rounds on %s', (dialect) => {
         { consumer: 'steady', events, expectedPosition: 0 },
         { consumer: 'picky', events, expectedPosition: 0 },
       ],
-      (heldMs) => asked.push(heldMs) > 0,
+      { endEarly: (heldMs) => asked.push(heldMs) > 0 },
     );
     expect(steady).toMatchObject({ stale: false, outcomes: ['handled'] });
     expect(steady!.deferred).toBeUndefined();
@@ -259,7 +260,7 @@ describe('delivery rounds on sqlite: grouped work commits with the round', () =>
     });
     for (const [name, promise] of [['first', first], ['refused', refused], ['second', second]] as const) promise.then(() => settled.push(name), () => settled.push(`${name} rejected`));
 
-    const [steady] = await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }], undefined, join);
+    const [steady] = await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }], { joinRound: join });
     // Answered by the round's commit, not by a commit of their own after it.
     expect(settled.sort()).toEqual(['first', 'refused rejected', 'second']);
     await expect(first).resolves.toBe('one');
@@ -282,13 +283,78 @@ describe('delivery rounds on sqlite: grouped work commits with the round', () =>
     const dangling = h.engine.unitOfWork.runGrouped('test', async (tx) => {
       await sql`insert into test_children (id, parent) values ('c', 'missing')`.execute(tx.db);
     });
-    await expect(h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }], undefined, join)).rejects.toThrow(/FOREIGN KEY/);
+    await expect(h.engine.dispatcher.deliverRound([{ consumer: 'steady', events, expectedPosition: 0 }], { joinRound: join })).rejects.toThrow(/FOREIGN KEY/);
     await expect(fine).rejects.toThrow(/FOREIGN KEY/);
     await expect(dangling).rejects.toThrow(/FOREIGN KEY/);
     expect(await sequencesAndAggregates()).toEqual(['1:before']);
     expect(await h.totals()).toEqual({});
     expect(await sql<{ n: number }>`select count(*) as n from test_children`.execute(h.storage.db).then((r) => r.rows[0]!.n)).toBe(0);
     const checkpoint = await h.storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', 'steady').executeTakeFirst();
+    expect(Number(checkpoint?.position ?? 0)).toBe(0);
+  });
+});
+
+/**
+ * A round may deliver, in the same transaction, the events its own batches appended (the
+ * in-process transport asks for such passes while a round is short): the passes commit
+ * together or not at all, and each consumer's checkpoint ends past everything it was handed.
+ */
+describe('delivery rounds on sqlite: passes in one transaction', () => {
+  let h: ConsumerEngine;
+  const handled: string[] = [];
+
+  beforeEach(async () => {
+    handled.length = 0;
+    const chain = defineConsumer<TestTables>({
+      name: 'chain',
+      source: 'test',
+      handlers: {
+        ChainStep: async (event, ctx) => {
+          const step = (event.payload as { step: number }).step;
+          handled.push(`${event.aggregateId}:${step}`);
+          if (step < 2) ctx.emit({ eventType: 'ChainStep', aggregateType: 'Product', aggregateId: event.aggregateId, payload: { step: step + 1 } });
+          // The last step of 'doomed' leaves a row that breaks the commit (a deferred foreign key).
+          if (step === 2 && event.aggregateId === 'doomed') await sql`insert into test_children (id, parent) values ('c', 'missing')`.execute(ctx.db);
+        },
+      },
+    });
+    h = await createConsumerEngine('sqlite', [chain]);
+    await sql`create table test_parents (id text primary key)`.execute(h.storage.db);
+    await sql`create table test_children (id text primary key, parent text references test_parents (id) deferrable initially deferred)`.execute(h.storage.db);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  /** The next pass: the chain's events after the last one delivered, read inside the round's transaction. */
+  const followAppended = async (trx: unknown, pass: { batches: readonly { events: readonly EventEnvelope[] }[] }) => {
+    const last = pass.batches.at(-1)?.events.at(-1)?.sequence ?? 0;
+    const events = await h.engine.log.readAfter(last, { limit: 100, db: trx as Kysely<EventLogTables> });
+    return events.length === 0 ? [] : [{ consumer: 'chain', events, expectedPosition: last }];
+  };
+  const chainStart = (aggregateId: string) =>
+    h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit({ eventType: 'ChainStep', aggregateType: 'Product', aggregateId, payload: { step: 0 } });
+    });
+
+  it('delivers what each pass appended in the same transaction, checkpoint past the last', async () => {
+    await chainStart('a');
+    const { events } = await h.engine.log.query({});
+    const results = await h.engine.dispatcher.deliverRound([{ consumer: 'chain', events, expectedPosition: 0 }], { nextPass: followAppended });
+    expect(handled).toEqual(['a:0', 'a:1', 'a:2']);
+    expect(results.map((r) => r.outcomes)).toEqual([['handled'], ['handled'], ['handled']]);
+    expect(results.map((r) => r.appended.map((e) => e.sequence))).toEqual([[2], [3], []]);
+    const checkpoint = await h.storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', 'chain').executeTakeFirst();
+    expect(Number(checkpoint?.position)).toBe(3);
+  });
+
+  it('commits none of the passes when a later one cannot commit', async () => {
+    await chainStart('doomed');
+    const { events } = await h.engine.log.query({});
+    await expect(h.engine.dispatcher.deliverRound([{ consumer: 'chain', events, expectedPosition: 0 }], { nextPass: followAppended })).rejects.toThrow(/FOREIGN KEY/);
+    expect(handled).toEqual(['doomed:0', 'doomed:1', 'doomed:2']);
+    expect((await h.engine.log.query({})).events.map((e) => e.sequence)).toEqual([1]);
+    const checkpoint = await h.storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', 'chain').executeTakeFirst();
     expect(Number(checkpoint?.position ?? 0)).toBe(0);
   });
 });

@@ -52,6 +52,16 @@ export interface DispatcherDeps {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JoinRound = (trx: Transaction<any>) => Promise<JoinedGroup | undefined>;
 
+/** What a round may do besides its batches (`deliverRound`). */
+export interface RoundOptions {
+  /** Asked between two batches with the milliseconds since the round's transaction began: true ends the round there. */
+  endEarly?: ((heldMs: number) => boolean) | undefined;
+  joinRound?: JoinRound | undefined;
+  /** Asked after each pass: more batches for the same transaction (none: the round commits). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  nextPass?: ((trx: Transaction<any>, pass: { batches: readonly RoundBatch[]; results: readonly BatchResult[]; heldMs: number }) => Promise<readonly RoundBatch[]>) | undefined;
+}
+
 /** A consumer's batch in a round (`deliverRound`): its events after the checkpoint it read. */
 export interface RoundBatch {
   consumer: string;
@@ -172,6 +182,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     return { value: done.value, appended: await log.append(trx as never, done.work.pending) };
   }
 
+  /** A batch's result in a round: deferred when the round ended before it, stale when its checkpoint had moved on. */
+  function resultOf(batch: RoundBatch, result: { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] } | undefined): BatchResult {
+    if (!result) return { stale: false, outcomes: [], appended: [], ...(batch.events.length > 0 ? { deferred: true } : {}) };
+    if (!result.value) return { stale: true, outcomes: [], appended: result.appended };
+    return { stale: false, outcomes: result.value, appended: result.appended };
+  }
+
   return {
     consumers: () => [...consumers.values()],
 
@@ -225,24 +242,39 @@ export function createDispatcher(deps: DispatcherDeps) {
      * `expectedPosition` would, under a savepoint of its own. Results in the batches' order.
      * When `endEarly`, asked between two batches with the milliseconds since the transaction
      * began, says so, the round commits what it has done and the rest is `deferred` (at least one
-     * batch is delivered).
+     * batch is delivered). `joinRound` runs other waiting work first, in the same transaction.
+     * `nextPass`, asked after each pass with its batches and their results (not yet committed),
+     * may hand more batches to deliver in the same transaction — the events the pass appended,
+     * read back inside it — and the results of every pass are returned, pass after pass.
      */
-    async deliverRound(batches: readonly RoundBatch[], endEarly?: (heldMs: number) => boolean, joinRound?: JoinRound): Promise<BatchResult[]> {
-      const work = batches.filter((b) => b.events.length > 0);
-      if (work.length === 0) return batches.map(() => ({ stale: false, outcomes: [], appended: [] }));
+    async deliverRound(batches: readonly RoundBatch[], options: RoundOptions = {}): Promise<BatchResult[]> {
+      const { endEarly, joinRound, nextPass } = options;
+      const first = batches.filter((b) => b.events.length > 0);
+      if (first.length === 0) return batches.map(() => ({ stale: false, outcomes: [], appended: [] }));
       const afterCommit: (() => void)[] = [];
       let joined: JoinedGroup | undefined;
+      /** Every pass's batches, in order: the first pass's are the ones given (empty ones included). */
+      const delivered: RoundBatch[] = [];
       let results: Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>;
       try {
         results = await db.transaction().execute(async (trx) => {
           afterCommit.length = 0;
+          delivered.length = 0;
+          joined = undefined;
           const began = performance.now();
           // Other writes waiting for a commit (placements) go first, and commit with the round.
           joined = await joinRound?.(trx);
           const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
-          for (const batch of work) {
-            if (out.size > 0 && endEarly?.(performance.now() - began)) break;
-            out.set(batch, await roundBatch(trx, batch, afterCommit));
+          let pass: readonly RoundBatch[] = batches;
+          while (pass.length > 0) {
+            delivered.push(...pass);
+            for (const batch of pass) {
+              if (batch.events.length === 0) continue;
+              if (out.size > 0 && endEarly?.(performance.now() - began)) break;
+              out.set(batch, await roundBatch(trx, batch, afterCommit));
+            }
+            if (!nextPass) break;
+            pass = (await nextPass(trx, { batches: pass, results: pass.map((batch) => resultOf(batch, out.get(batch))), heldMs: performance.now() - began })).filter((b) => b.events.length > 0);
           }
           return out;
         });
@@ -252,14 +284,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
       joined?.committed();
       for (const callback of afterCommit) callback();
-      return batches.map((batch) => {
-        const result = results.get(batch);
-        if (!result) return { stale: false, outcomes: [], appended: [], ...(batch.events.length > 0 ? { deferred: true } : {}) };
+      return delivered.map((batch) => {
+        const result = resultOf(batch, results.get(batch));
         for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
-        if (!result.value) return { stale: true, outcomes: [], appended: result.appended };
-        const outcomes = result.value;
-        batch.events.forEach((e, i) => metrics.eventsDelivered.inc({ event_type: e.eventType, consumer: batch.consumer, outcome: outcomes[i]! }));
-        return { stale: false, outcomes, appended: result.appended };
+        result.outcomes.forEach((outcome, i) => metrics.eventsDelivered.inc({ event_type: batch.events[i]!.eventType, consumer: batch.consumer, outcome }));
+        return result;
       });
     },
 

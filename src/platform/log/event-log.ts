@@ -50,7 +50,7 @@ export interface EventLog {
    * `through` (a `head()` read before): a reader that follows the log passes it, so that it
    * never moves past an event that commits later.
    */
-  readAfter(position: number, options: { types?: readonly string[]; limit: number; through?: number }): Promise<EventEnvelope[]>;
+  readAfter(position: number, options: { types?: readonly string[]; limit: number; through?: number; db?: Kysely<EventLogTables> }): Promise<EventEnvelope[]>;
   /** A page of events; with `after` (a cursor) the page stops at the head, as `readAfter` with `through`. */
   query(query: EventQuery): Promise<EventPage>;
   get(eventId: string, db?: Kysely<EventLogTables>): Promise<EventEnvelope | undefined>;
@@ -241,10 +241,11 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
       return events.map((event) => ({ ...event, sequence: sequenceById.get(event.eventId)! }));
     },
 
-    async readAfter(position, { types, limit, through }) {
+    async readAfter(position, { types, limit, through, db: within }) {
       const upTo = through ?? Number.MAX_SAFE_INTEGER;
       if (upTo <= position) return [];
-      const rows = types && types.length > 0 ? await readTypesAfter(types.length)(db, [position, upTo, ...types, limit]) : await readAllAfter(db, [position, upTo, limit]);
+      const reader = within ?? db;
+      const rows = types && types.length > 0 ? await readTypesAfter(types.length)(reader, [position, upTo, ...types, limit]) : await readAllAfter(reader, [position, upTo, limit]);
       return rows.map(fromRow);
     },
 

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { Consumer } from '../delivery/consumer.js';
 import type { DeliveryTables } from '../delivery/delivery-store.js';
-import type { Dispatcher, JoinRound } from '../delivery/dispatcher.js';
-import { createSharedHead, type EventLog } from '../log/event-log.js';
+import type { BatchResult, Dispatcher, JoinRound, RoundBatch } from '../delivery/dispatcher.js';
+import { createSharedHead, type EventLog, type EventLogTables } from '../log/event-log.js';
 import type { EngineMetrics } from '../observability/metrics.js';
 import type { Transport } from './transport.js';
 
@@ -56,6 +56,15 @@ export interface InProcessTransportDeps {
 
 /** How long a round holds the write lock before it gives way to a waiting placement. */
 const ROUND_YIELD_AFTER_MS = 5;
+
+/** A round starts another pass (the events it appended) only within this many milliseconds of its start. */
+const ROUND_PASSES_MS = 10;
+
+/** A reader's events in a round, and how far the read went. */
+interface Window {
+  events: EventEnvelope[];
+  through: number;
+}
 
 /**
  * Feeds each consumer from the durable log: it reads events after the consumer's checkpoint
@@ -151,31 +160,62 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     while (running) {
       signal.dirty = false;
       try {
-        const windows = await readWindows(readers);
+        let windows = await readWindows(readers);
         if (windows.size === 0) {
           for (const reader of readers) metrics.consumerLag.set({ consumer: reader.consumer.name }, 0);
           await sleep(signal, pollMs);
           continue;
         }
-        const batches: { reader: Reader; events: EventEnvelope[] }[] = [];
-        for (const [reader, { events }] of windows) if (events.length > 0) batches.push({ reader, events });
-        if (deferred.size > 0) batches.sort((a, b) => Number(deferred.has(b.reader)) - Number(deferred.has(a.reader)));
-        const results = batches.length === 0 ? [] : await dispatcher.deliverRound(batches.map(({ reader, events }) => ({ consumer: reader.consumer.name, events, expectedPosition: reader.position })), endEarly, deps.joinRound);
         const appended: EventEnvelope[] = [];
         const stale = new Set<Reader>();
-        deferred = new Set();
-        for (const [i, { reader, events }] of batches.entries()) {
-          const result = results[i]!;
-          if (result.deferred) deferred.add(reader);
-          else if (result.stale) stale.add(reader);
-          else reader.position = events[events.length - 1]!.sequence!;
-          appended.push(...result.appended);
-        }
-        for (const [reader, { through }] of windows) {
-          // A deferred batch is read again next round, from where it was.
-          if (deferred.has(reader)) continue;
+        const deferredNow = new Set<Reader>();
+        /** The reader of each batch handed to the dispatcher in this round. */
+        const readerOf = new Map<RoundBatch, Reader>();
+        const batchesOf = (from: Map<Reader, Window>, first: Set<Reader>): RoundBatch[] => {
+          const batches: RoundBatch[] = [];
+          for (const [reader, { events }] of from) {
+            if (events.length === 0) continue;
+            const batch = { consumer: reader.consumer.name, events, expectedPosition: reader.position };
+            readerOf.set(batch, reader);
+            batches.push(batch);
+          }
+          if (first.size > 0) batches.sort((a, b) => Number(first.has(readerOf.get(b)!)) - Number(first.has(readerOf.get(a)!)));
+          return batches;
+        };
+        /**
+         * Moves the readers past what a pass delivered (in memory: a round that fails resets them
+         * from their checkpoints). A deferred batch is read again next round, from where it was.
+         */
+        const settle = (batches: readonly RoundBatch[], results: readonly BatchResult[]) => {
+          for (const [i, batch] of batches.entries()) {
+            const reader = readerOf.get(batch)!;
+            const result = results[i]!;
+            if (result.deferred) deferredNow.add(reader);
+            else if (result.stale) stale.add(reader);
+            else reader.position = batch.events[batch.events.length - 1]!.sequence!;
+            appended.push(...result.appended);
+          }
+          for (const [reader, { through }] of windows) if (!deferredNow.has(reader) && !stale.has(reader)) reader.scanned = Math.max(reader.scanned, through);
+        };
+        const passAppended = (results: readonly BatchResult[]) => results.some((r) => r.appended.length > 0);
+        const firstPass = batchesOf(windows, deferred);
+        // Windows without an event of their readers' types: only how far they looked moves.
+        if (firstPass.length === 0) settle([], []);
+        else await dispatcher.deliverRound(firstPass, {
+          endEarly,
+          joinRound: deps.joinRound,
+          // The events a pass appended are delivered in the same transaction while the round is
+          // short: an order crosses several hops per commit, not one.
+          nextPass: async (trx, pass) => {
+            settle(pass.batches, pass.results);
+            if (!running || deferredNow.size > 0 || stale.size > 0 || pass.heldMs >= ROUND_PASSES_MS || !passAppended(pass.results)) return [];
+            windows = await readWindows(readers, trx as unknown as Kysely<EventLogTables>);
+            return batchesOf(windows, new Set());
+          },
+        });
+        deferred = deferredNow;
+        for (const reader of readers) {
           if (stale.has(reader)) reader.scanned = reader.position = await checkpoint(reader.consumer.name);
-          else reader.scanned = Math.max(reader.scanned, through);
           metrics.consumerLag.set({ consumer: reader.consumer.name }, Math.max(0, knownHead - reader.scanned));
         }
         if (appended.length > 0) notify(appended);
@@ -187,6 +227,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         failures++;
         logger.error({ err: error }, 'delivery round failed; retrying');
         signal.dirty = false;
+        deferred = new Set();
         await sleep(signal, Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         for (const reader of readers) reader.scanned = reader.position = await checkpoint(reader.consumer.name).catch(() => reader.position);
       }
@@ -196,13 +237,14 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
   /**
    * Each reader's window of the log for this round: its events and how far the read went. One
    * read serves every reader behind its last event; readers ahead of it are read for again.
+   * `within`: read in that open transaction (a round's next pass sees what it appended).
    */
-  async function readWindows(readers: readonly Reader[]): Promise<Map<Reader, { events: EventEnvelope[]; through: number }>> {
-    const windows = new Map<Reader, { events: EventEnvelope[]; through: number }>();
+  async function readWindows(readers: readonly Reader[], within?: Kysely<EventLogTables>): Promise<Map<Reader, Window>> {
+    const windows = new Map<Reader, Window>();
     const through = deps.boundedByHead ? await sharedHead.get() : undefined;
     let pending = readers;
     while (pending.length > 0) {
-      const events = await log.readAfter(Math.min(...pending.map((r) => r.scanned)), { limit: batchSize, through });
+      const events = await log.readAfter(Math.min(...pending.map((r) => r.scanned)), { limit: batchSize, through, ...(within ? { db: within } : {}) });
       if (events.length === 0) break;
       const lastRead = events[events.length - 1]!.sequence!;
       const ahead: Reader[] = [];
