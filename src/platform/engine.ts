@@ -197,7 +197,7 @@ export function createEngine(options: EngineOptions): Engine {
   /** After any commit: wake the transport and the timers (the dispatcher counts its own appends). */
   function committed(appended: EventEnvelope[]): void {
     transport.notify(appended);
-    timerWorker?.poke();
+    timerWorker?.committed();
   }
 
   const unitOfWork = createUnitOfWork({

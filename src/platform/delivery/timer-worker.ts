@@ -45,6 +45,8 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
   let loop: Promise<void> | undefined;
   // The earliest due time heard of since the last look; it may not be committed yet.
   let hintedDueAt = Number.POSITIVE_INFINITY;
+  // When the worker's current sleep ends (-Infinity while it looks at the table).
+  let sleepingUntil = Number.NEGATIVE_INFINITY;
   // When a failure could not even be recorded (the disk is full, the database gone), the timer
   // stays due: without a pause kept here the worker would fire it again at once, in a loop.
   let unrecorded = 0;
@@ -99,6 +101,7 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
       const next = Math.min(hintedDueAt, (await timers.nextDueAt(kinds).catch(() => undefined)) ?? Number.POSITIVE_INFINITY);
       hintedDueAt = Number.POSITIVE_INFINITY;
       const sleep = Math.max(0, Math.min(pollMs, next - clock.now()), pauseUntil - clock.now());
+      sleepingUntil = clock.now() + sleep;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, sleep);
         wake = () => {
@@ -107,6 +110,7 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
         };
       });
       wake = undefined;
+      sleepingUntil = Number.NEGATIVE_INFINITY;
     }
   }
 
@@ -116,14 +120,21 @@ export function createTimerWorker(deps: TimerWorkerDeps) {
       running = true;
       loop = run();
     },
-    /** Looks at the table now (after a commit that scheduled a timer). */
+    /** Looks at the table now (another thread or process may have scheduled a timer). */
     poke(): void {
       wake?.();
     },
-    /** A timer due at `dueAt` is being scheduled: wake by then. */
+    /**
+     * This process committed: looks again if a timer it heard of is due already (the look its
+     * hint caused may have come before the commit). Timers due later wake the worker by then.
+     */
+    committed(): void {
+      if (hintedDueAt <= clock.now()) wake?.();
+    },
+    /** A timer due at `dueAt` is being scheduled: wake by then (now, if the worker would sleep past it). */
     hint(dueAt: number): void {
       if (dueAt < hintedDueAt) hintedDueAt = dueAt;
-      wake?.();
+      if (dueAt < sleepingUntil) wake?.();
     },
     async stop(): Promise<void> {
       running = false;
