@@ -43,7 +43,10 @@ describe.each(dialects)('an order survives its process being killed mid-flow on 
     const db = storage.db as Kysely<any>;
     const typesSoFar = (await db.selectFrom('events').select('event_type').where('correlation_id', 'is not', null).orderBy('sequence').execute()).map((r) => r.event_type as string);
     expect(typesSoFar).toContain(crashOn);
-    expect(typesSoFar).not.toContain('OrderShipped');
+    // On SQLite a delivery round goes on, in the same transaction, with the events it appended
+    // (for the consumers whose effects all stay in it): the rest of the flow, after the payment,
+    // may have committed with PaymentProcessed. The probe sees an event only once committed.
+    if (dialect === 'postgres' || crashOn !== 'PaymentProcessed') expect(typesSoFar).not.toContain('OrderShipped');
 
     const second = spawnTs(node, { ...env, MODE: 'run' });
     await second.waitFor('running');

@@ -1,3 +1,4 @@
+import SqliteDatabase from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type { EventLogTables } from '../../src/platform/log/event-log.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -356,5 +357,60 @@ describe('delivery rounds on sqlite: passes in one transaction', () => {
     expect((await h.engine.log.query({})).events.map((e) => e.sequence)).toEqual([1]);
     const checkpoint = await h.storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', 'chain').executeTakeFirst();
     expect(Number(checkpoint?.position ?? 0)).toBe(0);
+  });
+});
+
+/**
+ * The in-process transport hands a round's own uncommitted events only to consumers whose
+ * effects all stay in the transaction (`effectsInTransaction`); any other consumer — one that
+ * may call the outside world — is only ever handed events another connection can already read.
+ */
+describe('delivery rounds on sqlite: uncommitted events only for consumers whose effects stay in the transaction', () => {
+  let h: ConsumerEngine;
+  let outside: SqliteDatabase.Database;
+  const inner: string[] = [];
+  const outer: { step: number; committed: boolean }[] = [];
+
+  beforeEach(async () => {
+    inner.length = 0;
+    outer.length = 0;
+    const chain = defineConsumer<TestTables>({
+      name: 'inner',
+      source: 'test',
+      effectsInTransaction: true,
+      handlers: {
+        ChainStep: async (event, ctx) => {
+          const step = (event.payload as { step: number }).step;
+          inner.push(`${step}`);
+          if (step < 3) ctx.emit({ eventType: 'ChainStep', aggregateType: 'Product', aggregateId: event.aggregateId, payload: { step: step + 1 } });
+        },
+      },
+    });
+    const watcher = defineConsumer<TestTables>({
+      name: 'outer',
+      source: 'test',
+      handlers: {
+        ChainStep: async (event) => {
+          const seen = outside.prepare('select count(*) as n from events where event_id = ?').get(event.eventId) as { n: number };
+          outer.push({ step: (event.payload as { step: number }).step, committed: seen.n === 1 });
+        },
+      },
+    });
+    h = await createConsumerEngine('sqlite', [chain, watcher]);
+    outside = new SqliteDatabase(h.storage.description.replace(/^sqlite:/, ''), { readonly: true });
+  });
+  afterEach(async () => {
+    outside?.close();
+    await h?.close();
+  });
+
+  it('delivers the chain to both; the consumer that may act outside sees each step only once committed', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit({ eventType: 'ChainStep', aggregateType: 'Product', aggregateId: 'p', payload: { step: 0 } });
+    });
+    await h.engine.start();
+    await eventually(async () => outer.length === 4, 'the outer consumer to see the four steps');
+    expect(inner).toEqual(['0', '1', '2', '3']);
+    expect(outer).toEqual([0, 1, 2, 3].map((step) => ({ step, committed: true })));
   });
 });

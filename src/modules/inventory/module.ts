@@ -50,6 +50,7 @@ export function createInventoryModule(options: InventoryOptions = {}): Inventory
   const consumer = defineConsumer<InventoryTables>({
     name: NAME,
     source: NAME,
+    effectsInTransaction: true,
     handlers: {
       OrderPlaced: reserveOrder(ids, { holdForReview: options.holdShortOrdersForReview ?? false }),
       OrderStockOverrideApplied: applyOverride(ids),

@@ -70,6 +70,8 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
   const consumer = defineConsumer<OrdersTables>({
     name: 'orders',
     source: 'orders',
+    // Rows, events and timers only (the saga-duration metric is observed after the commit).
+    effectsInTransaction: true,
     handlers: {
       InventoryReserved: (event, ctx) => onInventoryReserved(event, ctx, observe, sagaTimeoutMs),
       InventoryReservationShort: (event, ctx) => onInventoryReservationShort(event, ctx, waits, observe),

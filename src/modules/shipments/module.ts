@@ -41,6 +41,7 @@ export function createShipmentsModule(options: ShipmentsOptions = {}): Shipments
   const consumer = defineConsumer<ShipmentsDb>({
     name: 'shipments',
     source: 'shipments',
+    effectsInTransaction: true,
     handlers: {
       OrderPaid: onOrderPaid({ ids: options.ids ?? uuidGenerator }),
       OrderCancelled: onOrderCancelled(),

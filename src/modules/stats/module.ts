@@ -25,6 +25,7 @@ export function createStatsModule(): StatsModule {
   const consumer = defineConsumer<StatsTables>({
     name: NAME,
     source: NAME,
+    effectsInTransaction: true,
     handlers: Object.fromEntries(PROJECTED_EVENT_TYPES.map((type) => [type, projectOrderEvent])),
     // A batch of order events folds into one write per order and per counter.
     handleBatch: (events, ctx) => applyToStats(ctx.db, events as unknown as readonly ProjectedEvent[]),

@@ -56,6 +56,8 @@ export function createWebhooksModule(options: WebhooksOptions): WebhooksModule {
   const consumer = defineConsumer<WebhookTables>({
     name: FAN_OUT_CONSUMER,
     source: 'webhooks',
+    // Delivery rows only: the sender posts them after the commit.
+    effectsInTransaction: true,
     handlers: Object.fromEntries(WEBHOOK_EVENT_TYPES.map((type) => [type, (event, ctx) => fanOutAndWake([event], ctx)])),
     handleBatch: (events, ctx) => fanOutAndWake(events, ctx),
   });

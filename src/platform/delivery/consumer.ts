@@ -39,6 +39,16 @@ export interface Consumer<DB = unknown> {
    * it, a process delivers the consumer's partitions in parallel lanes.
    */
   readonly sharedRows?: boolean;
+  /**
+   * Every effect of the handlers stays in their transaction (rows of this database, emitted
+   * events, timers): nothing leaves the process before the commit. On SQLite a delivery round
+   * may then hand this consumer events appended earlier in the same round, before they commit
+   * (they commit together or not at all), so an order crosses several hops per commit. Leave
+   * it out when a handler calls the outside world (a payment gateway, a mail server): such a
+   * consumer is only ever handed committed events, so nothing it acted on can be rolled back
+   * and come again as a different event.
+   */
+  readonly effectsInTransaction?: boolean;
 }
 
 /** Declares a consumer with handlers typed against the module's own tables. */

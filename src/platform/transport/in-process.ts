@@ -150,6 +150,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
       return { consumer, wants: types.length > 0 ? new Set(types) : undefined, position: 0, scanned: 0 };
     });
     for (const reader of readers) reader.scanned = reader.position = await checkpoint(reader.consumer.name);
+    const readersOfUncommitted = readers.filter((reader) => reader.consumer.effectsInTransaction);
     let failures = 0;
     /** Readers whose batch the last round left out: first in the next one. */
     let deferred = new Set<Reader>();
@@ -204,12 +205,14 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
         else await dispatcher.deliverRound(firstPass, {
           endEarly,
           joinRound: deps.joinRound,
-          // The events a pass appended are delivered in the same transaction while the round is
-          // short: an order crosses several hops per commit, not one.
+          // The events a pass appended are delivered in the same transaction, while the round is
+          // short, to the consumers whose effects all stay in it: an order crosses several hops
+          // per commit, not one.
           nextPass: async (trx, pass) => {
             settle(pass.batches, pass.results);
             if (!running || deferredNow.size > 0 || stale.size > 0 || pass.heldMs >= ROUND_PASSES_MS || !passAppended(pass.results)) return [];
-            windows = await readWindows(readers, trx as unknown as Kysely<EventLogTables>);
+            // Only consumers whose effects all stay in the transaction see uncommitted events.
+            windows = await readWindows(readersOfUncommitted, trx as unknown as Kysely<EventLogTables>);
             return batchesOf(windows, new Set());
           },
         });
