@@ -110,8 +110,8 @@ function profileSection(result: ModeResult | undefined): string {
   return [
     `Profile of a second embedded server started with \`node --cpu-prof\` (one profile per thread), running the peak closed loop again (C=${result!.peak.concurrency}, ${fmt(profile.orders)} orders at ${fmt(profile.ordersPerSecond)} orders/s under the profiler), ` +
       `the load window only. The whole process used ${fmt(profile.processCpuPercent)}% of one core (100% = one core; its threads together). ` +
-      `The main thread (HTTP, placements, reads) was idle ${fmt(profile.idlePercent, 1)}% of the time` +
-      (delivery ? `; the delivery thread (every consumer and the timers) ${fmt(delivery.idlePercent, 1)}%.` : '.') +
+      `The main thread (HTTP, reads) was idle ${fmt(profile.idlePercent, 1)}% of the time` +
+      (delivery ? `; the delivery thread (placements, every consumer and the timers) ${fmt(delivery.idlePercent, 1)}%.` : '.') +
       ` V8 charges the time of a synchronous native call (a SQLite statement, a commit and its fsync) to the JavaScript function that made it.`,
     '',
     threadTables('Main thread', profile),
@@ -180,7 +180,7 @@ function method(results: readonly ModeResult[]): string {
 - **Durability is not relaxed.** The servers run with orderflow's defaults (\`SQLITE_SYNCHRONOUS\` unset = FULL; PostgreSQL's \`synchronous_commit=on\`), \`LOG_LEVEL=info\`.
 - **Profile.** After the measured embedded phases, a second embedded server is started with \`node --cpu-prof\` and the peak closed loop is run again on it; each thread's \`.cpuprofile\` (the main thread's and the delivery thread's) is summarised into self time per function, per area, and per nearest orderflow function on the stack. After the distributed phases, a second split deployment runs under \`node --cpu-prof\` the same way, and each process's main thread is summarised with its CPU per order. The measured figures always come from the unprofiled servers.
 - **Backlog phase** (embedded). 5,000 orders (1,000 in a quick run) are placed on a server started with \`MODULES=http\`, which runs no consumer, so their events only queue; it is stopped, and a server with every module is started on the same file. Until the last backlog order is SHIPPED, one client sends \`GET /health\` back to back (5 ms apart) and another places orders at 20/s; the drain rate is the events the consumers appended ÷ the drain time.
-- **Deployments.** Embedded: one process (a main thread for HTTP and placements, a delivery thread for the consumers), all modules and HTTP, the compiled build (\`dist/\`), SQLite in a temporary folder on the machine's disk. Distributed: a scratch PostgreSQL database and a NATS JetStream stream of their own (both removed afterwards), one process per module (\`MODULES=http,orders\`, \`inventory\`, \`payments\`, \`shipments\`), default \`NATS_PARTITIONS\` (8). Servers are stopped with SIGTERM and must exit 0.`;
+- **Deployments.** Embedded: one process (a main thread for HTTP and reads, a delivery thread that writes the placements and runs the consumers), all modules and HTTP, the compiled build (\`dist/\`), SQLite in a temporary folder on the machine's disk. Distributed: a scratch PostgreSQL database and a NATS JetStream stream of their own (both removed afterwards), one process per module (\`MODULES=http,orders\`, \`inventory\`, \`payments\`, \`shipments\`), default \`NATS_PARTITIONS\` (8). Servers are stopped with SIGTERM and must exit 0.`;
 }
 
 /** Writes docs/benchmarks.md and the chart; returns the files written. */
