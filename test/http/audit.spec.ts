@@ -60,8 +60,10 @@ describe.each(dialects)('the audit trail of an order on %s', (dialect) => {
   });
 
   it('records the reason a command gave: a customer\u2019s cancellation with its reason, the release of stock as the system\u2019s', async () => {
-    const placed = await h.call('POST', '/orders', { token: h.tokens.bob, body: orderBody(), headers: { 'user-agent': 'curl/8.5' } });
+    // A payment that never answers holds the order before shipping, whatever the delivery's pace.
+    const placed = await h.call('POST', '/orders', { token: h.tokens.bob, body: orderBody({ paymentMethod: { token: 'tok_timeout' } }), headers: { 'user-agent': 'curl/8.5' } });
     const { orderId } = placed.json() as { orderId: string };
+    await reach(orderId, 'CONFIRMED');
     // Sent without a user agent (app.inject sends one unless told otherwise).
     const cancelled = await h.call('POST', `/orders/${orderId}/cancel`, { token: h.tokens.bob, body: { reason: 'ordered the wrong size' }, headers: { 'user-agent': '' } });
     expect(cancelled.statusCode, cancelled.body).toBe(202);
