@@ -256,10 +256,13 @@ export function createDispatcher(deps: DispatcherDeps) {
       /** Every pass's batches, in order: the first pass's are the ones given (empty ones included). */
       const delivered: RoundBatch[] = [];
       let results: Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>;
+      /** The results already handed to `nextPass`, kept for the answer. */
+      const settled = new Map<RoundBatch, BatchResult>();
       try {
         results = await db.transaction().execute(async (trx) => {
           afterCommit.length = 0;
           delivered.length = 0;
+          settled.clear();
           joined = undefined;
           const began = performance.now();
           // Other writes waiting for a commit (placements) go first, and commit with the round.
@@ -274,7 +277,9 @@ export function createDispatcher(deps: DispatcherDeps) {
               out.set(batch, await roundBatch(trx, batch, afterCommit));
             }
             if (!nextPass) break;
-            pass = (await nextPass(trx, { batches: pass, results: pass.map((batch) => resultOf(batch, out.get(batch))), heldMs: performance.now() - began })).filter((b) => b.events.length > 0);
+            const passResults = pass.map((batch) => resultOf(batch, out.get(batch)));
+            pass.forEach((batch, i) => settled.set(batch, passResults[i]!));
+            pass = (await nextPass(trx, { batches: pass, results: passResults, heldMs: performance.now() - began })).filter((b) => b.events.length > 0);
           }
           return out;
         });
@@ -285,7 +290,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       joined?.committed();
       for (const callback of afterCommit) callback();
       return delivered.map((batch) => {
-        const result = resultOf(batch, results.get(batch));
+        const result = settled.get(batch) ?? resultOf(batch, results.get(batch));
         for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
         result.outcomes.forEach((outcome, i) => metrics.eventsDelivered.inc({ event_type: batch.events[i]!.eventType, consumer: batch.consumer, outcome }));
         return result;

@@ -192,20 +192,23 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
       const only = group[0]!;
       return runIn(only.source, only.work, only.span, only.origin).then(only.resolve, only.reject);
     }
-    const settled: Settled[] = [];
-    let appended: EventEnvelope[];
+    let ran: Awaited<ReturnType<typeof runGroupIn>>;
     try {
-      appended = await db.transaction().execute(async (trx) => {
-        settled.length = 0;
-        const pending: EventEnvelope[] = [];
-        for (const item of group) settled.push(await runUnderSavepoint(trx, item, pending));
-        return log.append(trx, pending);
-      });
+      ran = await db.transaction().execute((trx) => runGroupIn(trx, group));
     } catch (error) {
       groupFailed(group, error);
       return;
     }
-    groupCommitted(settled, appended);
+    groupCommitted(ran.settled, ran.appended);
+  }
+
+  /** Runs each piece of a group under its own savepoint in `trx`, then appends what they emitted. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function runGroupIn(trx: Transaction<any>, group: readonly Grouped[]): Promise<{ settled: Settled[]; appended: EventEnvelope[] }> {
+    const settled: Settled[] = [];
+    const pending: EventEnvelope[] = [];
+    for (const item of group) settled.push(await runUnderSavepoint(trx, item, pending));
+    return { settled, appended: await log.append(trx, pending) };
   }
 
   /** The shared commit failed: nothing of the group was written. */
@@ -274,18 +277,15 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     async joinGroup(trx) {
       if (queue.length === 0) return undefined;
       const group = queue.splice(0, MAX_GROUP);
-      const settled: Settled[] = [];
-      let appended: EventEnvelope[];
+      let ran: Awaited<ReturnType<typeof runGroupIn>>;
       try {
-        const pending: EventEnvelope[] = [];
-        for (const item of group) settled.push(await runUnderSavepoint(trx, item, pending));
-        appended = await log.append(trx, pending);
+        ran = await runGroupIn(trx, group);
       } catch (error) {
         // The writer's transaction rolls back whole: so does the group.
         groupFailed(group, error);
         throw error;
       }
-      return { committed: () => groupCommitted(settled, appended), failed: (error) => groupFailed(group, error) };
+      return { committed: () => groupCommitted(ran.settled, ran.appended), failed: (error) => groupFailed(group, error) };
     },
 
     fireTimer: (source, key, work) =>
