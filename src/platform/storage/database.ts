@@ -97,6 +97,8 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   // No waiting inside SQLite: a busy write lock is waited for asynchronously (sqlite-dialect.ts).
   database.pragma('busy_timeout = 0');
   database.pragma('foreign_keys = ON');
+  // Savepoints keep their undo pages (the sub-journal) in memory, not in a temporary file.
+  database.pragma('temp_store = MEMORY');
   // Checkpoints run in a worker thread of their own (a file database only).
   const checkpointer = inMemory || options.checkpointer === false ? undefined : startSqliteCheckpointer({ path, synchronous });
   // Another connection's checkpointer (checkpointer: false) serves this one too.
