@@ -1,6 +1,7 @@
 import SqliteDatabase from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
-import type { EventLogTables } from '../../src/platform/log/event-log.js';
+import { createEventLog, type EventLogTables } from '../../src/platform/log/event-log.js';
+import { openStorage, type Storage } from '../../src/platform/storage/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/kernel/envelope.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
@@ -414,3 +415,74 @@ describe('delivery rounds on sqlite: uncommitted events only for consumers whose
     expect(outer).toEqual([0, 1, 2, 3].map((step) => ({ step, committed: true })));
   });
 });
+
+/**
+ * The rounds take the events this process committed from memory (RecentEvents), and read the
+ * log only from the first one it did not commit. Another writer's events (another process, a
+ * CLI command) leave holes in what the process remembers: each is read from the log, in its
+ * place, and nothing after it is taken from memory before it.
+ */
+describe('delivery rounds on sqlite: events of another writer between the process’s own', () => {
+  let h: ConsumerEngine;
+  let other: Storage;
+  const seen: Record<string, string[]> = {};
+
+  beforeEach(async () => {
+    for (const key of Object.keys(seen)) delete seen[key];
+    const consumers = ['first', 'second'].map((name) =>
+      defineConsumer<TestTables>({
+        name,
+        source: 'test',
+        effectsInTransaction: name === 'first',
+        handlers: {
+          CounterIncremented: async (event, ctx) => {
+            (seen[name] ??= []).push(event.eventId);
+            // The first consumer appends too: rounds have passes over their own uncommitted events.
+            if (name === 'first' && (event.payload as { amount: number }).amount % 2 === 1) ctx.emit(counterEvent(`echo-${event.aggregateId}`, 0));
+          },
+        },
+      }),
+    );
+    h = await createConsumerEngine('sqlite', consumers);
+    other = await openStorage(h.storage.description, { checkpointer: false });
+  });
+  afterEach(async () => {
+    await other?.close();
+    await h?.close();
+  });
+
+  it('delivers every event, its own and the other writer’s, to every consumer once, in log order', async () => {
+    const otherLog = createEventLog(other.db as never, 'sqlite');
+    await h.engine.start();
+    for (let i = 1; i <= 60; i++) {
+      await h.engine.unitOfWork.run('test', async (tx) => {
+        tx.emit(counterEvent(`own-${i % 5}`, i));
+      });
+      // Committed by another connection: this process is not told, and does not remember it.
+      await other.db.transaction().execute((trx) =>
+        otherLog.append(trx as never, [{ ...envelopeOf(counterEvent(`other-${i % 3}`, 2 * i)), eventId: `other-${i}` }]),
+      );
+    }
+    const total = async () => (await h.engine.log.query({ limit: 1000 })).events.length;
+    // 60 own, 60 others', and 30 echoes of the odd amounts of the own ones.
+    await eventually(async () => (await total()) === 150 && (seen.second?.length ?? 0) === 150 && (seen.first?.length ?? 0) === 150, 'both consumers to handle all 150 events');
+    const logOrder = (await h.engine.log.query({ limit: 1000 })).events.map((e) => e.eventId);
+    expect(seen.first).toEqual(logOrder);
+    expect(seen.second).toEqual(logOrder);
+    expect(logOrder.filter((id) => id.startsWith('other-'))).toHaveLength(60);
+  });
+});
+
+/** A committed-looking envelope of a draft, for a writer outside the engine. */
+function envelopeOf(draft: ReturnType<typeof counterEvent>): EventEnvelope {
+  return {
+    ...draft,
+    eventId: '',
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    correlationId: 'corr-other',
+    causationId: null,
+    source: 'other-writer',
+    payload: draft.payload as Record<string, unknown>,
+  };
+}

@@ -59,7 +59,16 @@ export interface RoundOptions {
   joinRound?: JoinRound | undefined;
   /** Asked after each pass: more batches for the same transaction (none: the round commits). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  nextPass?: ((trx: Transaction<any>, pass: { batches: readonly RoundBatch[]; results: readonly BatchResult[]; heldMs: number }) => Promise<readonly RoundBatch[]>) | undefined;
+  nextPass?: ((trx: Transaction<any>, pass: RoundPass) => Promise<readonly RoundBatch[]>) | undefined;
+}
+
+/** A pass of a round as `nextPass` sees it, before the commit. */
+export interface RoundPass {
+  batches: readonly RoundBatch[];
+  results: readonly BatchResult[];
+  /** The events `joinRound`'s work appended (the first pass only; none after it). */
+  joined: readonly EventEnvelope[];
+  heldMs: number;
 }
 
 /** A consumer's batch in a round (`deliverRound`): its events after the checkpoint it read. */
@@ -269,6 +278,7 @@ export function createDispatcher(deps: DispatcherDeps) {
           joined = await joinRound?.(trx);
           const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
           let pass: readonly RoundBatch[] = batches;
+          let joinedNow = joined?.appended ?? [];
           while (pass.length > 0) {
             delivered.push(...pass);
             for (const batch of pass) {
@@ -279,7 +289,8 @@ export function createDispatcher(deps: DispatcherDeps) {
             if (!nextPass) break;
             const passResults = pass.map((batch) => resultOf(batch, out.get(batch)));
             pass.forEach((batch, i) => settled.set(batch, passResults[i]!));
-            pass = (await nextPass(trx, { batches: pass, results: passResults, heldMs: performance.now() - began })).filter((b) => b.events.length > 0);
+            pass = (await nextPass(trx, { batches: pass, results: passResults, joined: joinedNow, heldMs: performance.now() - began })).filter((b) => b.events.length > 0);
+            joinedNow = [];
           }
           return out;
         });

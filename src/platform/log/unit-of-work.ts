@@ -42,6 +42,8 @@ export interface UnitOfWork {
 
 /** Grouped work run inside another writer's transaction (`UnitOfWork.joinGroup`). */
 export interface JoinedGroup {
+  /** The events its pieces appended, in log order (uncommitted until the transaction commits). */
+  appended: readonly EventEnvelope[];
   /** The transaction committed: its pieces resolve (or reject, those that threw). */
   committed(): void;
   /** The transaction failed: nothing of the group was written. */
@@ -285,7 +287,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
         groupFailed(group, error);
         throw error;
       }
-      return { committed: () => groupCommitted(ran.settled, ran.appended), failed: (error) => groupFailed(group, error) };
+      return { appended: ran.appended, committed: () => groupCommitted(ran.settled, ran.appended), failed: (error) => groupFailed(group, error) };
     },
 
     fireTimer: (source, key, work) =>

@@ -6,6 +6,7 @@ import type { DeliveryTables } from '../delivery/delivery-store.js';
 import type { BatchResult, Dispatcher, JoinRound, RoundBatch } from '../delivery/dispatcher.js';
 import { createSharedHead, type EventLog, type EventLogTables } from '../log/event-log.js';
 import type { EngineMetrics } from '../observability/metrics.js';
+import { createRecentEvents } from './recent-events.js';
 import type { Transport } from './transport.js';
 
 /** A consumer as the rounds see it: its checkpoint, and how far it has looked at the log. */
@@ -82,6 +83,8 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
   let running = false;
   let knownHead = 0;
   const sharedHead = createSharedHead(log, pollMs);
+  // The rounds read what this process committed from memory (see RecentEvents).
+  const recent = deps.rounds ? createRecentEvents() : undefined;
 
   async function checkpoint(consumer: string): Promise<number> {
     const row = await db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', consumer).where('partition', '=', 0).executeTakeFirst();
@@ -199,6 +202,8 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
           for (const [reader, { through }] of windows) if (!deferredNow.has(reader) && !stale.has(reader)) reader.scanned = Math.max(reader.scanned, through);
         };
         const passAppended = (results: readonly BatchResult[]) => results.some((r) => r.appended.length > 0);
+        /** What this round appended so far, uncommitted: its next passes read it from here. */
+        const uncommitted = new Map<number, EventEnvelope>();
         const firstPass = batchesOf(windows, deferred);
         // Windows without an event of their readers' types: only how far they looked moves.
         if (firstPass.length === 0) settle([], []);
@@ -210,9 +215,11 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
           // per commit, not one.
           nextPass: async (trx, pass) => {
             settle(pass.batches, pass.results);
+            for (const event of pass.joined) uncommitted.set(event.sequence!, event);
+            for (const result of pass.results) for (const event of result.appended) uncommitted.set(event.sequence!, event);
             if (!running || deferredNow.size > 0 || stale.size > 0 || pass.heldMs >= ROUND_PASSES_MS || !passAppended(pass.results)) return [];
             // Only consumers whose effects all stay in the transaction see uncommitted events.
-            windows = await readWindows(readersOfUncommitted, trx as unknown as Kysely<EventLogTables>);
+            windows = await readWindows(readersOfUncommitted, { trx: trx as unknown as Kysely<EventLogTables>, uncommitted });
             return batchesOf(windows, new Set());
           },
         });
@@ -222,6 +229,7 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
           metrics.consumerLag.set({ consumer: reader.consumer.name }, Math.max(0, knownHead - reader.scanned));
         }
         if (appended.length > 0) notify(appended);
+        recent?.forget(Math.min(...readers.map((reader) => reader.scanned)));
         failures = 0;
         // better-sqlite3 answers synchronously: without a macrotask turn, a backlog would
         // starve timers, HTTP requests and signals until it is drained.
@@ -240,14 +248,17 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
   /**
    * Each reader's window of the log for this round: its events and how far the read went. One
    * read serves every reader behind its last event; readers ahead of it are read for again.
-   * `within`: read in that open transaction (a round's next pass sees what it appended).
+   * The events this process committed last come from memory (`recent`), the rest from the log.
+   * `within`: read in that open transaction, which appended `uncommitted` (a round's next pass
+   * sees what it appended).
    */
-  async function readWindows(readers: readonly Reader[], within?: Kysely<EventLogTables>): Promise<Map<Reader, Window>> {
+  async function readWindows(readers: readonly Reader[], within?: { trx: Kysely<EventLogTables>; uncommitted: ReadonlyMap<number, EventEnvelope> }): Promise<Map<Reader, Window>> {
     const windows = new Map<Reader, Window>();
     const through = deps.boundedByHead ? await sharedHead.get() : undefined;
     let pending = readers;
     while (pending.length > 0) {
-      const events = await log.readAfter(Math.min(...pending.map((r) => r.scanned)), { limit: batchSize, through, ...(within ? { db: within } : {}) });
+      const from = Math.min(...pending.map((r) => r.scanned));
+      const events = recent?.after(from, batchSize, within?.uncommitted) ?? (await log.readAfter(from, { limit: batchSize, through, ...(within ? { db: within.trx } : {}) }));
       if (events.length === 0) break;
       const lastRead = events[events.length - 1]!.sequence!;
       const ahead: Reader[] = [];
@@ -260,7 +271,9 @@ export function createInProcessTransport(deps: InProcessTransportDeps): Transpor
     return windows;
   }
 
+  /** Called after every commit of this process, with the events it appended. */
   function notify(appended: readonly EventEnvelope[]): void {
+    recent?.remember(appended);
     sharedHead.invalidate();
     const last = appended[appended.length - 1]?.sequence;
     if (last !== undefined && last > knownHead) knownHead = last;
