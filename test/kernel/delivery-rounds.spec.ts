@@ -460,7 +460,7 @@ describe('delivery rounds on sqlite: events of another writer between the proces
       });
       // Committed by another connection: this process is not told, and does not remember it.
       await other.db.transaction().execute((trx) =>
-        otherLog.append(trx as never, [{ ...envelopeOf(counterEvent(`other-${i % 3}`, 2 * i)), eventId: `other-${i}` }]),
+        otherLog.append(trx as never, [envelopeOf(counterEvent(`other-${i % 3}`, 2 * i), `other-${i}`)]),
       );
     }
     const total = async () => (await h.engine.log.query({ limit: 1000 })).events.length;
@@ -474,10 +474,10 @@ describe('delivery rounds on sqlite: events of another writer between the proces
 });
 
 /** A committed-looking envelope of a draft, for a writer outside the engine. */
-function envelopeOf(draft: ReturnType<typeof counterEvent>): EventEnvelope {
+function envelopeOf(draft: ReturnType<typeof counterEvent>, eventId: string): EventEnvelope {
   return {
     ...draft,
-    eventId: '',
+    eventId,
     version: 1,
     occurredAt: new Date().toISOString(),
     correlationId: 'corr-other',

@@ -295,6 +295,28 @@ function toParams(event: EventEnvelope): unknown[] {
   ];
 }
 
+/**
+ * The envelope as a read of the log returns it once appended: payload and metadata through JSON
+ * (a copy of its own, with what JSON keeps), the row's columns as `fromRow` reads them.
+ */
+export function asStored(event: EventEnvelope): EventEnvelope {
+  return fromRow({
+    sequence: event.sequence!,
+    event_id: event.eventId,
+    event_type: event.eventType,
+    version: event.version,
+    aggregate_type: event.aggregateType,
+    aggregate_id: event.aggregateId,
+    occurred_at: event.occurredAt,
+    correlation_id: event.correlationId,
+    causation_id: event.causationId ?? null,
+    source: event.source,
+    payload: JSON.stringify(event.payload),
+    published_at: null,
+    metadata: event.metadata ? JSON.stringify(event.metadata) : null,
+  });
+}
+
 /** Turns a stored row back into an envelope; a payload that is not JSON stays visible as a string. */
 export function fromRow(row: Selectable<EventRow>): EventEnvelope {
   let payload: Record<string, unknown>;

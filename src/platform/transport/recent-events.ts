@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../../kernel/envelope.js';
+import { asStored } from '../log/event-log.js';
 
 /**
  * The events this process committed last, by sequence, as the log would give them back: the
@@ -35,6 +36,7 @@ export function createRecentEvents(capacity = 10_000): RecentEvents {
         if (event.sequence === undefined) continue;
         bySequence.set(event.sequence, asStored(event));
       }
+      if (bySequence.size <= capacity) return;
       for (const sequence of bySequence.keys()) {
         if (bySequence.size <= capacity) break;
         bySequence.delete(sequence);
@@ -60,27 +62,4 @@ export function createRecentEvents(capacity = 10_000): RecentEvents {
       return bySequence.size;
     },
   };
-}
-
-/**
- * The envelope as the log stores and returns it (`fromRow`): its payload and metadata through
- * JSON, so that a reader gets its own copy — one the writer can no longer change — with what
- * JSON keeps (no undefined members, dates as strings), whichever way the event reaches it.
- */
-export function asStored(event: EventEnvelope): EventEnvelope {
-  const stored: EventEnvelope = {
-    eventId: event.eventId,
-    eventType: event.eventType,
-    version: event.version,
-    aggregateType: event.aggregateType,
-    aggregateId: event.aggregateId,
-    occurredAt: event.occurredAt,
-    payload: JSON.parse(JSON.stringify(event.payload)) as Record<string, unknown>,
-    correlationId: event.correlationId,
-    causationId: event.causationId ?? null,
-    source: event.source,
-    sequence: event.sequence,
-  };
-  if (event.metadata) stored.metadata = JSON.parse(JSON.stringify(event.metadata)) as EventEnvelope['metadata'];
-  return stored;
 }
