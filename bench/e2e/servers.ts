@@ -1,15 +1,29 @@
 /**
- * Real orderflow server processes, started the way a user starts them (`node bin/orderflow.js
- * start`), configured only through the environment, and stopped with SIGTERM.
+ * Real orderflow server processes, started the way a user starts them (`npm start`: `node`, its
+ * options, `bin/orderflow.js start`), configured only through the environment, and stopped with
+ * SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/orderflow.js', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The options `npm start` gives `node` (package.json): the bench measures what a user runs. */
+export const START_NODE_OPTIONS = nodeOptionsOfStartScript();
+
+function nodeOptionsOfStartScript(): string[] {
+  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const words = script.trim().split(/\s+/);
+  const binAt = words.indexOf('bin/orderflow.js');
+  if (words[0] !== 'node' || binAt < 0 || words.slice(binAt + 1).join(' ') !== 'start') {
+    throw new Error(`the start script is not "node [options] bin/orderflow.js start": ${script}`);
+  }
+  return words.slice(1, binAt);
+}
 
 /** orderflow's variables: the bench pins every one it needs and passes none of the caller's. */
 const ORDERFLOW_VARIABLES = [
@@ -57,7 +71,7 @@ export async function startServer(name: string, env: Record<string, string>, opt
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const variable of ORDERFLOW_VARIABLES) delete base[variable];
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'start'], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...START_NODE_OPTIONS, ...nodeArgs, bin, 'start'], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   // BENCH_LOG_DIR=<folder> keeps each server's whole output, for diagnosing a run.
   const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}-${child.pid}.log`)) : undefined;

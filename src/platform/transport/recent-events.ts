@@ -27,8 +27,13 @@ export interface RecentEvents {
   readonly size: number;
 }
 
-/** At most `capacity` events are kept; beyond it the oldest go (a reader far behind reads the log). */
-export function createRecentEvents(capacity = 10_000): RecentEvents {
+/**
+ * At most `capacity` events are kept; beyond it the oldest go (a reader far behind reads the log).
+ * In step, the readers are a round or two behind the writer (tens to a few hundred events); a
+ * larger store serves only readers that have fallen behind, at a megabyte or two of heap per
+ * thousand events.
+ */
+export function createRecentEvents(capacity = 2_000): RecentEvents {
   const bySequence = new Map<number, EventEnvelope>();
   return {
     remember(events) {
