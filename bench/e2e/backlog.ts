@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { histogram, summarize, type LatencySummary } from './load.js';
-import { startServer } from './servers.js';
+import { NPM_START_NODE_OPTIONS, startServer } from './servers.js';
 import { Client, JWT_SECRET, OrderSource, adminToken, seedCatalog } from './workload.js';
 
 export interface BacklogResult {
@@ -39,7 +39,7 @@ export async function runBacklog(options: { orders: number; postRatePerSecond: n
   const databaseUrl = `sqlite:${join(dir, 'orderflow.db')}`;
   try {
     // 1. Queue the backlog: placements only.
-    const placer = await startServer('embedded (http only)', env(databaseUrl, 'http'));
+    const placer = await startServer('embedded (http only)', env(databaseUrl, 'http'), { nodeOptions: NPM_START_NODE_OPTIONS });
     const source = new OrderSource();
     {
       const client = new Client(placer.url!, 64);
@@ -65,7 +65,7 @@ export async function runBacklog(options: { orders: number; postRatePerSecond: n
     const shippedQuery = reader.prepare(`select count(*) as n from events where event_type = 'OrderShipped'`);
     const head = () => Number((headQuery.get() as { head: number }).head);
     const before = head();
-    const server = await startServer('embedded', env(databaseUrl));
+    const server = await startServer('embedded', env(databaseUrl), { nodeOptions: NPM_START_NODE_OPTIONS });
     const started = performance.now();
     const healthLatency = histogram();
     const postLatency = histogram();

@@ -14,7 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { findPids } from './proc.js';
 import type { Mode } from './results.js';
-import { startServer, type ServerProcess } from './servers.js';
+import { NPM_START_NODE_OPTIONS, startServer, type ServerProcess } from './servers.js';
 import { JWT_SECRET } from './workload.js';
 
 export const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -47,8 +47,9 @@ export async function startEmbedded(options: { cpuProfileDir?: string } = {}): P
   const cleanup = async () => rmSync(dir, { recursive: true, force: true });
   let server: ServerProcess;
   try {
-    // No SQLITE_SYNCHRONOUS: the durable default (FULL) is what is measured.
-    server = await startServer('embedded', { ...common, DATABASE_URL: databaseUrl, PORT: '0' }, options);
+    // No SQLITE_SYNCHRONOUS: the durable default (FULL) is what is measured. Started as `npm start`
+    // starts it; the processes of a split deployment as the README's scale-out does (`orderflow start`).
+    server = await startServer('embedded', { ...common, DATABASE_URL: databaseUrl, PORT: '0' }, { ...options, nodeOptions: NPM_START_NODE_OPTIONS });
   } catch (error) {
     await cleanup();
     throw error;

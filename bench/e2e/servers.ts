@@ -1,7 +1,7 @@
 /**
- * Real orderflow server processes, started the way a user starts them (`npm start`: `node`, its
- * options, `bin/orderflow.js start`), configured only through the environment, and stopped with
- * SIGTERM.
+ * Real orderflow server processes, started the way a user starts them (`node [options]
+ * bin/orderflow.js start`: the embedded mode as `npm start` does, a process of a split deployment
+ * as `orderflow start`), configured only through the environment, and stopped with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 const bin = fileURLToPath(new URL('../../bin/orderflow.js', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The options `npm start` gives `node` (package.json): the bench measures what a user runs. */
-export const START_NODE_OPTIONS = nodeOptionsOfStartScript();
+/** The options `npm start` gives `node` (package.json): an embedded server is started with them. */
+export const NPM_START_NODE_OPTIONS = nodeOptionsOfStartScript();
 
 function nodeOptionsOfStartScript(): string[] {
   const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
@@ -61,6 +61,8 @@ export interface ServerProcess {
 }
 
 export interface SpawnOptions {
+  /** Options for `node` itself, before the script (none: as `orderflow start` runs). */
+  nodeOptions?: readonly string[];
   /** `--cpu-prof` into this folder; the profile is written when the process exits. */
   cpuProfileDir?: string;
   startTimeoutMs?: number;
@@ -71,7 +73,7 @@ export async function startServer(name: string, env: Record<string, string>, opt
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const variable of ORDERFLOW_VARIABLES) delete base[variable];
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...START_NODE_OPTIONS, ...nodeArgs, bin, 'start'], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), ...nodeArgs, bin, 'start'], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   // BENCH_LOG_DIR=<folder> keeps each server's whole output, for diagnosing a run.
   const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}-${child.pid}.log`)) : undefined;
