@@ -104,8 +104,9 @@ function openSqlite(path: string, options: StorageOptions): Storage {
   database.pragma('temp_store = MEMORY');
   // The page cache of this connection (better-sqlite3 builds SQLite with 16 MB): the hot pages are
   // few (time-ordered keys keep the writes at the right edge of each index); a page not here is
-  // read from the operating system's cache, and the process stays smaller.
-  database.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+  // read from the operating system's cache, and the process stays smaller. (An in-memory
+  // database has no file to read a page back from: it keeps the default.)
+  if (!inMemory) database.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   // Checkpoints run in a worker thread of their own (a file database only).
   const checkpointer = inMemory || options.checkpointer === false ? undefined : startSqliteCheckpointer({ path, synchronous });
   // Another connection's checkpointer (checkpointer: false) serves this one too.
