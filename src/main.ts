@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { createBusinessModules, type ModuleApis } from './composition.js';
 import type { Config } from './config.js';
+import type { OrdersApi } from './modules/orders/index.js';
 import { buildApp } from './http/app.js';
 import { createEngine, type Engine, type EngineModule } from './platform/engine.js';
 import { injectHandlerFaults } from './platform/delivery/fault-injection.js';
@@ -107,7 +108,12 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   // Embedded: placements are written by the delivery thread's connection, with its deliveries
   // (delivery-thread.ts); the API's other commands write from here.
   const thread = deliveryThread;
-  const apis: ModuleApis = thread ? { ...connected, orders: { ...connected.orders, placeOrder: (input, origin) => thread.placeOrder(input, origin, tracing.activeTraceparent()) } } : connected;
+  // This thread checks and prices a placement (reads); the delivery thread writes it.
+  const placeOnThread = (delivery: DeliveryThread): OrdersApi['placeOrder'] => async (input, origin) => {
+    const traceparent = tracing.activeTraceparent();
+    return delivery.placeOrder(await connected.orders.pricePlacement(input), origin, traceparent);
+  };
+  const apis: ModuleApis = thread ? { ...connected, orders: { ...connected.orders, placeOrder: placeOnThread(thread) } } : connected;
   await engine.start();
 
   const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger, tracing, traceUrl: config.traceUrl }) : undefined;

@@ -1,11 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { CommandOrigin } from '../kernel/envelope.js';
 import { AppError, appError, isErrorCode } from '../kernel/errors.js';
-import type { OrderView, PlaceOrderInput } from '../modules/orders/index.js';
+import type { OrderView, PricedPlacement } from '../modules/orders/index.js';
 import type { Transport } from '../platform/transport/transport.js';
 
 /** What the delivery thread starts from. */
@@ -17,12 +17,24 @@ export interface DeliveryWorkerData {
   writeTurns: Int32Array;
   /** Slot 0: placements handed to the delivery thread and not yet answered (its rounds give way to them). */
   placementsWaiting: Int32Array;
+  /**
+   * Where placements arrive (`PlacementMessage`), a channel of their own: a delivery round takes
+   * them off it between two batches (`receiveMessageOnPort`) without touching other messages.
+   */
+  placements: MessagePort;
+}
+
+/** A placement handed to the delivery thread, priced already (on the request thread). */
+export interface PlacementMessage {
+  id: number;
+  placement: PricedPlacement;
+  origin: CommandOrigin | undefined;
+  traceparent: string | undefined;
 }
 
 /** Messages the request thread sends the delivery thread. */
 export type ToDeliveryThread =
   | { type: 'wake'; scope: 'log' | 'all' }
-  | { type: 'place'; id: number; input: PlaceOrderInput; origin: CommandOrigin | undefined; traceparent: string | undefined }
   | { type: 'metrics'; id: number }
   | { type: 'stop' };
 /** Messages the delivery thread sends back. */
@@ -86,10 +98,11 @@ export interface DeliveryThread {
   /** A transport for the request thread's engine: its commits wake the delivery thread. */
   readonly transport: Transport;
   /**
-   * Places an order on the delivery thread (the orders module's `placeOrder`, grouped with the
-   * placements around it, in the span `traceparent` names); resolves once it has committed.
+   * Writes a priced placement on the delivery thread (the orders module's `commitPlacement`, in
+   * the transaction of the round running there or grouped with the placements around it, in the
+   * span `traceparent` names); resolves once it has committed.
    */
-  placeOrder(input: PlaceOrderInput, origin: CommandOrigin | undefined, traceparent: string | undefined): Promise<OrderView>;
+  placeOrder(placement: PricedPlacement, origin: CommandOrigin | undefined, traceparent: string | undefined): Promise<OrderView>;
   /** The delivery thread's metrics, to report with the request thread's. */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** Finishes in-flight batches, commits, closes the thread's connection. */
@@ -102,7 +115,8 @@ const STOP_TIMEOUT_MS = 15_000;
 /** Starts the delivery thread on `config` (the database must be migrated already) and waits until it runs. */
 export async function startDeliveryThread(config: Config, options: { extraModulesUrl?: string | undefined; writeTurns: Int32Array }, logger: Logger): Promise<DeliveryThread> {
   const placementsWaiting = new Int32Array(new SharedArrayBuffer(4));
-  const worker = spawnWorker({ config, extraModulesUrl: options.extraModulesUrl, writeTurns: options.writeTurns, placementsWaiting });
+  const placements = new MessageChannel();
+  const worker = spawnWorker({ config, extraModulesUrl: options.extraModulesUrl, writeTurns: options.writeTurns, placementsWaiting, placements: placements.port2 });
   const pendingMetrics = new Map<number, (series: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextMetricsId = 0;
   const pendingPlacements = new Map<number, { resolve(order: OrderView): void; reject(error: Error): void }>();
@@ -147,7 +161,10 @@ export async function startDeliveryThread(config: Config, options: { extraModule
     for (const { reject } of pendingPlacements.values()) reject(new AppError('unavailable', 'STORAGE_UNAVAILABLE', `${why}: the placement's outcome is unknown`));
     pendingPlacements.clear();
   };
-  worker.on('exit', () => abandonPlacements('the delivery thread ended'));
+  worker.on('exit', () => {
+    abandonPlacements('the delivery thread ended');
+    placements.port1.close();
+  });
   // Without its delivery thread the process would accept orders it never completes: a crash
   // of that thread ends the process (nothing is lost: the log holds every commit, and the next
   // start delivers it), so a supervisor restarts it.
@@ -160,7 +177,7 @@ export async function startDeliveryThread(config: Config, options: { extraModule
 
   const post = (message: ToDeliveryThread) => worker.postMessage(message);
   return {
-    placeOrder(input, origin, traceparent) {
+    placeOrder(placement, origin, traceparent) {
       if (stopping) gone ??= 'the delivery thread is stopping';
       if (gone) return Promise.reject(new AppError('unavailable', 'STORAGE_UNAVAILABLE', `${gone}: orders cannot be placed`));
       const id = nextPlacementId++;
@@ -168,7 +185,7 @@ export async function startDeliveryThread(config: Config, options: { extraModule
         pendingPlacements.set(id, { resolve, reject });
         // Counted before it is posted: a round in progress there gives way to it.
         Atomics.add(placementsWaiting, 0, 1);
-        post({ type: 'place', id, input, origin, traceparent });
+        placements.port1.postMessage({ id, placement, origin, traceparent } satisfies PlacementMessage);
       });
     },
     transport: {
@@ -247,7 +264,8 @@ function spawnWorker(workerData: DeliveryWorkerData): Worker {
   // size below (the request thread keeps its own).
   setFlagsFromString('--max-semi-space-size=0');
   const resourceLimits = { maxYoungGenerationSizeMb: DELIVERY_YOUNG_GENERATION_MB };
-  if (!fromSources) return new Worker(entry, { workerData, resourceLimits });
+  const transferList = [workerData.placements];
+  if (!fromSources) return new Worker(entry, { workerData, resourceLimits, transferList });
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits, transferList });
 }

@@ -4,7 +4,7 @@
  * never hold up the thread that answers HTTP requests. Started by the request thread after it
  * has migrated the database; it talks to it only through messages.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { createBusinessModules } from '../composition.js';
 import { loadExtraModules } from './extra-modules.js';
@@ -13,10 +13,10 @@ import { injectHandlerFaults } from '../platform/delivery/fault-injection.js';
 import { createEngineMetrics } from '../platform/observability/metrics.js';
 import { startTracing, traceLogOptions, tracingOff, type Tracing } from '../platform/observability/tracing.js';
 import { openStorage } from '../platform/storage/database.js';
-import { errorToWire, type DeliveryWorkerData, type FromDeliveryThread, type ToDeliveryThread } from './delivery-thread.js';
+import { errorToWire, type DeliveryWorkerData, type FromDeliveryThread, type PlacementMessage, type ToDeliveryThread } from './delivery-thread.js';
 
 const port = parentPort!;
-const { config, extraModulesUrl, writeTurns, placementsWaiting } = workerData as DeliveryWorkerData;
+const { config, extraModulesUrl, writeTurns, placementsWaiting, placements } = workerData as DeliveryWorkerData;
 const send = (message: FromDeliveryThread) => port.postMessage(message);
 
 try {
@@ -46,29 +46,31 @@ try {
     retry: { maxRetries: config.delivery.maxRetries, baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: 60_000 },
     batchSize: config.delivery.batchSize,
     inboxRetentionMs: config.inboxRetentionMs,
+    // A round running now takes in the placements that arrived meanwhile (commitPlacement joins
+    // the unit of work's group at once), instead of leaving them to the round after it.
+    collectWaitingWork: () => {
+      for (let received = receiveMessageOnPort(placements); received; received = receiveMessageOnPort(placements)) place(received.message as PlacementMessage);
+    },
   });
   const apis = business.connect(engine.runtime);
   await engine.start();
 
-  /** Places an order handed over by the request thread, and answers it once committed (or refused). */
-  async function place(message: Extract<ToDeliveryThread, { type: 'place' }>): Promise<void> {
-    try {
-      const order = await tracing.withParent(message.traceparent, () => apis.orders.placeOrder(message.input, message.origin));
-      send({ type: 'placed', id: message.id, order });
-    } catch (error) {
-      send({ type: 'place-failed', id: message.id, error: errorToWire(error) });
-    } finally {
-      Atomics.sub(placementsWaiting, 0, 1);
-    }
+  /** Writes a placement handed over by the request thread, and answers it once committed (or refused). */
+  function place(message: PlacementMessage): void {
+    tracing
+      .withParent(message.traceparent, () => apis.orders.commitPlacement(message.placement, message.origin))
+      .then(
+        (order) => send({ type: 'placed', id: message.id, order }),
+        (error: unknown) => send({ type: 'place-failed', id: message.id, error: errorToWire(error) }),
+      )
+      .finally(() => Atomics.sub(placementsWaiting, 0, 1));
   }
+  placements.on('message', place);
 
   port.on('message', (message: ToDeliveryThread) => {
     switch (message.type) {
       case 'wake':
         engine.wake(message.scope);
-        return;
-      case 'place':
-        void place(message);
         return;
       case 'metrics':
         void metrics.registry.getMetricsAsJSON().then((series) => send({ type: 'metrics', id: message.id, series }));
@@ -79,7 +81,8 @@ try {
           await storage.close();
           await tracing.shutdown();
           send({ type: 'stopped' });
-          // Nothing else keeps this thread alive: closing the port lets it end.
+          // Nothing else keeps this thread alive: closing the ports lets it end.
+          placements.close();
           port.close();
         })();
         return;

@@ -94,6 +94,13 @@ export interface EngineOptions {
   workers?: boolean;
   /** Run the modules' pruning in the background (default true; one engine per process needs it). */
   pruning?: boolean | { everyMs?: number; batchSize?: number };
+  /**
+   * SQLite: hands over at once, synchronously, grouped work that waits for this process's writer
+   * outside its event loop (the embedded delivery thread's placements, sent by the request
+   * thread), so that a delivery round running now takes it into its transaction (`joinRound`)
+   * instead of the next round after it.
+   */
+  collectWaitingWork?: () => void;
 }
 
 /** The running kernel: the outbox API for modules, the event store, dead letters and the delivery loops. */
@@ -183,8 +190,12 @@ export function createEngine(options: EngineOptions): Engine {
         rounds: parts.storage.dialect === 'sqlite',
         boundedByHead: parts.storage.dialect === 'postgres',
         priorityWriterWaiting: parts.storage.priorityWriterWaiting,
-        // Placements waiting for their group commit commit with the next round instead.
-        joinRound: (trx) => unitOfWork.joinGroup(trx),
+        // Placements waiting for their group commit commit with the round instead, taken in at the
+        // round's start, between its batches and before its commit.
+        joinRound: (trx) => {
+          options.collectWaitingWork?.();
+          return unitOfWork.joinGroup(trx);
+        },
       })))({
     storage,
     log,

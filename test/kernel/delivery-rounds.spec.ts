@@ -220,13 +220,17 @@ describe('delivery rounds on sqlite: giving way to a waiting placement', () => {
  */
 describe('delivery rounds on sqlite: grouped work commits with the round', () => {
   let h: ConsumerEngine;
+  /** Runs inside steady's handler: work handed in while a batch runs. */
+  let duringBatch: ((aggregateId: string) => void) | undefined;
 
   beforeEach(async () => {
+    duringBatch = undefined;
     const steady = defineConsumer<TestTables>({
       name: 'steady',
       source: 'test',
       handlers: {
         CounterIncremented: async (event, ctx) => {
+          duringBatch?.(event.aggregateId);
           await ctx.db.insertInto('test_totals').values({ aggregate_id: event.aggregateId, total: (event.payload as { amount: number }).amount, handled: 1 }).execute();
         },
       },
@@ -271,6 +275,46 @@ describe('delivery rounds on sqlite: grouped work commits with the round', () =>
     expect(steady).toMatchObject({ stale: false, outcomes: ['handled'] });
     expect(await sequencesAndAggregates()).toEqual(['1:before', '2:placed-1', '3:placed-2']);
     expect(await h.totals()).toEqual({ before: [1, 1] });
+  });
+
+  it('takes in work handed over while its batches run, and commits it with them', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      for (const aggregateId of ['a', 'b']) tx.emit(counterEvent(aggregateId, 1));
+    });
+    const { events } = await h.engine.log.query({});
+    const late: Promise<string>[] = [];
+    duringBatch = (aggregateId) =>
+      void late.push(
+        h.engine.unitOfWork.runGrouped('test', async (tx) => {
+          tx.emit(counterEvent(`late-${aggregateId}`, 1));
+          return aggregateId;
+        }),
+      );
+    let joins = 0;
+    const settled: string[] = [];
+    const [first, second] = await h.engine.dispatcher.deliverRound(
+      [
+        { consumer: 'steady', events: events.slice(0, 1), expectedPosition: 0 },
+        // A second batch of the same consumer, as a pass of a round hands it (a checkpoint further on).
+        { consumer: 'steady', events: events.slice(1), expectedPosition: 1 },
+      ],
+      {
+        joinRound: (trx) => {
+          joins++;
+          const group = join(trx);
+          for (const promise of late.splice(0)) void promise.then((name) => settled.push(name));
+          return group;
+        },
+      },
+    );
+    // At the start, between the two batches (what the first one's handler handed in) and before the commit (the second's).
+    expect(joins).toBe(3);
+    expect(first).toMatchObject({ stale: false, outcomes: ['handled'] });
+    expect(second).toMatchObject({ stale: false, outcomes: ['handled'] });
+    await Promise.resolve();
+    expect(settled).toEqual(['a', 'b']);
+    expect(await sequencesAndAggregates()).toEqual(['1:a', '2:b', '3:late-a', '4:late-b']);
+    expect(await h.totals()).toEqual({ a: [1, 1], b: [1, 1] });
   });
 
   it('writes nothing of the pieces or of the round when the round cannot commit, and rejects every piece', async () => {

@@ -3,6 +3,7 @@ import type { CommandOrigin } from '../../kernel/envelope.js';
 import type { Address, CancelledBy, SourceChannel } from './events.js';
 import type { OrderStatus } from './domain/order-status.js';
 import type { SagaState, SagaStepName, CompensationName } from './domain/saga.js';
+import type { PricedOrder } from './domain/placement.js';
 
 // Limits of an order (SPEC §4).
 export const MAX_LINES = 100;
@@ -202,10 +203,27 @@ export interface OrderPage {
   nextCursor: string | null;
 }
 
+/** A placement checked and priced from the catalog (`pricePlacement`), ready to commit. Plain data: it may cross threads. */
+export interface PricedPlacement {
+  request: PlaceOrderInput;
+  priced: PricedOrder;
+}
+
 /** The commands and queries of the orders module. */
 export interface OrdersApi {
   /** `origin`: who placed it (an API caller); its events record it. */
   placeOrder(input: PlaceOrderInput, origin?: CommandOrigin): Promise<OrderView>;
+  /**
+   * placeOrder's two halves, for a process that reads on one thread and writes on another (the
+   * embedded mode): checks and prices the request from the catalog (refusals as placeOrder's),
+   * writing nothing...
+   */
+  pricePlacement(input: PlaceOrderInput): Promise<PricedPlacement>;
+  /**
+   * ...then writes the order, its saga and OrderPlaced in one transaction (group commit). On
+   * SQLite the work is handed to the waiting group before this returns (nothing awaited first).
+   */
+  commitPlacement(placement: PricedPlacement, origin?: CommandOrigin): Promise<OrderView>;
   cancelOrder(orderId: string, input: CancelOrderInput, origin?: CommandOrigin): Promise<OrderView>;
   /**
    * Changes the shipping address until the shipment is dispatched (OrderUpdated at once), and/or

@@ -5,7 +5,7 @@ export { createOrdersModule } from './module.js';
 /** The factory's options and the module type. */
 export type { OrdersModule, OrdersModuleOptions } from './module.js';
 /** Commands and queries, their inputs and views, and the catalog port inventory implements. */
-export type { CancelOrderInput, CatalogPort, EditOrderInput, RequestReturnInput, ReturnView, ListOrdersQuery, OrderPage, OrdersApi, OrderView, PlaceOrderInput, SagaView, StockOverrideInput, StockReviewView } from './api.js';
+export type { CancelOrderInput, CatalogPort, EditOrderInput, RequestReturnInput, ReturnView, ListOrdersQuery, OrderPage, OrdersApi, OrderView, PlaceOrderInput, PricedPlacement, SagaView, StockOverrideInput, StockReviewView } from './api.js';
 /** Schemas of the command inputs (amounts in minor units), for reuse by the HTTP layer. */
 export { AddressSchema, CancelOrderInputSchema, EditOrderInputSchema, PlaceOrderInputSchema, StockOverrideInputSchema, MAX_LINES, MAX_QUANTITY, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from './api.js';
 /** The order statuses and the pure status machine of SPEC §2. */

@@ -20,7 +20,7 @@ import { onShipmentDispatched } from './handlers/on-shipment-dispatched.js';
 import { onBackorderFulfilled, onInventoryReservationShort, onOrderBackordered } from './handlers/on-stock-events.js';
 import { overrideStock } from './handlers/override-stock.js';
 import { findStockReview } from './storage/stock-review-store.js';
-import { placeOrder } from './handlers/place-order.js';
+import { commitPlacement, placeOrder, pricePlacement } from './handlers/place-order.js';
 import type { SagaObserver } from './handlers/apply-flow.js';
 import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
 import { getOrder, getSaga, listOrders } from './queries.js';
@@ -102,6 +102,8 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
       const moveReturn = moveReturnCommand(runtime);
       return {
         placeOrder: (input, origin) => placeOrder({ runtime, catalog, sagaTimeoutMs }, input, origin),
+        pricePlacement: (input) => pricePlacement({ catalog }, input),
+        commitPlacement: (placement, origin) => commitPlacement({ runtime, catalog, sagaTimeoutMs }, placement, origin),
         cancelOrder: (orderId, input, origin) => cancelOrder(runtime, orderId, input, observe, origin),
         editOrder: (orderId, input, origin) => editOrder({ runtime, catalog }, orderId, input, origin),
         requestReturn: requestReturnCommand(runtime, returnWindowMs),

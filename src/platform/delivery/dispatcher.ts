@@ -66,7 +66,7 @@ export interface RoundOptions {
 export interface RoundPass {
   batches: readonly RoundBatch[];
   results: readonly BatchResult[];
-  /** The events `joinRound`'s work appended (the first pass only; none after it). */
+  /** The events the work taken in by `joinRound` appended since the previous pass (uncommitted). */
   joined: readonly EventEnvelope[];
   heldMs: number;
 }
@@ -251,7 +251,8 @@ export function createDispatcher(deps: DispatcherDeps) {
      * `expectedPosition` would, under a savepoint of its own. Results in the batches' order.
      * When `endEarly`, asked between two batches with the milliseconds since the transaction
      * began, says so, the round commits what it has done and the rest is `deferred` (at least one
-     * batch is delivered). `joinRound` runs other waiting work first, in the same transaction.
+     * batch is delivered). `joinRound` runs other waiting work in the same transaction: first,
+     * between two batches, and last before the commit.
      * `nextPass`, asked after each pass with its batches and their results (not yet committed),
      * may hand more batches to deliver in the same transaction — the events the pass appended,
      * read back inside it — and the results of every pass are returned, pass after pass.
@@ -261,7 +262,16 @@ export function createDispatcher(deps: DispatcherDeps) {
       const first = batches.filter((b) => b.events.length > 0);
       if (first.length === 0) return batches.map(() => ({ stale: false, outcomes: [], appended: [] }));
       const afterCommit: (() => void)[] = [];
-      let joined: JoinedGroup | undefined;
+      /** The groups of waiting work the round took in (`joinRound`): they commit or fail with it. */
+      const joined: JoinedGroup[] = [];
+      /** What the groups taken in since the last pass appended (`RoundPass.joined`). */
+      let joinedSince: EventEnvelope[] = [];
+      const join = async (trx: Transaction<DeliveryTables>) => {
+        const group = await joinRound?.(trx);
+        if (!group) return;
+        joined.push(group);
+        joinedSince.push(...group.appended);
+      };
       /** Every pass's batches, in order: the first pass's are the ones given (empty ones included). */
       const delivered: RoundBatch[] = [];
       let results: Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>;
@@ -272,33 +282,39 @@ export function createDispatcher(deps: DispatcherDeps) {
           afterCommit.length = 0;
           delivered.length = 0;
           settled.clear();
-          joined = undefined;
+          joined.length = 0;
+          joinedSince = [];
           const began = performance.now();
-          // Other writes waiting for a commit (placements) go first, and commit with the round.
-          joined = await joinRound?.(trx);
+          // Other writes waiting for a commit (placements) go first, and commit with the round;
+          // those that arrive meanwhile are taken in between two batches, and before the commit.
+          await join(trx);
           const out = new Map<RoundBatch, { value: DeliveryOutcome[] | undefined; appended: EventEnvelope[] }>();
           let pass: readonly RoundBatch[] = batches;
-          let joinedNow = joined?.appended ?? [];
           while (pass.length > 0) {
             delivered.push(...pass);
             for (const batch of pass) {
               if (batch.events.length === 0) continue;
-              if (out.size > 0 && endEarly?.(performance.now() - began)) break;
+              if (out.size > 0) {
+                if (endEarly?.(performance.now() - began)) break;
+                await join(trx);
+              }
               out.set(batch, await roundBatch(trx, batch, afterCommit));
             }
             if (!nextPass) break;
             const passResults = pass.map((batch) => resultOf(batch, out.get(batch)));
             pass.forEach((batch, i) => settled.set(batch, passResults[i]!));
+            const joinedNow = joinedSince;
+            joinedSince = [];
             pass = (await nextPass(trx, { batches: pass, results: passResults, joined: joinedNow, heldMs: performance.now() - began })).filter((b) => b.events.length > 0);
-            joinedNow = [];
           }
+          await join(trx);
           return out;
         });
       } catch (error) {
-        joined?.failed(error);
+        for (const group of joined) group.failed(error);
         throw error;
       }
-      joined?.committed();
+      for (const group of joined) group.committed();
       for (const callback of afterCommit) callback();
       return delivered.map((batch) => {
         const result = settled.get(batch) ?? resultOf(batch, results.get(batch));

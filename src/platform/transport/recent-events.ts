@@ -35,6 +35,8 @@ export interface RecentEvents {
  */
 export function createRecentEvents(capacity = 2_000): RecentEvents {
   const bySequence = new Map<number, EventEnvelope>();
+  /** Every sequence at or below it has been forgotten. */
+  let floor = 0;
   return {
     remember(events) {
       for (const event of events) {
@@ -42,6 +44,7 @@ export function createRecentEvents(capacity = 2_000): RecentEvents {
         bySequence.set(event.sequence, asStored(event));
       }
       if (bySequence.size <= capacity) return;
+      // The oldest remembered go first (insertion order: near enough to sequence order).
       for (const sequence of bySequence.keys()) {
         if (bySequence.size <= capacity) break;
         bySequence.delete(sequence);
@@ -57,11 +60,13 @@ export function createRecentEvents(capacity = 2_000): RecentEvents {
       return events.length > 0 ? events : undefined;
     },
     forget(position) {
-      // Kept in the order they committed, which is sequence order in a process's one writer.
-      for (const sequence of bySequence.keys()) {
-        if (sequence > position) break;
-        bySequence.delete(sequence);
-      }
+      if (position <= floor) return;
+      // A round's events are remembered in the order their groups committed, not always in
+      // sequence order (placements a round took in between two batches come first): dropped
+      // by sequence from the last floor on, or, after a long jump, by a look at every key.
+      if (position - floor <= 2 * bySequence.size) for (let sequence = floor + 1; sequence <= position; sequence++) bySequence.delete(sequence);
+      else for (const sequence of bySequence.keys()) if (sequence <= position) bySequence.delete(sequence);
+      floor = position;
     },
     get size() {
       return bySequence.size;

@@ -57,6 +57,19 @@ describe('recent events', () => {
     expect(sequences(recent.after(3, 10))).toEqual([4, 5, 6]);
   });
 
+  it('forgets by sequence also what was remembered out of order (a round’s placements before its batches)', () => {
+    const recent = createRecentEvents();
+    recent.remember([event(3), event(4)]);
+    recent.remember([event(1), event(2), event(5)]);
+    recent.forget(3);
+    expect(recent.size).toBe(2);
+    expect(sequences(recent.after(3, 10))).toEqual([4, 5]);
+    // A long jump (a reader that caught up from the log) still drops everything passed.
+    recent.remember([event(6)]);
+    recent.forget(1_000);
+    expect(recent.size).toBe(0);
+  });
+
   it('gives the event as the log would: its own copy, through JSON', () => {
     const recent = createRecentEvents();
     const payload: Record<string, unknown> = { items: [{ sku: 'x' }], note: undefined, at: new Date('2026-12-07T01:02:03.000Z') };

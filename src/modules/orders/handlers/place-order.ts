@@ -1,6 +1,6 @@
 import type { CommandOrigin } from '../../../kernel/envelope.js';
 import type { ModuleRuntime } from '../../../platform/engine.js';
-import { PlaceOrderInputSchema, type CatalogPort, type OrderView, type PlaceOrderInput } from '../api.js';
+import { PlaceOrderInputSchema, type CatalogPort, type OrderView, type PlaceOrderInput, type PricedPlacement } from '../api.js';
 import { createOrder, formatOrderNumber, orderPlacedPayload, priceOrder, type PricedOrder } from '../domain/placement.js';
 import { startSaga } from '../domain/saga.js';
 import { insertOrderFlow, nextOrderNumber, nextOrderNumberFromSequence } from '../storage/order-store.js';
@@ -25,17 +25,33 @@ export interface PlaceOrderDeps {
  * Nothing is written when anything is refused.
  */
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput, origin?: CommandOrigin): Promise<OrderView> {
+  return commitPlacement(deps, await pricePlacement(deps, input), origin);
+}
+
+/** The part of a placement that only reads: the request checked and priced from the catalog. */
+export async function pricePlacement(deps: Pick<PlaceOrderDeps, 'catalog'>, input: PlaceOrderInput): Promise<PricedPlacement> {
   const request = validatePlaceOrder(input);
   const quote = await deps.catalog.quote(request.items.map(({ productId, quantity }) => ({ productId, quantity })));
-  const priced = priceOrder(request.items, request, quote);
+  return { request, priced: priceOrder(request.items, request, quote) };
+}
+
+/**
+ * The part of a placement that writes. On SQLite it hands its work to the unit of work's group
+ * before it returns (nothing awaited first), so a writer that collects waiting placements into
+ * its open transaction finds it there at once (the embedded delivery thread's rounds).
+ */
+export function commitPlacement(deps: PlaceOrderDeps, placement: PricedPlacement, origin?: CommandOrigin): Promise<OrderView> {
+  const { runtime } = deps;
   // PostgreSQL runs placements side by side: their numbers come from a sequence, drawn before
   // the transaction. SQLite commits one writer at a time: the counter row, gapless.
-  const { runtime } = deps;
+  if (runtime.dialect !== 'postgres') return insertPlacement(deps, placement, undefined, origin);
   const drawnYear = new Date(runtime.clock.now()).getUTCFullYear();
-  const drawn = runtime.dialect === 'postgres' ? await nextOrderNumberFromSequence(runtime.db, drawnYear) : undefined;
+  return nextOrderNumberFromSequence(runtime.db, drawnYear).then((number) => insertPlacement(deps, placement, { year: drawnYear, number }, origin));
+}
+
+function insertPlacement(deps: PlaceOrderDeps, { request, priced }: PricedPlacement, drawn: { year: number; number: number } | undefined, origin: CommandOrigin | undefined): Promise<OrderView> {
   return deps.runtime.unitOfWork.runGrouped<OrderView, OrdersTables>('orders', async (tx) => {
-    const year = drawn === undefined ? new Date(tx.now).getUTCFullYear() : drawnYear;
-    const orderNumber = formatOrderNumber(year, drawn ?? (await nextOrderNumber(tx.db, year)));
+    const orderNumber = formatOrderNumber(drawn?.year ?? new Date(tx.now).getUTCFullYear(), drawn?.number ?? (await nextOrderNumber(tx.db, new Date(tx.now).getUTCFullYear())));
     const { order, saga } = newOrderFlow(deps, request, priced, orderNumber, tx.now);
     await insertOrderFlow(tx.db, { order, saga });
     const [placed] = emitOrderEvents(tx, order, [{ type: 'OrderPlaced', payload: orderPlacedPayload(order) }]);
