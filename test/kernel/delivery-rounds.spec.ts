@@ -58,6 +58,14 @@ describe.each(dialects)('delivery rounds on %s', (dialect) => {
     expect(await positions()).toEqual({ steady: 4, picky: 4 });
     const failed = await h.storage.db.selectFrom('failed_deliveries').select(['consumer', 'event_id', 'status']).execute();
     expect(failed).toEqual([{ consumer: 'picky', event_id: events[1]!.eventId, status: 'retrying' }]);
+    // Every event's outcome counted once, per consumer and outcome (the round counts them together).
+    const delivered = (await h.engine.metrics.eventsDelivered.get()).values.map((v) => [v.labels.consumer, v.labels.outcome, v.value]);
+    expect(delivered.sort()).toEqual([
+      ['picky', 'failed', 1],
+      ['picky', 'handled', 2],
+      ['picky', 'parked', 1],
+      ['steady', 'handled', 4],
+    ]);
   });
 
   it('ends a round between two batches when asked, and leaves the rest untouched (deferred)', async () => {

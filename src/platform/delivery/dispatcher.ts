@@ -316,12 +316,24 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
       for (const group of joined) group.committed();
       for (const callback of afterCommit) callback();
-      return delivered.map((batch) => {
+      // Counted once per label set and round, not once per event (a counter's labels are hashed on every call).
+      const appendedByType = new Map<string, number>();
+      const deliveredBy = new Map<string, { event_type: string; consumer: string; outcome: DeliveryOutcome; n: number }>();
+      const answer = delivered.map((batch) => {
         const result = settled.get(batch) ?? resultOf(batch, results.get(batch));
-        for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
-        result.outcomes.forEach((outcome, i) => metrics.eventsDelivered.inc({ event_type: batch.events[i]!.eventType, consumer: batch.consumer, outcome }));
+        for (const event of result.appended) appendedByType.set(event.eventType, (appendedByType.get(event.eventType) ?? 0) + 1);
+        result.outcomes.forEach((outcome, i) => {
+          const eventType = batch.events[i]!.eventType;
+          const key = `${eventType}\u0000${batch.consumer}\u0000${outcome}`;
+          const counted = deliveredBy.get(key);
+          if (counted) counted.n++;
+          else deliveredBy.set(key, { event_type: eventType, consumer: batch.consumer, outcome, n: 1 });
+        });
         return result;
       });
+      for (const [eventType, n] of appendedByType) metrics.eventsAppended.inc({ event_type: eventType }, n);
+      for (const { n, ...labels } of deliveredBy.values()) metrics.eventsDelivered.inc(labels, n);
+      return answer;
     },
 
     /** Fires a retry timer: claims it and retries the failed delivery it names; returns what it emitted. */

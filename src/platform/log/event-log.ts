@@ -230,7 +230,14 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
       if (events.length === 0) return [];
       let rows: { sequence: number; event_id: string }[];
       const sqlite = dialect === 'postgres' ? undefined : sqliteWriter(trx as never);
-      if (sqlite) return events.map((event) => ({ ...event, sequence: Number(sqlite(INSERT_EVENT_SQLITE, toParams(event)).lastInsertRowid) }));
+      if (sqlite) {
+        return events.map((event) => {
+          const params = toParams(event);
+          const appended = { ...event, sequence: Number(sqlite(INSERT_EVENT_SQLITE, params).lastInsertRowid) };
+          storedText.set(appended, { payload: params[PAYLOAD_PARAM] as string, metadata: params[METADATA_PARAM] as string | null });
+          return appended;
+        });
+      }
       if (dialect !== 'postgres') rows = await insertEvents(trx as never, events.map(toParams));
       else if (events.length <= MARKED_INSERT_MAX) rows = await markedInsert(events.length)(trx as never, events.flatMap(toParams));
       else {
@@ -279,6 +286,18 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
   };
 }
 
+/** Where `toParams` puts the payload's and the metadata's JSON text. */
+const PAYLOAD_PARAM = 9;
+const METADATA_PARAM = 10;
+
+/**
+ * The JSON text an appended envelope's payload and metadata were stored as (SQLite's append),
+ * so that `asStored` parses it instead of making it again. Keyed by the envelope `append`
+ * returned; an envelope changed after its append is not what was stored, and must not be
+ * changed (envelopes are values once appended).
+ */
+const storedText = new WeakMap<EventEnvelope, { payload: string; metadata: string | null }>();
+
 function toParams(event: EventEnvelope): unknown[] {
   return [
     event.eventId,
@@ -300,6 +319,7 @@ function toParams(event: EventEnvelope): unknown[] {
  * (a copy of its own, with what JSON keeps), the row's columns as `fromRow` reads them.
  */
 export function asStored(event: EventEnvelope): EventEnvelope {
+  const text = storedText.get(event);
   return fromRow({
     sequence: event.sequence!,
     event_id: event.eventId,
@@ -311,9 +331,9 @@ export function asStored(event: EventEnvelope): EventEnvelope {
     correlation_id: event.correlationId,
     causation_id: event.causationId ?? null,
     source: event.source,
-    payload: JSON.stringify(event.payload),
+    payload: text ? text.payload : JSON.stringify(event.payload),
     published_at: null,
-    metadata: event.metadata ? JSON.stringify(event.metadata) : null,
+    metadata: text ? text.metadata : event.metadata ? JSON.stringify(event.metadata) : null,
   });
 }
 
