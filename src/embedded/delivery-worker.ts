@@ -8,6 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import pino from 'pino';
 import { createBusinessModules } from '../composition.js';
 import { loadExtraModules } from './extra-modules.js';
+import type { OrderView } from '../modules/orders/index.js';
 import { createEngine } from '../platform/engine.js';
 import { injectHandlerFaults } from '../platform/delivery/fault-injection.js';
 import { createEngineMetrics } from '../platform/observability/metrics.js';
@@ -57,8 +58,14 @@ try {
 
   /** Writes a placement handed over by the request thread, and answers it once committed (or refused). */
   function place(message: PlacementMessage): void {
-    tracing
-      .withParent(message.traceparent, () => apis.orders.commitPlacement(message.placement, message.origin))
+    let committed: Promise<OrderView>;
+    try {
+      committed = tracing.withParent(message.traceparent, () => apis.orders.commitPlacement(message.placement, message.origin));
+    } catch (error) {
+      // Thrown before it had a promise to reject (inside a round's collection too): answered all the same.
+      committed = Promise.reject(error);
+    }
+    committed
       .then(
         (order) => send({ type: 'placed', id: message.id, order }),
         (error: unknown) => send({ type: 'place-failed', id: message.id, error: errorToWire(error) }),
