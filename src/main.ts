@@ -109,11 +109,11 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   // (delivery-thread.ts); the API's other commands write from here.
   const thread = deliveryThread;
   // This thread checks and prices a placement (reads); the delivery thread writes it.
-  const placeOnThread = (delivery: DeliveryThread): OrdersApi['placeOrder'] => async (input, origin) => {
+  const placeOrder: OrdersApi['placeOrder'] = async (input, origin) => {
     const traceparent = tracing.activeTraceparent();
-    return delivery.placeOrder(await connected.orders.pricePlacement(input), origin, traceparent);
+    return thread!.placeOrder(await connected.orders.pricePlacement(input), origin, traceparent);
   };
-  const apis: ModuleApis = thread ? { ...connected, orders: { ...connected.orders, placeOrder: placeOnThread(thread) } } : connected;
+  const apis: ModuleApis = thread ? { ...connected, orders: { ...connected.orders, placeOrder } } : connected;
   await engine.start();
 
   const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger, tracing, traceUrl: config.traceUrl }) : undefined;

@@ -51,7 +51,8 @@ export function commitPlacement(deps: PlaceOrderDeps, placement: PricedPlacement
 
 function insertPlacement(deps: PlaceOrderDeps, { request, priced }: PricedPlacement, drawn: { year: number; number: number } | undefined, origin: CommandOrigin | undefined): Promise<OrderView> {
   return deps.runtime.unitOfWork.runGrouped<OrderView, OrdersTables>('orders', async (tx) => {
-    const orderNumber = formatOrderNumber(drawn?.year ?? new Date(tx.now).getUTCFullYear(), drawn?.number ?? (await nextOrderNumber(tx.db, new Date(tx.now).getUTCFullYear())));
+    const year = drawn?.year ?? new Date(tx.now).getUTCFullYear();
+    const orderNumber = formatOrderNumber(year, drawn?.number ?? (await nextOrderNumber(tx.db, year)));
     const { order, saga } = newOrderFlow(deps, request, priced, orderNumber, tx.now);
     await insertOrderFlow(tx.db, { order, saga });
     const [placed] = emitOrderEvents(tx, order, [{ type: 'OrderPlaced', payload: orderPlacedPayload(order) }]);
