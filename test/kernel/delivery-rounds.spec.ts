@@ -325,6 +325,58 @@ describe('delivery rounds on sqlite: grouped work commits with the round', () =>
     expect(await h.totals()).toEqual({ a: [1, 1], b: [1, 1] });
   });
 
+  it('leaves work handed over after it took every piece to the next round, not to a commit of its own', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      for (const aggregateId of ['a', 'b']) tx.emit(counterEvent(aggregateId, 1));
+    });
+    const { events } = await h.engine.log.query({});
+    const joined: boolean[] = [];
+    const recordingJoin = async (trx: Parameters<typeof join>[0]) => {
+      const group = await join(trx);
+      joined.push(group !== undefined);
+      return group;
+    };
+    // Handed over before the round: its group commit is scheduled for the next turn of the event loop.
+    const first = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('first', 1));
+    });
+    await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events: events.slice(0, 1), expectedPosition: 0 }], { joinRound: recordingJoin });
+    await first;
+    expect(joined).toEqual([true, false]);
+    // As the delivery loop goes on: its next round starts after a turn of the event loop, and a
+    // placement read in that turn is handed over after the loop asked for it.
+    const loopTurn = new Promise((resolve) => setImmediate(resolve));
+    const second = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('second', 1));
+    });
+    await loopTurn;
+    joined.length = 0;
+    await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events: events.slice(1), expectedPosition: 1 }], { joinRound: recordingJoin });
+    await second;
+    // The round took it in (one commit, one sync to the disk for both), where the first piece's
+    // group commit, scheduled before the first round took that piece, would have committed it alone.
+    expect(joined).toEqual([true, false]);
+    expect(await sequencesAndAggregates()).toEqual(['1:a', '2:b', '3:first', '4:second']);
+    expect(await h.totals()).toEqual({ a: [1, 1], b: [1, 1] });
+  });
+
+  it('still commits work handed over after a round took every piece when no round comes', async () => {
+    const first = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('first', 1));
+    });
+    await h.engine.unitOfWork.run('test', async (tx) => {
+      tx.emit(counterEvent('a', 1));
+    });
+    const { events } = await h.engine.log.query({});
+    await h.engine.dispatcher.deliverRound([{ consumer: 'steady', events: events.filter((e) => e.aggregateId === 'a'), expectedPosition: 0 }], { joinRound: join });
+    await first;
+    const second = h.engine.unitOfWork.runGrouped('test', async (tx) => {
+      tx.emit(counterEvent('second', 1));
+    });
+    await second;
+    expect((await sequencesAndAggregates()).map((s) => s.split(':')[1])).toEqual(['a', 'first', 'second']);
+  });
+
   it('writes nothing of the pieces or of the round when the round cannot commit, and rejects every piece', async () => {
     await h.engine.unitOfWork.run('test', async (tx) => {
       tx.emit(counterEvent('before', 1));

@@ -101,7 +101,8 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
   const { db, log, timers, ids, clock, onCommit } = deps;
   const tracing = deps.tracing ?? tracingOff;
   const queue: Grouped[] = [];
-  let flushScheduled = false;
+  /** The turn of the event loop that will commit the queued work, when one is scheduled. */
+  let flushScheduled: NodeJS.Immediate | undefined;
   /** A group is being committed. */
   let flushing = false;
 
@@ -176,7 +177,7 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
 
   /** Commits the next group of queued work, then lets the one after it start. */
   async function flush(): Promise<void> {
-    flushScheduled = false;
+    flushScheduled = undefined;
     flushing = true;
     try {
       await commitGroup(queue.splice(0, MAX_GROUP));
@@ -260,9 +261,8 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
    */
   function scheduleFlush(): void {
     if (flushScheduled || flushing) return;
-    flushScheduled = true;
     // After the I/O callbacks of this turn: requests read in the same turn join the group.
-    setImmediate(() => void flush());
+    flushScheduled = setImmediate(() => void flush());
   }
 
   return {
@@ -279,6 +279,13 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     async joinGroup(trx) {
       if (queue.length === 0) return undefined;
       const group = queue.splice(0, MAX_GROUP);
+      // Nothing left for the group's own commit: work queued from now on schedules it again. Left
+      // scheduled, it would commit on its own, with a sync to the disk of its own, whatever came
+      // in meanwhile, where the next delivery round, about to start, takes that in.
+      if (queue.length === 0 && flushScheduled) {
+        clearImmediate(flushScheduled);
+        flushScheduled = undefined;
+      }
       let ran: Awaited<ReturnType<typeof runGroupIn>>;
       try {
         ran = await runGroupIn(trx, group);
