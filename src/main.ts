@@ -107,13 +107,15 @@ export async function startOrderflow(config: Config, options: StartOptions = {})
   const connected = business.connect(engine.runtime);
   // Embedded: placements are written by the delivery thread's connection, with its deliveries
   // (delivery-thread.ts); the API's other commands write from here.
-  const thread = deliveryThread;
   // This thread checks and prices a placement (reads); the delivery thread writes it.
-  const placeOrder: OrdersApi['placeOrder'] = async (input, origin) => {
-    const traceparent = tracing.activeTraceparent();
-    return thread!.placeOrder(await connected.orders.pricePlacement(input), origin, traceparent);
-  };
-  const apis: ModuleApis = thread ? { ...connected, orders: { ...connected.orders, placeOrder } } : connected;
+  const thread = deliveryThread;
+  const placeOrder: OrdersApi['placeOrder'] | undefined =
+    thread &&
+    (async (input, origin) => {
+      const traceparent = tracing.activeTraceparent();
+      return thread.placeOrder(await connected.orders.pricePlacement(input), origin, traceparent);
+    });
+  const apis: ModuleApis = placeOrder ? { ...connected, orders: { ...connected.orders, placeOrder } } : connected;
   await engine.start();
 
   const app = config.modules.includes('http') ? await buildApp({ engine, apis, config: { ...config, jwtSecret: options.jwtSecret ?? config.jwtSecret }, logger, tracing, traceUrl: config.traceUrl }) : undefined;
