@@ -53,3 +53,54 @@ describe.each(dialects)('a delivery whose fence fell while it ran, on %s', (dial
     expect(await h.totals()).toEqual({ 'f-1': [5, 1] });
   });
 });
+
+/**
+ * The checkpoint is the fence between two workers of one partition: a batch handed over with
+ * the position its reader saw commits only if the checkpoint is still there (on PostgreSQL the
+ * transaction moves it in its first statement), whichever worker gets there first.
+ */
+describe.each(dialects)('two workers delivering the same batch from the same checkpoint, on %s', (dialect) => {
+  let h: ConsumerEngine;
+  beforeEach(async () => {
+    const consumer = defineConsumer<TestTables>({
+      name: 'test.twice',
+      source: 'test',
+      handlers: {
+        CounterIncremented: async (event, ctx) => {
+          const amount = (event.payload as { amount: number }).amount;
+          await ctx.db
+            .insertInto('test_totals')
+            .values({ aggregate_id: event.aggregateId, total: amount, handled: 1 })
+            .onConflict((oc) => oc.column('aggregate_id').doUpdateSet((eb) => ({ total: eb('test_totals.total', '+', amount), handled: eb('test_totals.handled', '+', 1) })))
+            .execute();
+          ctx.emit(counterEvent(`${event.aggregateId}-next`, 1));
+        },
+      },
+    });
+    h = await createConsumerEngine(dialect, [consumer]);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const checkpoint = async () =>
+    Number((await h.storage.db.selectFrom('consumer_checkpoints').select('position').where('consumer', '=', 'test.twice').where('partition', '=', 0).executeTakeFirstOrThrow()).position);
+
+  it('one applies it and moves the checkpoint; the other finds it moved and commits nothing', async () => {
+    for (const id of ['t-1', 't-2']) await h.engine.unitOfWork.run('test', async (tx) => void tx.emit(counterEvent(id, 5)));
+    const events: EventEnvelope[] = (await h.engine.log.query({ limit: 10 })).events;
+    const results = await Promise.all([0, 1].map(() => h.engine.dispatcher.deliver('test.twice', events, { partition: 0, expectedPosition: 0 })));
+
+    expect(results.map((r) => r.stale).sort()).toEqual([false, true]);
+    expect(results.find((r) => !r.stale)).toMatchObject({ outcomes: ['handled', 'handled'] });
+    expect(results.find((r) => r.stale)).toMatchObject({ outcomes: [], appended: [] });
+    expect(await h.totals()).toEqual({ 't-1': [5, 1], 't-2': [5, 1] });
+    expect((await h.engine.log.query({ limit: 10 })).events.map((e) => e.aggregateId)).toEqual(['t-1', 't-2', 't-1-next', 't-2-next']);
+    expect(await checkpoint()).toBe(events[1]!.sequence);
+
+    // Later, with the position it read then: still nothing.
+    expect(await h.engine.dispatcher.deliver('test.twice', events, { partition: 0, expectedPosition: 0 })).toMatchObject({ stale: true, outcomes: [] });
+    expect(await h.totals()).toEqual({ 't-1': [5, 1], 't-2': [5, 1] });
+    expect(await checkpoint()).toBe(events[1]!.sequence);
+  });
+});

@@ -49,7 +49,16 @@ const BLOCKING: FailureStatus[] = ['retrying', 'dead'];
 const readCheckpoint = statement<{ position: number }>('select position from consumer_checkpoints where consumer = ? and partition = ?');
 const lockCheckpointRow = statement<{ position: number }>('select position from consumer_checkpoints where consumer = ? and partition = ? for update');
 const moveCheckpoint = statement('update consumer_checkpoints set position = ?, updated_at = ? where consumer = ? and partition = ?');
-const anyBlocking = statement<{ one: number }>(`select 1 as one from failed_deliveries where consumer = ? and status in ('retrying', 'dead') limit 1`);
+const anyBlockingRow = statement<{ one: number }>(`select 1 as one from failed_deliveries where consumer = ? and status in ('retrying', 'dead') limit 1`);
+/**
+ * PostgreSQL, first statement of a delivery transaction that knows where the checkpoint must be:
+ * moves it (taking its row lock, one writer per partition) and says in the same round trip
+ * whether the consumer has any unresolved failure.
+ */
+const claimCheckpointRow = statement<{ blocking: boolean }>(
+  `update consumer_checkpoints set position = ?, updated_at = ? where consumer = ? and partition = ? and position = ?
+   returning exists (select 1 from failed_deliveries where consumer = consumer_checkpoints.consumer and status in ('retrying', 'dead')) as blocking`,
+);
 const INSERT_INBOX = 'insert into inbox (consumer, event_id, outcome, attempts, handled_at)';
 const insertInbox = rowsStatement<{ event_id: string }>(INSERT_INBOX, 5, 'on conflict (consumer, event_id) do nothing returning event_id');
 /** SQLite: one record; `changes` is 0 when it was there already (`sqliteWriter`). */
@@ -72,15 +81,33 @@ export function createDeliveryStore(dialect: DialectName) {
       return row ? Number(row.position) : undefined;
     },
 
+    /**
+     * PostgreSQL: moves the checkpoint from `expected` to `to` as the delivery transaction's first
+     * statement (the batch's events are known; the move commits or rolls back with the work).
+     * Undefined when the checkpoint is no longer at `expected` (another worker moved it, having
+     * waited for it if it was locked): stale, nothing to do. Otherwise whether any failure of the
+     * consumer is unresolved (`blockedAggregates`' first look), from the statement's snapshot,
+     * which may predate a transaction it waited for; one that held this row without moving it
+     * (a retry, a re-drive, a discard) only ever resolves failures, and a failure seen that is
+     * resolved by now is looked up again, by aggregate, in a statement of its own.
+     */
+    async claimCheckpoint(trx: Trx, consumer: string, partition: number, expected: number, to: number, now: number): Promise<{ blocking: boolean } | undefined> {
+      const [row] = await claimCheckpointRow(trx, [to, now, consumer, partition, expected]);
+      return row && { blocking: row.blocking };
+    },
+
     async advanceCheckpoint(trx: Trx, consumer: string, partition: number, position: number, now: number): Promise<void> {
       await moveCheckpoint(trx, [position, now, consumer, partition]);
     },
 
-    /** Aggregates with an unresolved failure for this consumer, mapped to the failure's id. */
-    async blockedAggregates(trx: Trx, consumer: string, aggregateIds: string[]): Promise<Map<string, string>> {
+    /**
+     * Aggregates with an unresolved failure for this consumer, mapped to the failure's id.
+     * `anyBlocking`: the caller already looked whether there is any (`claimCheckpoint`).
+     */
+    async blockedAggregates(trx: Trx, consumer: string, aggregateIds: string[], anyBlocking?: boolean): Promise<Map<string, string>> {
       if (aggregateIds.length === 0) return new Map();
       // Almost always there is no failure at all: one cheap look answers that.
-      if ((await anyBlocking(trx, [consumer])).length === 0) return new Map();
+      if (anyBlocking === false || (anyBlocking === undefined && (await anyBlockingRow(trx, [consumer])).length === 0)) return new Map();
       const rows = await trx
         .selectFrom('failed_deliveries')
         .select(['aggregate_id', 'id'])

@@ -113,12 +113,16 @@ export function createDispatcher(deps: DispatcherDeps) {
    * end: a process paused mid-transaction past its partition lease wakes up to roll back.
    */
   async function inTransaction<T>(consumer: string, partition: number, body: (work: Work, position: number | undefined) => Promise<T>, fence?: () => boolean): Promise<{ value: T; appended: EventEnvelope[] }> {
+    return inTransactionFrom(consumer, partition, (trx) => store.lockCheckpoint(trx, consumer, partition), body, fence);
+  }
+
+  /** `inTransaction` whose first statement is `begin`'s: it takes the (consumer, partition) lock and answers what `body` is given. */
+  async function inTransactionFrom<S, T>(consumer: string, partition: number, begin: (trx: Work['trx']) => Promise<S>, body: (work: Work, started: S) => Promise<T>, fence?: () => boolean): Promise<{ value: T; appended: EventEnvelope[] }> {
     const afterCommit: (() => void)[] = [];
     const result = await db.transaction().execute(async (trx) => {
       afterCommit.length = 0;
       const work: Work = { trx, pending: [], afterCommit, now: clock.now() };
-      const position = await store.lockCheckpoint(trx, consumer, partition);
-      const value = await body(work, position);
+      const value = await body(work, await begin(trx));
       const appended = await log.append(trx as never, work.pending);
       if (fence && !fence()) throw new FenceLost();
       return { value, appended };
@@ -129,17 +133,18 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   /** One consumer's batch inside an open transaction: checkpoint check, handlers, checkpoint move. Undefined when stale. */
-  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: number, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean) {
-    if (expectedPosition !== undefined && position !== expectedPosition) return undefined;
+  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: number, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean, claimed?: { blocking: boolean }) {
+    if (!claimed && expectedPosition !== undefined && position !== expectedPosition) return undefined;
     // Handed events the checkpoint has passed (a caller other than the transport): they were
     // handled, and their inbox records may be pruned already — duplicates.
     const behind = expectedPosition === undefined && position !== undefined && position > 0 ? (e: EventEnvelope) => e.sequence !== undefined && e.sequence <= position : undefined;
     const fresh = behind ? events.filter((e) => !behind(e)) : events;
-    const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(fresh.map((e) => e.aggregateId))]);
+    const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(fresh.map((e) => e.aggregateId))], claimed?.blocking);
     const deliver = () => (fast ? deliverFast(work, consumer, partition, fresh, blocked) : deliverCarefully(work, consumer, partition, fresh, blocked));
     const handled = fresh.length === 0 ? [] : tracing.enabled ? await tracedBatch(consumer, partition, fresh, fast, deliver) : await deliver();
     const last = events[events.length - 1]!.sequence;
-    if (expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
+    // A claimed checkpoint moved first thing in the transaction (`claimCheckpoint`).
+    if (!claimed && expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
     if (!behind) return handled;
     let next = 0;
     return events.map((e): DeliveryOutcome => (behind(e) ? 'duplicate' : handled[next++]!));
@@ -219,7 +224,21 @@ export function createDispatcher(deps: DispatcherDeps) {
       const consumer = consumerNamed(consumerName);
       const partition = options.partition ?? 0;
       if (events.length === 0) return { stale: false, outcomes: [], appended: [] };
-      const run = (fast: boolean) => inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast), options.fence);
+      const expected = options.expectedPosition;
+      const last = events[events.length - 1]!.sequence;
+      // PostgreSQL, where every statement is a round trip: a batch that knows where the
+      // checkpoint must be moves it first, in the statement that locks it and looks for failures.
+      const claim = deps.dialect === 'postgres' && expected !== undefined && last !== undefined && last > expected;
+      const run = (fast: boolean) =>
+        claim
+          ? inTransactionFrom(
+              consumer.name,
+              partition,
+              (trx) => store.claimCheckpoint(trx, consumer.name, partition, expected, last, clock.now()),
+              (work, claimed) => (claimed ? handleBatch(work, expected, consumer, partition, events, expected, fast, claimed) : Promise.resolve(undefined)),
+              options.fence,
+            )
+          : inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast), options.fence);
       let result: Awaited<ReturnType<typeof run>>;
       for (let conflicts = 0; ; conflicts++) {
         try {
