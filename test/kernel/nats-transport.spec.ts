@@ -1,5 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/platform/delivery/consumer.js';
 import type { Engine, EngineModule } from '../../src/platform/engine.js';
@@ -151,6 +152,48 @@ describe.skipIf(!natsAvailable)(`NATS transport on ${natsSetup.name}`, () => {
       for (let seq = state.first_seq; seq <= state.last_seq; seq++) sequences.push(Number((await jsm.streams.getMessage(h.stream!.stream, { seq }))!.header.get('Orderflow-Sequence')));
       expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
       expect(new Set(sequences).size).toBe(1000);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('relays from one process at a time; when the relaying one stops or its connection is cut, another carries on from its cursor: the feed keeps log order, each event once', async () => {
+    const relayLeaders = async () =>
+      (await sql<{ pid: number }>`select pid from pg_locks where locktype = 'advisory' and objid = 7301247 and granted and database = (select oid from pg_database where datname = current_database())`.execute(h.db)).rows.map((r) => r.pid);
+    const engines = [h.engine, h.engineBeside({ modules: [relayOnly] }), h.engineBeside({ modules: [relayOnly] })];
+    others.push(...engines.slice(1));
+    await Promise.all(engines.map((e) => e.start()));
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const onStream = async () => (await jsm.streams.info(h.stream!.stream)).state.messages;
+      const append = async (from: number) => {
+        for (let n = from; n < from + 100; n += 10) await engines[n % 3]!.unitOfWork.run('test', async (tx) => void Array.from({ length: 10 }, (_, k) => tx.emit(counterEvent(`r-${(n + k) % 7}`, n + k))));
+      };
+      await append(0);
+      await eventually(async () => (await onStream()) === 100, 'the first 100 events on the stream');
+      expect(await relayLeaders()).toHaveLength(1);
+
+      // The relaying connection's session ends under it (an administrator, a failover): another takes the lock.
+      const [cut] = await relayLeaders();
+      await sql`select pg_terminate_backend(${cut})`.execute(h.db);
+      await append(100);
+      await eventually(async () => (await onStream()) === 200, 'the next 100 events on the stream');
+      await eventually(async () => (await relayLeaders()).length === 1 && (await relayLeaders())[0] !== cut, 'another session relaying');
+
+      // Every engine but one stops, whichever relays: the last one relays what they appended.
+      for (const engine of engines.slice(0, 2)) {
+        await append(engines.indexOf(engine) === 0 ? 200 : 300);
+        await engine.stop();
+      }
+      await append(400);
+      await eventually(async () => (await onStream()) === 500, 'all 500 events on the stream');
+      const { state } = await jsm.streams.info(h.stream!.stream);
+      const sequences: number[] = [];
+      for (let seq = state.first_seq; seq <= state.last_seq; seq++) sequences.push(Number((await jsm.streams.getMessage(h.stream!.stream, { seq }))!.header.get('Orderflow-Sequence')));
+      expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+      expect(new Set(sequences).size).toBe(500);
+      expect(await relayLeaders()).toHaveLength(1);
     } finally {
       await nc.close();
     }

@@ -206,12 +206,21 @@ export function createDispatcher(deps: DispatcherDeps) {
   return {
     consumers: () => [...consumers.values()],
 
-    /** Makes sure every consumer has its checkpoint row (partition 0 unless told otherwise). */
+    /**
+     * Makes sure every consumer has its checkpoint row (partition 0 unless told otherwise). Rows
+     * that exist are not written to: a delivery transaction in flight in another process holds
+     * its checkpoint row changed and uncommitted (PostgreSQL, `claimCheckpoint`), and an insert
+     * meeting it would wait for that transaction — a process starting beside one paused would hang.
+     */
     async register(partitions = 1): Promise<void> {
+      const names = [...consumers.keys()];
+      if (names.length === 0) return;
+      const existing = await db.selectFrom('consumer_checkpoints').select(['consumer', 'partition']).where('consumer', 'in', names).execute();
+      const have = new Set(existing.map((row) => `${row.consumer}\u0000${Number(row.partition)}`));
+      const missing = names.flatMap((name) => Array.from({ length: partitions }, (_, p) => p).filter((p) => !have.has(`${name}\u0000${p}`)).map((p) => ({ name, p })));
+      if (missing.length === 0) return;
       await db.transaction().execute(async (trx) => {
-        for (const consumer of consumers.values()) {
-          for (let p = 0; p < partitions; p++) await store.ensureCheckpoint(trx, consumer.name, p, clock.now());
-        }
+        for (const { name, p } of missing) await store.ensureCheckpoint(trx, name, p, clock.now());
       });
     },
 

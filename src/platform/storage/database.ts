@@ -186,6 +186,10 @@ function openPostgres(driver: typeof pg, connectionString: string, options: Stor
   const pool = new driver.Pool({
     connectionString,
     max: options.poolSize ?? 10,
+    // Queries are written without waiting for the answer to the previous one. Kysely still awaits
+    // each statement; what goes out together is a transaction's `begin` and its first statement
+    // (postgres-timeouts.ts). Cursors are refused in this mode; orderflow uses none.
+    pipeline: true,
     connectionTimeoutMillis: options.connectTimeoutMs ?? timeoutMs ?? 5000,
     // Also what ends a transaction whose client vanished in a silence (its goodbye lost), with its locks.
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,

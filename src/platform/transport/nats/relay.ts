@@ -10,14 +10,33 @@ import { partitionOf } from './partitioning.js';
 
 type RelayTables = EventLogTables & NatsTransportTables;
 
-// Key of the transaction-level advisory lock held by the one relay that publishes at a time.
+// Key of the session-level advisory lock held by the one relay that publishes at a time.
 const RELAY_LOCK_KEY = 7_301_247;
 
 // Every round runs these: statements written once (prepared on PostgreSQL).
-const tryRelayLock = statement<{ locked: boolean }>('select pg_try_advisory_xact_lock(?) as locked');
+const tryRelayLock = statement<{ locked: boolean }>('select pg_try_advisory_lock(?) as locked');
+const releaseRelayLock = statement<{ released: boolean }>('select pg_advisory_unlock(?) as released');
+/**
+ * The leader's session ends on the server after this long without a statement, and its lock with
+ * it: a leader whose connection vanished without a goodbye (a network that drops every packet)
+ * leaves a session the server would otherwise keep, lock and all, for as long as TCP does.
+ */
+const LEADER_IDLE_LIMIT_MS = 10_000;
+/** A leader with nothing to publish says so (`select 1`) this often, well within the limit. */
+const LEADER_KEEPALIVE_MS = 2_000;
+const keepAlive = statement<{ one: number }>('select 1 as one');
 const readCursor = statement<{ position: number | string }>('select position from transport_relay_cursor where stream = ?');
 const readEvents = statement<Selectable<EventRow>>('select * from events where sequence > ? and sequence <= ? order by sequence limit ?');
 const moveCursor = statement('update transport_relay_cursor set position = ? where stream = ?');
+
+/** The relay's lock on a connection of its own, and the cursor it alone moves while it holds it. */
+interface Lead {
+  db: Kysely<RelayTables>;
+  position: number;
+  /** When a statement last ran on the leader's connection (the server ends a session idle for `LEADER_IDLE_LIMIT_MS`). */
+  lastStatementAt: number;
+  release(): Promise<void>;
+}
 
 export interface RelayDeps {
   db: Kysely<RelayTables>;
@@ -60,9 +79,13 @@ export interface Relay {
  * there again and the broker drops the copies it already holds (message id = event id,
  * two-minute duplicate window).
  *
- * On PostgreSQL one relay runs at a time across processes: the round holds
- * `pg_try_advisory_xact_lock` from reading to moving the cursor; whoever does not get it lets
- * the other relay. SQLite has one process and needs no lock.
+ * On PostgreSQL one relay runs at a time across processes: the leader holds a session-level
+ * advisory lock on a connection it keeps, and with it the cursor, which it reads once and then
+ * knows (nobody else moves it): a round is a read of the log and the cursor's move, two
+ * statements, no transaction. The others try the lock every `pollMs`; it is theirs once the
+ * leader stops or its connection ends (the server releases a session's locks with it). A leader
+ * whose round fails gives the lock up, and whoever takes it next reads the cursor again. SQLite
+ * has one process and needs no lock.
  */
 export function createRelay(deps: RelayDeps): Relay {
   const { db, dialect, logger, metrics, batchSize, pollMs } = deps;
@@ -74,6 +97,8 @@ export function createRelay(deps: RelayDeps): Relay {
   let failures = 0;
   let abandon: (() => void) | undefined;
   let gauge: NodeJS.Timeout | undefined;
+  /** PostgreSQL: this process relays, on this connection, from this position (`takeLead`). */
+  let leader: Lead | undefined;
 
   function sleep(ms: number): Promise<void> {
     if (dirty || !running) return Promise.resolve();
@@ -93,17 +118,79 @@ export function createRelay(deps: RelayDeps): Relay {
    * A publish failure is thrown after the acknowledged prefix was marked (and committed).
    */
   async function relayOnce(): Promise<number | 'busy'> {
-    const round =
-      dialect !== 'postgres'
-        ? await publishBatch(db)
-        : await db.transaction().execute(async (trx) => {
-            const [lock] = await tryRelayLock(trx, [RELAY_LOCK_KEY]);
-            if (!lock?.locked) return 'busy' as const;
-            return publishBatch(trx);
-          });
-    if (round === 'busy') return round;
+    let round: { published: number; failure?: Error };
+    if (dialect !== 'postgres') round = await publishBatch(db, await cursor(db));
+    else {
+      const lead = leader ?? (await takeLead());
+      if (!lead) return 'busy';
+      try {
+        const last = lead.lastStatementAt;
+        lead.lastStatementAt = Date.now();
+        round = await publishBatch(lead.db, lead.position, (position) => (lead.position = position));
+        if (round.published === 0 && lead.lastStatementAt - last >= LEADER_KEEPALIVE_MS) await keepAlive(lead.db, []);
+        else if (round.published === 0) lead.lastStatementAt = last;
+      } catch (error) {
+        await giveUpLead();
+        throw error;
+      }
+    }
     if (round.failure) throw round.failure;
     return round.published;
+  }
+
+  /** PostgreSQL: a connection of its own and the lock on it, with the cursor; undefined when another process leads. */
+  async function takeLead(): Promise<Lead | undefined> {
+    const held = await holdConnection();
+    let locked = false;
+    try {
+      const [lock] = await tryRelayLock(held.db, [RELAY_LOCK_KEY]);
+      locked = lock?.locked === true;
+      if (!locked) {
+        await held.release();
+        return undefined;
+      }
+      await sql`select set_config('idle_session_timeout', ${String(LEADER_IDLE_LIMIT_MS)}, false)`.execute(held.db);
+      leader = { ...held, position: await cursor(held.db), lastStatementAt: Date.now() };
+      logger.info({ stream: deps.stream, position: leader.position }, 'this process relays the log to the stream');
+      return leader;
+    } catch (error) {
+      // Not given back holding the lock (if the unlock fails, so did the connection: the pool closes it).
+      if (locked) await releaseRelayLock(held.db, [RELAY_LOCK_KEY]).catch(() => undefined);
+      await held.release();
+      throw error;
+    }
+  }
+
+  /** Releases the lock (another process may take it at once) and the connection. */
+  async function giveUpLead(): Promise<void> {
+    const lead = leader;
+    leader = undefined;
+    if (!lead) return;
+    // Back in the pool, the connection is an ordinary one again.
+    await sql`select set_config('idle_session_timeout', '0', false)`.execute(lead.db).catch(() => undefined);
+    // The unlock fails only with the connection (it timed out, or its socket ended): the pool
+    // then closes it rather than lending it again, and the server's session ends with its lock.
+    await releaseRelayLock(lead.db, [RELAY_LOCK_KEY]).catch((error: unknown) => logger.warn({ err: error }, 'releasing the relay lock failed; its connection is closed'));
+    await lead.release();
+  }
+
+  /** One of the pool's connections, kept until `release` (Kysely lends one for the length of a callback: this callback lasts until then). */
+  function holdConnection(): Promise<{ db: Kysely<RelayTables>; release(): Promise<void> }> {
+    return new Promise((resolve, reject) => {
+      let done!: () => void;
+      const released = new Promise<void>((r) => (done = r));
+      const lent = db.connection().execute(async (connection) => {
+        resolve({
+          db: connection,
+          release: async () => {
+            done();
+            await lent.catch(() => undefined);
+          },
+        });
+        await released;
+      });
+      lent.catch(reject);
+    });
   }
 
   /** The stream's cursor; a stream seen for the first time starts after what earlier releases marked published. */
@@ -116,8 +203,8 @@ export function createRelay(deps: RelayDeps): Relay {
     return position;
   }
 
-  async function publishBatch(q: Kysely<RelayTables>): Promise<{ published: number; failure?: Error }> {
-    const from = await cursor(q);
+  /** Publishes the next batch after `from` and moves the cursor past what was acknowledged (`moved` hears where to). */
+  async function publishBatch(q: Kysely<RelayTables>, from: number, moved?: (position: number) => void): Promise<{ published: number; failure?: Error }> {
     const head = await deps.head();
     const rows = from >= head ? [] : await readEvents(q, [from, head, batchSize]);
     if (rows.length === 0) {
@@ -134,7 +221,10 @@ export function createRelay(deps: RelayDeps): Relay {
     if (results === 'abandoned') return { published: 0, failure: new Error('the round was abandoned (reconnect or stop); publishing again') };
     const failed = results.findIndex((r) => r.status === 'rejected');
     const acknowledged = failed === -1 ? events : events.slice(0, failed);
-    if (acknowledged.length > 0) await moveCursor(q, [acknowledged.at(-1)!.sequence!, deps.stream]);
+    if (acknowledged.length > 0) {
+      await moveCursor(q, [acknowledged.at(-1)!.sequence!, deps.stream]);
+      moved?.(acknowledged.at(-1)!.sequence!);
+    }
     if (failed === -1) return { published: acknowledged.length };
     const reason = (results[failed] as PromiseRejectedResult).reason as Error;
     const failure = new Error(`publishing event ${events[failed]!.eventId} (sequence ${events[failed]!.sequence}) failed: ${reason?.message ?? reason}`, { cause: reason });
@@ -198,6 +288,7 @@ export function createRelay(deps: RelayDeps): Relay {
       clearTimeout(timer);
       abandon?.();
       await loop;
+      await giveUpLead();
     },
   };
 }
