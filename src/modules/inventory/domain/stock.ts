@@ -5,6 +5,8 @@ export interface StockLevel {
   onHand: number;
   reserved: number;
   reorderPoint: number;
+  /** Whether the product's low-stock alert is open, when the level was read with it (under the product's lock). */
+  alertOpen?: boolean;
 }
 
 /** Units that can still be reserved. */

@@ -40,6 +40,8 @@ export async function recordStockChange(tx: TxContext<InventoryTables>, ids: IdG
 /** Opens, refreshes or closes the product's low-stock alert for its new level (LowStockDetected on open). */
 export async function moveAlert(tx: TxContext<InventoryTables>, ids: IdGenerator, productId: string, level: StockLevel): Promise<void> {
   const available = availableOf(level);
+  // The product's flag says there is no open alert, and none is needed: nothing to look up.
+  if (level.alertOpen === false && decideAlert(level, false) === 'none') return;
   const open = await openAlertOf(tx.db, productId);
   switch (decideAlert(level, open !== undefined)) {
     case 'open': {

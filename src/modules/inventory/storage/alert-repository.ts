@@ -22,9 +22,10 @@ export async function openAlertOf(db: Db, productId: string): Promise<AlertRow |
   return row && fromRow(row);
 }
 
-/** Opens an alert; the partial unique index refuses a second open alert for the product. */
+/** Opens an alert; the partial unique index refuses a second open alert for the product. The product's flag says so (`low_stock_alert_open`). */
 export async function insertAlert(db: Db, alert: Omit<AlertRow, 'resolved_at'>): Promise<void> {
   await db.insertInto('inventory_alerts').values({ ...alert, resolved_at: null }).execute();
+  await db.updateTable('inventory_products').set({ low_stock_alert_open: 1 }).where('product_id', '=', alert.product_id).execute();
 }
 
 /** Keeps an open alert's quantity current while the product stays low. */
@@ -39,6 +40,7 @@ export async function refreshOpenAlert(db: Db, productId: string, available: num
 
 export async function resolveOpenAlert(db: Db, productId: string, now: number): Promise<void> {
   await db.updateTable('inventory_alerts').set({ resolved_at: now }).where('product_id', '=', productId).where('resolved_at', 'is', null).execute();
+  await db.updateTable('inventory_products').set({ low_stock_alert_open: 0 }).where('product_id', '=', productId).execute();
 }
 
 /** Open alerts (oldest first), or resolved ones (most recently resolved first). */

@@ -6,9 +6,11 @@ import type { InventoryTables, ProductRow } from './tables.js';
 
 type Db = Kysely<InventoryTables>;
 
-type Level = Pick<ProductRow, 'on_hand' | 'reserved' | 'reorder_point'>;
-// Reservation, release and shipment run for every order: statements written once.
-const LEVEL = 'returning on_hand, reserved, reorder_point';
+type Level = Pick<ProductRow, 'on_hand' | 'reserved' | 'reorder_point'> & Partial<Pick<ProductRow, 'low_stock_alert_open'>>;
+// Reservation, release and shipment run for every order: statements written once. Each changes
+// the row and so locks it: the alert flag it returns is the committed one, and stays so until
+// this transaction ends (alerts move under this lock, record-stock-change.ts).
+const LEVEL = 'returning on_hand, reserved, reorder_point, low_stock_alert_open';
 const selectProduct = statement<ProductRow>('select * from inventory_products where product_id = ?');
 const selectLevel = statement<Level>('select on_hand, reserved, reorder_point from inventory_products where product_id = ?');
 const reserve = statement<Level>(`update inventory_products set reserved = reserved + ?, updated_at = ? where product_id = ? and on_hand - reserved >= ? ${LEVEL}`);
@@ -22,7 +24,9 @@ const adjust = statement<Level>(
 );
 
 function toLevel(row: Level): StockLevel {
-  return { onHand: Number(row.on_hand), reserved: Number(row.reserved), reorderPoint: Number(row.reorder_point) };
+  const level: StockLevel = { onHand: Number(row.on_hand), reserved: Number(row.reserved), reorderPoint: Number(row.reorder_point) };
+  if (row.low_stock_alert_open !== undefined && row.low_stock_alert_open !== null) level.alertOpen = Number(row.low_stock_alert_open) === 1;
+  return level;
 }
 
 /** Normalises a row read from either database (PostgreSQL bigint columns arrive as numbers too, but stay explicit). */
@@ -38,6 +42,7 @@ export function productFromRow(row: ProductRow): ProductRow {
     shipped: Number(row.shipped),
     allow_backorders: Number(row.allow_backorders),
     backordered: Number(row.backordered),
+    low_stock_alert_open: Number(row.low_stock_alert_open),
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
   };
@@ -61,6 +66,7 @@ export async function insertProduct(db: Db, product: NewProduct, now: number): P
       shipped: 0,
       allow_backorders: product.allowBackorders ? 1 : 0,
       backordered: 0,
+      low_stock_alert_open: 0,
       created_at: now,
       updated_at: now,
     })

@@ -18,6 +18,8 @@ export interface ProductRow {
   allow_backorders: number;
   /** Units of waiting backorders not yet reserved (sum of `quantity − allocated` of WAITING rows). */
   backordered: number;
+  /** 1 while the product has an open low-stock alert (kept with the alert, under the product's row lock). */
+  low_stock_alert_open: number;
   created_at: number;
   updated_at: number;
 }

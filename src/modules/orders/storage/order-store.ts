@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { isPostgres, rowsStatement, statement } from '../../../platform/storage/statements.js';
+import { isPostgres, rowsStatement, statement, type Statement } from '../../../platform/storage/statements.js';
 import type { OrderFlow } from '../domain/order-flow.js';
 import type { Order } from '../domain/order.js';
 import type { Saga } from '../domain/saga.js';
@@ -54,17 +54,22 @@ const selectOrder = statement<OrderRow>('select * from orders where order_id = ?
 const selectItems = statement<OrderItemRow>('select * from order_items where order_id = ?');
 const selectSaga = statement<OrderSagaRow>('select * from order_sagas where order_id = ?');
 /**
- * PostgreSQL: the lock and the lines in one round trip (a statement costs the process and the
- * server more in the round trip than in the work). The lines come back as JSON of their rows
- * (bigint columns as JSON numbers, which the row reader takes as well). Until an item edit
+ * PostgreSQL: the lock, the lines and the saga in one round trip (a statement costs the process
+ * and the server more in the round trip than in the work). The lines come back as JSON of their
+ * rows (bigint columns as JSON numbers, which the row readers take as well). Until an item edit
  * applies they are the placement's, so the statement's snapshot — taken before it waited for the
  * row lock — reads them right; once the locked row counts an edit (`edit_count`), they are read
- * again after the lock. The saga does change, under this same lock: it is read by a statement of its own,
- * after the lock was granted, or a change committed while this one waited would be missed.
+ * again after the lock. The saga does change, under this same lock, so a read from that snapshot
+ * could miss a change committed while this statement waited: it is read by an update that changes
+ * nothing, which, like any update, works on the row's latest committed version (the one after the
+ * wait) and returns it.
  */
-const lockOrderWithItems = statement<OrderRow & { items_json: OrderItemRow[] | null }>(
-  `with locked as (update orders set version = version + 1 where order_id = ? returning *)
-   select locked.*, (select json_agg(i) from order_items i where i.order_id = locked.order_id) as items_json from locked`,
+const lockOrderWithItems = statement<OrderRow & { items_json: OrderItemRow[] | null; saga_json: OrderSagaRow | null }>(
+  `with locked as (update orders set version = version + 1 where order_id = ? returning *),
+   saga as (update order_sagas set saga_id = saga_id where order_id = (select order_id from locked) returning *)
+   select locked.*, (select json_agg(i) from order_items i where i.order_id = locked.order_id) as items_json,
+     (select row_to_json(saga) from saga) as saga_json
+   from locked`,
 );
 /** PostgreSQL: the order's and the saga's changes in one statement. */
 const updateOrderAndSaga = statement(
@@ -111,12 +116,38 @@ export async function nextOrderNumberFromSequence(db: Kysely<OrdersTables>, year
   }
 }
 
+/**
+ * PostgreSQL: a placement's three inserts (order, saga, lines) as one statement, one round trip;
+ * by the number of lines. The foreign keys of the saga and the lines are checked at the end of
+ * the statement, when the order row is there.
+ */
+const insertFlowWithLines = new Map<number, Statement<never>>();
+function insertFlowStatement(lines: number): Statement<never> {
+  let run = insertFlowWithLines.get(lines);
+  if (!run) {
+    const line = `(${placeholders(ITEM_COLUMNS.length)})`;
+    run = statement(
+      `with placed as (insert into orders (${ORDER_COLUMNS.join(', ')}, version) values (${placeholders(ORDER_COLUMNS.length)}, 1)),
+       saga as (insert into order_sagas (${SAGA_COLUMNS.join(', ')}) values (${placeholders(SAGA_COLUMNS.length)}))
+       insert into order_items (${ITEM_COLUMNS.join(', ')}) values ${Array.from({ length: lines }, () => line).join(', ')}`,
+    );
+    insertFlowWithLines.set(lines, run);
+  }
+  return run;
+}
+
 /** Inserts a new order, its lines and its saga. */
 export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promise<void> {
   const row = orderToRow(order);
-  await insertOrder(db, ORDER_COLUMNS.map((c) => row[c]));
-  await insertItems(db, itemsToRows(order).map((item) => ITEM_COLUMNS.map((c) => item[c])));
+  const lines = itemsToRows(order).map((item) => ITEM_COLUMNS.map((c) => item[c]));
   const sagaRow = sagaToRow(saga);
+  // Up to 100 lines at once (orders are limited far below; a longer one takes the three statements).
+  if (isPostgres(db) && lines.length > 0 && lines.length <= 100) {
+    await insertFlowStatement(lines.length)(db, [...ORDER_COLUMNS.map((c) => row[c]), ...SAGA_COLUMNS.map((c) => sagaRow[c]), ...lines.flat()]);
+    return;
+  }
+  await insertOrder(db, ORDER_COLUMNS.map((c) => row[c]));
+  await insertItems(db, lines);
   await insertSaga(db, SAGA_COLUMNS.map((c) => sagaRow[c]));
 }
 
@@ -129,19 +160,21 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
 export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow | undefined> {
   let row: OrderRow | undefined;
   let items: OrderItemRow[];
+  let saga: OrderSagaRow | undefined;
   if (isPostgres(db)) {
     const [joined] = await lockOrderWithItems(db, [orderId]);
     if (!joined) return undefined;
-    const { items_json: lines, ...order } = joined;
+    const { items_json: lines, saga_json: sagaRow, ...order } = joined;
     row = order;
+    saga = sagaRow ?? undefined;
     // An edit may have changed the lines after this statement's snapshot: read them under the lock.
     items = Number(order.edit_count) > 0 ? await selectItems(db, [orderId]) : (lines ?? []);
   } else {
     [row] = await selectOrder(db, [orderId]);
     if (!row) return undefined;
     items = await selectItems(db, [orderId]);
+    [saga] = await selectSaga(db, [orderId]);
   }
-  const [saga] = await selectSaga(db, [orderId]);
   if (!saga) throw new Error(`order ${orderId} has no saga`);
   return { order: orderFromRows(row, items), saga: sagaFromRow(saga) };
 }

@@ -25,6 +25,8 @@ const LEADER_IDLE_LIMIT_MS = 10_000;
 /** A leader with nothing to publish says so (`select 1`) this often, well within the limit. */
 const LEADER_KEEPALIVE_MS = 2_000;
 const keepAlive = statement<{ one: number }>('select 1 as one');
+/** The least time between two rounds that published (see `run`). */
+const ROUND_GAP_MS = 20;
 const readCursor = statement<{ position: number | string }>('select position from transport_relay_cursor where stream = ?');
 const readEvents = statement<Selectable<EventRow>>('select * from events where sequence > ? and sequence <= ? order by sequence limit ?');
 const moveCursor = statement('update transport_relay_cursor set position = ? where stream = ?');
@@ -99,6 +101,18 @@ export function createRelay(deps: RelayDeps): Relay {
   let gauge: NodeJS.Timeout | undefined;
   /** PostgreSQL: this process relays, on this connection, from this position (`takeLead`). */
   let leader: Lead | undefined;
+  let stopWaiting: (() => void) | undefined;
+
+  /** Waits `ms` whatever wakes the relay (a stop ends it early). */
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      stopWaiting = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
 
   function sleep(ms: number): Promise<void> {
     if (dirty || !running) return Promise.resolve();
@@ -246,6 +260,9 @@ export function createRelay(deps: RelayDeps): Relay {
         const published = await relayOnce();
         failures = 0;
         if (published === batchSize) continue;
+        // A round that published lets commits gather before the next: at a steady flow the
+        // feed goes out in rounds of many events, not one round (two statements) per commit.
+        if (typeof published === 'number' && published > 0) await pause(ROUND_GAP_MS);
         // Another process relays: look again after a poll, whatever commits here meanwhile
         // (it publishes them; trying the lock on every commit would only cost round trips).
         backingOff = published === 'busy';
@@ -281,6 +298,7 @@ export function createRelay(deps: RelayDeps): Relay {
     async stop() {
       running = false;
       clearInterval(gauge);
+      stopWaiting?.();
       wakeUp?.();
       // A round still waiting on the broker after a while is given up; its events stay in the outbox.
       let timer: NodeJS.Timeout | undefined;
