@@ -121,8 +121,9 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Paymen
     const seen = await find(call.db, key);
     if (seen) return seen;
     const row: GatewayRecordRow = { idempotency_key: key, gateway_id: `${prefix}_${ids.next()}`, created_at: call.now, ...(await fresh()) };
-    await insertRecord(call.db, row);
-    return (await find(call.db, key))!;
+    // The row as stored; none when a concurrent call with the same key stored its own first.
+    const [stored] = await insertRecord(call.db, row);
+    return stored ?? (await find(call.db, key))!;
   }
 
   function sameRequest(row: GatewayRecordRow, expected: Partial<GatewayRecordRow>): void {
@@ -204,7 +205,7 @@ const RECORD_COLUMNS = [
 ] as const satisfies readonly (keyof GatewayRecordRow)[];
 const everyRecordColumn: Exclude<keyof GatewayRecordRow, (typeof RECORD_COLUMNS)[number]> extends never ? true : never = true;
 void everyRecordColumn;
-const insertRecord = rowStatement<GatewayRecordRow>('payment_gateway_charges', RECORD_COLUMNS, 'on conflict (idempotency_key) do nothing');
+const insertRecord = rowStatement<GatewayRecordRow, GatewayRecordRow>('payment_gateway_charges', RECORD_COLUMNS, 'on conflict (idempotency_key) do nothing returning *');
 const selectRecord = statement<GatewayRecordRow>('select * from payment_gateway_charges where idempotency_key = ?');
 
 async function find(db: Kysely<GatewayTables>, key: string): Promise<GatewayRecordRow | undefined> {
