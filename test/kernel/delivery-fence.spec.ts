@@ -104,3 +104,83 @@ describe.each(dialects)('two workers delivering the same batch from the same che
     expect(await checkpoint()).toBe(events[1]!.sequence);
   });
 });
+
+/**
+ * A round of one consumer's partitions in one transaction (`deliverPartitions`): each partition
+ * still commits only from the checkpoint its reader saw, and a fence that falls undoes them all.
+ */
+describe.each(dialects)('one consumer\'s batches of several partitions delivered together, on %s', (dialect) => {
+  let h: ConsumerEngine;
+  let fenceHolds = true;
+  beforeEach(async () => {
+    fenceHolds = true;
+    const consumer = defineConsumer<TestTables>({
+      name: 'test.together',
+      source: 'test',
+      handlers: {
+        CounterIncremented: async (event, ctx) => {
+          await ctx.db.insertInto('test_totals').values({ aggregate_id: event.aggregateId, total: (event.payload as { amount: number }).amount, handled: 1 }).execute();
+          // The process is paused here past its leases.
+          if (event.aggregateId === 'p1-pause') fenceHolds = false;
+          ctx.emit(counterEvent(`${event.aggregateId}-next`, 1));
+        },
+      },
+    });
+    h = await createConsumerEngine(dialect, [consumer]);
+    await h.engine.dispatcher.register(3);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const checkpoints = async () =>
+    Object.fromEntries(
+      (await h.storage.db.selectFrom('consumer_checkpoints').select(['partition', 'position']).where('consumer', '=', 'test.together').orderBy('partition').execute()).map((r) => [Number(r.partition), Number(r.position)]),
+    );
+
+  it('applies the partitions whose checkpoint is where their reader saw it, leaves out the one another worker moved, and moves each checkpoint to its own last event', async () => {
+    for (const id of ['p0-a', 'p1-a', 'p2-a', 'p0-b']) await h.engine.unitOfWork.run('test', async (tx) => void tx.emit(counterEvent(id, 2)));
+    const events: EventEnvelope[] = (await h.engine.log.query({ limit: 10 })).events;
+    const of = (prefix: string) => events.filter((e) => e.aggregateId.startsWith(prefix));
+    // Another worker took partition 1 first.
+    expect(await h.engine.dispatcher.deliver('test.together', of('p1'), { partition: 1, expectedPosition: 0 })).toMatchObject({ stale: false });
+
+    const result = await h.engine.dispatcher.deliverPartitions('test.together', [
+      { partition: 2, expectedPosition: 0, events: of('p2') },
+      { partition: 0, expectedPosition: 0, events: of('p0') },
+      { partition: 1, expectedPosition: 0, events: of('p1') },
+    ]);
+
+    expect([...result.stale]).toEqual([1]);
+    expect(result.appended.map((e) => e.aggregateId).sort()).toEqual(['p0-a-next', 'p0-b-next', 'p2-a-next']);
+    expect(await h.totals()).toEqual({ 'p0-a': [2, 1], 'p0-b': [2, 1], 'p1-a': [2, 1], 'p2-a': [2, 1] });
+    expect(await checkpoints()).toEqual({ 0: of('p0')[1]!.sequence, 1: of('p1')[0]!.sequence, 2: of('p2')[0]!.sequence });
+  });
+
+  it('commits nothing for a partition whose transaction ends after the fence fell', async () => {
+    for (const id of ['p0-a', 'p1-pause']) await h.engine.unitOfWork.run('test', async (tx) => void tx.emit(counterEvent(id, 2)));
+    const events: EventEnvelope[] = (await h.engine.log.query({ limit: 10 })).events;
+    const result = await h.engine.dispatcher.deliverPartitions(
+      'test.together',
+      events.map((e, i) => ({ partition: i, expectedPosition: 0, events: [e] })),
+      { fence: () => fenceHolds },
+    );
+
+    const inbox = async () => (await h.storage.db.selectFrom('inbox').select('event_id').where('consumer', '=', 'test.together').execute()).map((r) => r.event_id);
+    if (dialect === 'postgres') {
+      // One transaction for both partitions: rolled back whole.
+      expect([...result.stale].sort()).toEqual([0, 1]);
+      expect(result.appended).toEqual([]);
+      expect(await h.totals()).toEqual({});
+      expect(await inbox()).toEqual([]);
+      expect(await checkpoints()).toEqual({ 0: 0, 1: 0, 2: 0 });
+    } else {
+      // A transaction per partition: the first committed before the fence fell.
+      expect([...result.stale]).toEqual([1]);
+      expect(result.appended.map((e) => e.aggregateId)).toEqual(['p0-a-next']);
+      expect(await h.totals()).toEqual({ 'p0-a': [2, 1] });
+      expect(await inbox()).toEqual([events[0]!.eventId]);
+      expect(await checkpoints()).toEqual({ 0: events[0]!.sequence, 1: 0, 2: 0 });
+    }
+  });
+});

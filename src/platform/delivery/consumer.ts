@@ -34,9 +34,10 @@ export interface Consumer<DB = unknown> {
   readonly handleBatch?: (events: readonly EventEnvelope[], ctx: HandlerContext<DB>) => Promise<void>;
   /**
    * The handlers write rows that events of different aggregates share (a product's stock, a
-   * statistics counter). A process then delivers this consumer's partitions one at a time:
-   * side by side, two batches would lock those rows in different orders and deadlock. Without
-   * it, a process delivers the consumer's partitions in parallel lanes.
+   * statistics counter). A process then delivers this consumer's partitions one at a time, a
+   * transaction each: the rows one batch locks stay few (two processes' batches lock them in
+   * their own orders, and a larger batch is a likelier deadlock). Without it, a process
+   * delivers every partition it read in a round in one transaction (PostgreSQL).
    */
   readonly sharedRows?: boolean;
   /**

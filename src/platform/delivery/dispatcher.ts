@@ -15,7 +15,7 @@ import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from
 import type { TimerStore } from './timers.js';
 
 import { tracingOff, type Tracing } from '../observability/tracing.js';
-import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type Work } from './handler-runner.js';
+import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type PartitionOf, type Work } from './handler-runner.js';
 
 /** Thrown inside a delivery transaction to roll it back when its fence (the partition lease) fell meanwhile. */
 class FenceLost extends Error {
@@ -78,6 +78,19 @@ export interface RoundBatch {
   expectedPosition: number;
 }
 
+/** A partition's batch for `deliverPartitions`: its events after the checkpoint its reader saw. */
+export interface PartitionBatch {
+  partition: number;
+  expectedPosition: number;
+  events: readonly EventEnvelope[];
+}
+
+/** What `deliverPartitions` did: the partitions left out (their checkpoint had moved), and the events the handlers emitted. */
+export interface PartitionsResult {
+  stale: Set<number>;
+  appended: EventEnvelope[];
+}
+
 export interface BatchResult {
   /** True when another worker moved the checkpoint first; nothing was applied. */
   stale: boolean;
@@ -133,7 +146,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   /** One consumer's batch inside an open transaction: checkpoint check, handlers, checkpoint move. Undefined when stale. */
-  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: number, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean, claimed?: { blocking: boolean }) {
+  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: PartitionOf, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean, claimed?: { blocking: boolean }) {
     if (!claimed && expectedPosition !== undefined && position !== expectedPosition) return undefined;
     // Handed events the checkpoint has passed (a caller other than the transport): they were
     // handled, and their inbox records may be pruned already — duplicates.
@@ -144,7 +157,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     const handled = fresh.length === 0 ? [] : tracing.enabled ? await tracedBatch(consumer, partition, fresh, fast, deliver) : await deliver();
     const last = events[events.length - 1]!.sequence;
     // A claimed checkpoint moved first thing in the transaction (`claimCheckpoint`).
-    if (!claimed && expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
+    if (!claimed && typeof partition === 'number' && expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
     if (!behind) return handled;
     let next = 0;
     return events.map((e): DeliveryOutcome => (behind(e) ? 'duplicate' : handled[next++]!));
@@ -154,12 +167,12 @@ export function createDispatcher(deps: DispatcherDeps) {
    * A batch as a span of its own trace (`deliver <consumer>`), linked to the events' traces;
    * each handled event is a span in its event's trace (see the handler runner).
    */
-  async function tracedBatch(consumer: Consumer, partition: number, events: readonly EventEnvelope[], fast: boolean, deliver: () => Promise<DeliveryOutcome[]>): Promise<DeliveryOutcome[]> {
+  async function tracedBatch(consumer: Consumer, partition: PartitionOf, events: readonly EventEnvelope[], fast: boolean, deliver: () => Promise<DeliveryOutcome[]>): Promise<DeliveryOutcome[]> {
     const span = tracing.startSpan(`deliver ${consumer.name}`, {
       kind: 'consumer',
       parent: null,
       links: events.map((e) => e.metadata?.traceparent),
-      attributes: { 'orderflow.consumer': consumer.name, 'orderflow.partition': partition, 'messaging.batch.message_count': events.length, 'orderflow.path': fast ? 'fast' : 'careful' },
+      attributes: { 'orderflow.consumer': consumer.name, 'orderflow.partition': typeof partition === 'number' ? partition : undefined, 'messaging.batch.message_count': events.length, 'orderflow.path': fast ? 'fast' : 'careful' },
     });
     try {
       return await deliver();
@@ -203,7 +216,30 @@ export function createDispatcher(deps: DispatcherDeps) {
     return { stale: false, outcomes: result.value, appended: result.appended };
   }
 
-  return {
+  /**
+   * Runs a delivery transaction: the fast path, then the careful path when a handler failed in
+   * it; again (up to `MAX_CONFLICT_RETRIES` times) when it lost a deadlock, everything having
+   * been rolled back. 'fence lost' when its fence fell while it ran (rolled back).
+   */
+  async function runDelivery<T>(consumer: Consumer, partition: number, run: (fast: boolean) => Promise<T>): Promise<T | 'fence lost'> {
+    for (let conflicts = 0; ; conflicts++) {
+      try {
+        try {
+          return await run(true);
+        } catch (error) {
+          if (!(error instanceof FastPathAborted)) throw error;
+          return await run(false);
+        }
+      } catch (error) {
+        if (error instanceof FenceLost) return 'fence lost';
+        if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) throw error;
+        logger.debug({ consumer: consumer.name, partition, conflicts: conflicts + 1 }, 'delivery transaction conflicted with another; running it again');
+        await new Promise((resolve) => setTimeout(resolve, random() * 50 * (conflicts + 1)));
+      }
+    }
+  }
+
+  const dispatcher = {
     consumers: () => [...consumers.values()],
 
     /**
@@ -248,29 +284,67 @@ export function createDispatcher(deps: DispatcherDeps) {
               options.fence,
             )
           : inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast), options.fence);
-      let result: Awaited<ReturnType<typeof run>>;
-      for (let conflicts = 0; ; conflicts++) {
-        try {
-          try {
-            result = await run(true);
-          } catch (error) {
-            if (!(error instanceof FastPathAborted)) throw error;
-            result = await run(false);
-          }
-          break;
-        } catch (error) {
-          // The fence fell while the transaction ran (rolled back): as if another worker had moved the checkpoint.
-          if (error instanceof FenceLost) return { stale: true, outcomes: [], appended: [] };
-          // Another transaction won a deadlock: everything was rolled back; run the batch again.
-          if (!isTransactionConflict(error) || conflicts >= MAX_CONFLICT_RETRIES) throw error;
-          logger.debug({ consumer: consumer.name, partition, conflicts: conflicts + 1 }, 'delivery transaction conflicted with another; running it again');
-          await new Promise((resolve) => setTimeout(resolve, random() * 50 * (conflicts + 1)));
-        }
-      }
+      const result = await runDelivery(consumer, partition, run);
+      // The fence fell while the transaction ran (rolled back): as if another worker had moved the checkpoint.
+      if (result === 'fence lost') return { stale: true, outcomes: [], appended: [] };
       const { value, appended } = result;
       if (!value) return { stale: true, outcomes: [], appended: [] };
       events.forEach((e, i) => metrics.eventsDelivered.inc({ event_type: e.eventType, consumer: consumer.name, outcome: value[i]! }));
       return { stale: false, outcomes: value, appended };
+    },
+
+    /**
+     * PostgreSQL: delivers one consumer's batches of several partitions in one transaction, as
+     * `deliver` with `expectedPosition` would each: the checkpoints are claimed first, in
+     * partition order (a partition whose checkpoint moved meanwhile is left out: stale), then the
+     * claimed partitions' events are handled together in log order. One transaction, one commit
+     * and its bookkeeping for a round of the consumer instead of one per partition. With `fence`,
+     * nothing commits unless it still holds at the end (every partition stale otherwise). Elsewhere
+     * each batch goes through `deliver` in turn.
+     */
+    async deliverPartitions(consumerName: string, batches: readonly PartitionBatch[], options: { fence?: () => boolean } = {}): Promise<PartitionsResult> {
+      const consumer = consumerNamed(consumerName);
+      const parts = batches.filter((b) => b.events.length > 0 && b.events[b.events.length - 1]!.sequence! > b.expectedPosition).sort((a, b) => a.partition - b.partition);
+      if (deps.dialect !== 'postgres' || parts.length < 2) {
+        const stale = new Set<number>();
+        const appended: EventEnvelope[] = [];
+        for (const part of parts) {
+          const result = await dispatcher.deliver(consumer.name, part.events, { partition: part.partition, expectedPosition: part.expectedPosition, fence: options.fence });
+          if (result.stale) stale.add(part.partition);
+          appended.push(...result.appended);
+        }
+        return { stale, appended };
+      }
+      const partitionOfEvent = new Map<string, number>();
+      for (const part of parts) for (const event of part.events) partitionOfEvent.set(event.eventId, part.partition);
+      const partitionOf = (event: EventEnvelope) => partitionOfEvent.get(event.eventId)!;
+      const run = (fast: boolean) =>
+        inTransactionFrom(
+          consumer.name,
+          parts[0]!.partition,
+          async (trx) => {
+            const claimed = new Map<number, { blocking: boolean }>();
+            const now = clock.now();
+            for (const part of parts) {
+              const claim = await store.claimCheckpoint(trx, consumer.name, part.partition, part.expectedPosition, part.events[part.events.length - 1]!.sequence!, now);
+              if (claim) claimed.set(part.partition, claim);
+            }
+            return claimed;
+          },
+          async (work, claimed) => {
+            const events = parts.filter((p) => claimed.has(p.partition)).flatMap((p) => p.events);
+            events.sort((a, b) => a.sequence! - b.sequence!);
+            const blocking = [...claimed.values()].some((c) => c.blocking);
+            const outcomes = events.length === 0 ? [] : ((await handleBatch(work, undefined, consumer, partitionOf, events, 0, fast, { blocking })) ?? []);
+            return { claimed, events, outcomes };
+          },
+          options.fence,
+        );
+      const result = await runDelivery(consumer, parts[0]!.partition, run);
+      if (result === 'fence lost') return { stale: new Set(parts.map((p) => p.partition)), appended: [] };
+      const { claimed, events, outcomes } = result.value;
+      events.forEach((e, i) => metrics.eventsDelivered.inc({ event_type: e.eventType, consumer: consumer.name, outcome: outcomes[i]! }));
+      return { stale: new Set(parts.filter((p) => !claimed.has(p.partition)).map((p) => p.partition)), appended: result.appended };
     },
 
     /**
@@ -427,6 +501,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       return appended;
     },
   };
+  return dispatcher;
 
   async function findFailure(id: string): Promise<FailedDeliveryRow> {
     const row = await db.selectFrom('failed_deliveries').selectAll().where('id', '=', id).executeTakeFirst();

@@ -23,6 +23,13 @@ export function retryTimerKind(consumer: string): string {
 /** Where a delivery ended: handled, a duplicate, parked behind a failure, or failed. */
 export type DeliveryOutcome = 'handled' | 'duplicate' | 'parked' | 'ignored' | 'failed' | 'dead';
 
+/** The partition a batch's events belong to: one for the whole batch, or each event's own (a batch of several partitions). */
+export type PartitionOf = number | ((event: EventEnvelope) => number);
+
+function partitionOf(partitions: PartitionOf, event: EventEnvelope): number {
+  return typeof partitions === 'number' ? partitions : partitions(event);
+}
+
 type Trx = Transaction<DeliveryTables>;
 
 /** Thrown out of the fast path to roll its transaction back; the batch is then run carefully. */
@@ -229,7 +236,7 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
    * savepoints. A handler that throws aborts the whole transaction (FastPathAborted), and the
    * batch is run again event by event under savepoints.
    */
-  async function deliverFast(work: Work, consumer: Consumer, partition: number, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
+  async function deliverFast(work: Work, consumer: Consumer, partitions: PartitionOf, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(events.length);
     const runnable: number[] = [];
     // What the handlers get: each event in the current version of its type.
@@ -238,10 +245,10 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
       const blocker = blocked.get(event.aggregateId);
       const read = blocker ? undefined : schemas.read(event);
       if (blocker) {
-        await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
+        await store.park(work.trx, consumer.name, partitionOf(partitions, event), event, blocker, work.now);
         outcomes[i] = 'parked';
       } else if (read && !read.ok) {
-        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, { error: `schema: ${read.reason}`, permanent: true }));
+        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partitionOf(partitions, event), event, { error: `schema: ${read.reason}`, permanent: true }));
         outcomes[i] = 'dead';
       } else {
         current[i] = read!.ok ? read!.event : event;
@@ -304,18 +311,18 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   }
 
   /** Each event under its own savepoint: a failing handler undoes only its own writes. */
-  async function deliverCarefully(work: Work, consumer: Consumer, partition: number, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
+  async function deliverCarefully(work: Work, consumer: Consumer, partitions: PartitionOf, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     for (const event of events) {
       const blocker = blocked.get(event.aggregateId);
       if (blocker) {
-        await store.park(work.trx, consumer.name, partition, event, blocker, work.now);
+        await store.park(work.trx, consumer.name, partitionOf(partitions, event), event, blocker, work.now);
         outcomes.push('parked');
         continue;
       }
       const result = await attempt(work, consumer, event, 1);
       if (result.kind === 'failed') {
-        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partition, event, result));
+        blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partitionOf(partitions, event), event, result));
         outcomes.push(result.permanent ? 'dead' : 'failed');
       } else outcomes.push(result.kind);
     }

@@ -40,12 +40,6 @@ export interface NatsTransportOptions {
    * wake-up lost while NATS is away.
    */
   pollMs?: number;
-  /**
-   * Partitions of one consumer a process delivers side by side at most (default 4); each lane
-   * holds a database connection while its transaction runs. A consumer whose handlers share
-   * rows across aggregates (`sharedRows`) uses one.
-   */
-  lanes?: number;
   /** A partition lease not renewed for this long is free for another process (default 8 s). */
   leaseTtlMs?: number;
   /** How often leases are renewed and partitions rebalanced (default 2 s). */
@@ -78,7 +72,6 @@ export function createNatsTransportFactory(options: NatsTransportOptions): Trans
     partitions: options.partitions ?? 8,
     batchSize: options.batchSize ?? 256,
     pollMs: options.pollMs ?? 250,
-    lanes: options.lanes ?? 4,
     leaseTtlMs: options.leaseTtlMs ?? 8000,
     leaseRenewMs: options.leaseRenewMs ?? 2000,
     relayPollMs: options.relayPollMs ?? 100,
@@ -128,7 +121,6 @@ function createNatsTransport(deps: NatsTransportDeps): Transport {
         logger,
         partitions,
         batchSize: deps.batchSize,
-        lanes: deps.lanes,
         pollMs: deps.pollMs,
         onAppended: (events) => notify(events),
         onFailure: repairTopology,

@@ -22,8 +22,6 @@ export interface ConsumerLogReaderDeps {
   partitions: number;
   /** Events read per round, and delivered per transaction at most. */
   batchSize: number;
-  /** Partitions of the consumer delivered side by side at most (1 for a consumer with `sharedRows`). */
-  lanes: number;
   /** Longest wait before looking at the log again when no wake-up came (another process's commits wake it over NATS). */
   pollMs: number;
   /** A delivery committed events: wake the readers and the relay (here and in the other processes). */
@@ -58,10 +56,12 @@ export interface ConsumerLogReader {
  * consumer's event types after the lowest position of the partitions held, up to the log's
  * stable head (nothing in flight below it, so nothing is skipped), splits them by partition
  * (a stable hash of the aggregate, so an aggregate's events stay in one partition, in log
- * order) and hands each partition's events to the dispatcher in one transaction, with the
- * partition's checkpoint as the expected position: a process that lost the partition to
- * another finds the checkpoint moved and commits nothing (the fence). The broker carries no
- * event on this path; a wake-up over NATS tells the other processes that the log grew.
+ * order) and hands them to the dispatcher with each partition's checkpoint as its expected
+ * position: a process that lost the partition to another finds the checkpoint moved and
+ * commits nothing for it (the fence). Every partition's events of the round go in one
+ * transaction (`deliverPartitions`), or, for a consumer with `sharedRows`, one transaction per
+ * partition. The broker carries no event on this path; a wake-up over NATS tells the other
+ * processes that the log grew.
  */
 export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLogReader {
   const { consumer, log, db, dispatcher, metrics, partitions, batchSize, pollMs } = deps;
@@ -109,6 +109,42 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
     return true;
   }
 
+  /** The round's batches of every partition in one delivery (`Dispatcher.deliverPartitions`). */
+  async function deliverTogether(active: Held[], byPartition: Map<number, EventEnvelope[]>, boundary: number): Promise<void> {
+    const taking: { part: Held; events: EventEnvelope[] }[] = [];
+    for (const part of active) {
+      // Checked right before the transaction starts: a partition handed over is not touched.
+      if (part.stopping || !part.lease.valid()) continue;
+      const mine = (byPartition.get(part.lease.partition) ?? []).filter((e) => e.sequence! > part.scanned);
+      if (mine.length === 0) part.scanned = Math.max(part.scanned, boundary);
+      else taking.push({ part, events: mine });
+    }
+    if (taking.length === 0) return;
+    const delivery = dispatcher.deliverPartitions(
+      consumer.name,
+      taking.map(({ part, events }) => ({ partition: part.lease.partition, expectedPosition: part.stored!, events })),
+      // Every lease is the fence: a process paused mid-transaction past one of them rolls back at the end.
+      { fence: () => taking.every(({ part }) => part.lease.valid()) },
+    );
+    for (const { part } of taking) part.delivering = delivery;
+    let result: Awaited<typeof delivery>;
+    try {
+      result = await delivery;
+    } finally {
+      for (const { part } of taking) part.delivering = undefined;
+    }
+    for (const { part, events } of taking) {
+      if (result.stale.has(part.lease.partition)) {
+        logger.warn({ partition: part.lease.partition }, 'the checkpoint moved under this process (another one worked the partition); reading it again');
+        part.stored = undefined;
+        continue;
+      }
+      part.stored = events[events.length - 1]!.sequence!;
+      part.scanned = Math.max(part.scanned, boundary);
+    }
+    if (result.appended.length > 0) deps.onAppended(result.appended);
+  }
+
   /** One round; true when it read a full batch (more is waiting). */
   async function round(): Promise<boolean> {
     const active = [...held.values()].filter((p) => !p.stopping && p.lease.valid());
@@ -130,27 +166,29 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
       if (list) list.push(event);
       else byPartition.set(partition, [event]);
     }
-    // Each partition's batch is one transaction; `lanes` of them run at a time.
-    const queue = [...active];
-    const lane = async () => {
-      for (let part = queue.shift(); part; part = queue.shift()) {
-        const mine = (byPartition.get(part.lease.partition) ?? []).filter((e) => e.sequence! > part!.scanned);
-        // Checked right before the transaction starts: a partition handed over is not touched.
-        if (part.stopping || !part.lease.valid()) continue;
-        let ok = true;
-        if (mine.length > 0) {
-          const delivery = deliver(part, mine);
-          part.delivering = delivery;
-          try {
-            ok = await delivery;
-          } finally {
-            part.delivering = undefined;
-          }
+    // A consumer whose handlers touch only their events' aggregates: every partition's batch of
+    // the round in one transaction (its checkpoints claimed in partition order).
+    if (!consumer.sharedRows) {
+      await deliverTogether(active, byPartition, boundary);
+      return events.length === batchSize;
+    }
+    // Rows shared across aggregates: each partition's batch is a transaction of its own, one at a time.
+    for (const part of active) {
+      const mine = (byPartition.get(part.lease.partition) ?? []).filter((e) => e.sequence! > part.scanned);
+      // Checked right before the transaction starts: a partition handed over is not touched.
+      if (part.stopping || !part.lease.valid()) continue;
+      let ok = true;
+      if (mine.length > 0) {
+        const delivery = deliver(part, mine);
+        part.delivering = delivery;
+        try {
+          ok = await delivery;
+        } finally {
+          part.delivering = undefined;
         }
-        if (ok) part.scanned = Math.max(part.scanned, boundary);
       }
-    };
-    await Promise.all(Array.from({ length: consumer.sharedRows ? 1 : Math.max(1, deps.lanes) }, lane));
+      if (ok) part.scanned = Math.max(part.scanned, boundary);
+    }
     return events.length === batchSize;
   }
 
