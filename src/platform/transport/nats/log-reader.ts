@@ -95,21 +95,7 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
     return Number(row?.position ?? 0);
   }
 
-  /** Delivers a partition's events of this round; false when another process moved its checkpoint (nothing was applied). */
-  async function deliver(part: Held, events: EventEnvelope[]): Promise<boolean> {
-    // The lease is the fence: a process paused mid-transaction past its lease rolls back at the end.
-    const result = await dispatcher.deliver(consumer.name, events, { partition: part.lease.partition, expectedPosition: part.stored, fence: () => part.lease.valid() });
-    if (result.stale) {
-      logger.warn({ partition: part.lease.partition }, 'the checkpoint moved under this process (another one worked the partition); reading it again');
-      part.stored = undefined;
-      return false;
-    }
-    part.stored = events[events.length - 1]!.sequence!;
-    if (result.appended.length > 0) deps.onAppended(result.appended);
-    return true;
-  }
-
-  /** The round's batches of every partition in one delivery (`Dispatcher.deliverPartitions`). */
+  /** The round's batches of these partitions in one delivery (`Dispatcher.deliverPartitions`; one partition: `deliver`). */
   async function deliverTogether(active: Held[], byPartition: Map<number, EventEnvelope[]>, boundary: number): Promise<void> {
     const taking: { part: Held; events: EventEnvelope[] }[] = [];
     for (const part of active) {
@@ -167,28 +153,10 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
       else byPartition.set(partition, [event]);
     }
     // A consumer whose handlers touch only their events' aggregates: every partition's batch of
-    // the round in one transaction (its checkpoints claimed in partition order).
-    if (!consumer.sharedRows) {
-      await deliverTogether(active, byPartition, boundary);
-      return events.length === batchSize;
-    }
-    // Rows shared across aggregates: each partition's batch is a transaction of its own, one at a time.
-    for (const part of active) {
-      const mine = (byPartition.get(part.lease.partition) ?? []).filter((e) => e.sequence! > part.scanned);
-      // Checked right before the transaction starts: a partition handed over is not touched.
-      if (part.stopping || !part.lease.valid()) continue;
-      let ok = true;
-      if (mine.length > 0) {
-        const delivery = deliver(part, mine);
-        part.delivering = delivery;
-        try {
-          ok = await delivery;
-        } finally {
-          part.delivering = undefined;
-        }
-      }
-      if (ok) part.scanned = Math.max(part.scanned, boundary);
-    }
+    // the round in one transaction (its checkpoints claimed in partition order). Rows shared
+    // across aggregates: each partition's batch a transaction of its own, one at a time.
+    if (!consumer.sharedRows) await deliverTogether(active, byPartition, boundary);
+    else for (const part of active) await deliverTogether([part], byPartition, boundary);
     return events.length === batchSize;
   }
 
