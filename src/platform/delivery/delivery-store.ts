@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
-import { rowsStatement, savepointCommand, sqliteWriter, statement } from '../storage/statements.js';
+import { rowsStatement, savepointCommand, sqliteWriter, statement, type Sent } from '../storage/statements.js';
 
 export type FailureStatus = 'retrying' | 'dead' | 'discarded';
 /** Why a delivery failed: its handler threw, the event did not match its schema, or a timer's handler threw (timer-failures.ts). */
@@ -96,6 +96,17 @@ export function createDeliveryStore(dialect: DialectName) {
       return row && { blocking: row.blocking };
     },
 
+    /**
+     * `claimCheckpoint` sent without waiting for its answer (`Statement.send`): the transaction
+     * goes on as if it held, and `answer` says later whether it did. PostgreSQL only.
+     */
+    async sendClaim(trx: Trx, consumer: string, partition: number, expected: number, to: number, now: number): Promise<{ answer: Promise<{ blocking: boolean } | undefined> }> {
+      const sent = await claimCheckpointRow.send(trx, [to, now, consumer, partition, expected]);
+      const answer = sent.answer.then(([row]) => row && { blocking: row.blocking });
+      answer.catch(() => undefined);
+      return { answer };
+    },
+
     async advanceCheckpoint(trx: Trx, consumer: string, partition: number, position: number, now: number): Promise<void> {
       await moveCheckpoint(trx, [position, now, consumer, partition]);
     },
@@ -141,6 +152,21 @@ export function createDeliveryStore(dialect: DialectName) {
         eventIds.map((eventId) => [consumer, eventId, 'handled', 1, now]),
       );
       return new Set(rows.map((r) => r.event_id));
+    },
+
+    /**
+     * `markHandledMany` sent without waiting for its answer (`Statement.send`, PostgreSQL): the
+     * ids that were new, once the server ran it. Elsewhere it runs as `markHandledMany`.
+     */
+    async sendMarkHandledMany(trx: Trx, consumer: string, eventIds: string[], now: number): Promise<Sent<string>> {
+      if (eventIds.length === 0 || sqliteWriter(trx)) return { answer: Promise.resolve([...(await this.markHandledMany(trx, consumer, eventIds, now))]) };
+      const sent = await insertInbox.send(
+        trx,
+        eventIds.map((eventId) => [consumer, eventId, 'handled', 1, now]),
+      );
+      const answer = sent.answer.then((rows) => rows.map((r) => r.event_id));
+      answer.catch(() => undefined);
+      return { answer };
     },
 
     async park(trx: Trx, consumer: string, partition: number, event: EventEnvelope, blockedBy: string, now: number): Promise<void> {

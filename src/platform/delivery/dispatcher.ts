@@ -15,7 +15,7 @@ import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from
 import type { TimerStore } from './timers.js';
 
 import { tracingOff, type Tracing } from '../observability/tracing.js';
-import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type PartitionOf, type Work } from './handler-runner.js';
+import { ClaimNotAsExpected, createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type PartitionOf, type SentClaim, type Work } from './handler-runner.js';
 
 /** Thrown inside a delivery transaction to roll it back when its fence (the partition lease) fell meanwhile. */
 class FenceLost extends Error {
@@ -43,6 +43,12 @@ export interface DispatcherDeps {
   logger: Logger;
   metrics: EngineMetrics;
   tracing?: Tracing;
+}
+
+/** A claimed checkpoint: whether the consumer has an open failure, and, if claimed ahead, its confirmation. */
+interface Claimed {
+  blocking: boolean;
+  sent?: SentClaim;
 }
 
 /**
@@ -132,28 +138,30 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** `inTransaction` whose first statement is `begin`'s: it takes the (consumer, partition) lock and answers what `body` is given. */
   async function inTransactionFrom<S, T>(consumer: string, partition: number, begin: (trx: Work['trx']) => Promise<S>, body: (work: Work, started: S) => Promise<T>, fence?: () => boolean): Promise<{ value: T; appended: EventEnvelope[] }> {
     const afterCommit: (() => void)[] = [];
-    const result = await db.transaction().execute(async (trx) => {
+    const { value, sent } = await db.transaction().execute(async (trx) => {
       afterCommit.length = 0;
       const work: Work = { trx, pending: [], afterCommit, now: clock.now() };
       const value = await body(work, await begin(trx));
-      const appended = await log.append(trx as never, work.pending);
+      // The commit goes out right behind the insert; if that failed, the commit fails with its error.
+      const sent = await log.sendAppend(trx as never, work.pending);
       if (fence && !fence()) throw new FenceLost();
-      return { value, appended };
+      return { value, sent };
     });
-    for (const event of result.appended) metrics.eventsAppended.inc({ event_type: event.eventType });
+    const appended = await sent.appended;
+    for (const event of appended) metrics.eventsAppended.inc({ event_type: event.eventType });
     for (const callback of afterCommit) callback();
-    return result;
+    return { value, appended };
   }
 
   /** One consumer's batch inside an open transaction: checkpoint check, handlers, checkpoint move. Undefined when stale. */
-  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: PartitionOf, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean, claimed?: { blocking: boolean }) {
+  async function handleBatch(work: Work, position: number | undefined, consumer: Consumer, partition: PartitionOf, events: readonly EventEnvelope[], expectedPosition: number | undefined, fast: boolean, claimed?: Claimed) {
     if (!claimed && expectedPosition !== undefined && position !== expectedPosition) return undefined;
     // Handed events the checkpoint has passed (a caller other than the transport): they were
     // handled, and their inbox records may be pruned already — duplicates.
     const behind = expectedPosition === undefined && position !== undefined && position > 0 ? (e: EventEnvelope) => e.sequence !== undefined && e.sequence <= position : undefined;
     const fresh = behind ? events.filter((e) => !behind(e)) : events;
     const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(fresh.map((e) => e.aggregateId))], claimed?.blocking);
-    const deliver = () => (fast ? deliverFast(work, consumer, partition, fresh, blocked) : deliverCarefully(work, consumer, partition, fresh, blocked));
+    const deliver = () => (fast ? deliverFast(work, consumer, partition, fresh, blocked, claimed?.sent) : deliverCarefully(work, consumer, partition, fresh, blocked));
     const handled = fresh.length === 0 ? [] : tracing.enabled ? await tracedBatch(consumer, partition, fresh, fast, deliver) : await deliver();
     const last = events[events.length - 1]!.sequence;
     // A claimed checkpoint moved first thing in the transaction (`claimCheckpoint`).
@@ -227,7 +235,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         try {
           return await run(true);
         } catch (error) {
-          if (!(error instanceof FastPathAborted)) throw error;
+          // A handler failed, or a write sent ahead (`Statement.send`) did and its failure came
+          // back with the commit, no handler's own: event by event, the careful path finds whose.
+          if (error instanceof FenceLost || isTransactionConflict(error)) throw error;
           return await run(false);
         }
       } catch (error) {
@@ -237,6 +247,48 @@ export function createDispatcher(deps: DispatcherDeps) {
         await new Promise((resolve) => setTimeout(resolve, random() * 50 * (conflicts + 1)));
       }
     }
+  }
+
+  /**
+   * Consumers whose last claim found a checkpoint moved or a failure open: their claims are
+   * waited for (the careful way) until one finds everything clear again.
+   */
+  const claimsHeldUp = new Set<string>();
+
+  /**
+   * PostgreSQL: claims the checkpoints of `parts`, in partition order. On the fast path of a
+   * consumer whose claims have held, they are sent without waiting for their answers (checked by
+   * `sent.confirm`, SentClaim); otherwise sent together and waited for. The claimed partitions.
+   */
+  async function claimPartitions(trx: Work['trx'], consumer: string, parts: readonly { partition: number; expectedPosition: number; to: number }[], fast: boolean): Promise<Map<number, Claimed>> {
+    const now = clock.now();
+    const answers: Promise<{ blocking: boolean } | undefined>[] = [];
+    for (const part of parts) answers.push((await store.sendClaim(trx, consumer, part.partition, part.expectedPosition, part.to, now)).answer);
+    if (fast && !claimsHeldUp.has(consumer)) {
+      let confirmed: Promise<void> | undefined;
+      const sent: SentClaim = {
+        confirm: () =>
+          (confirmed ??= Promise.all(answers).then((claims) => {
+            if (claims.every((claim) => claim && !claim.blocking)) return;
+            claimsHeldUp.add(consumer);
+            throw new ClaimNotAsExpected(consumer);
+          })),
+      };
+      return new Map(parts.map((part) => [part.partition, { blocking: false, sent }]));
+    }
+    const claims = await Promise.all(answers);
+    if (claims.every((claim) => claim && !claim.blocking)) claimsHeldUp.delete(consumer);
+    const claimed = new Map<number, Claimed>();
+    parts.forEach((part, i) => {
+      const claim = claims[i];
+      if (claim) claimed.set(part.partition, claim);
+    });
+    return claimed;
+  }
+
+  /** A claimed batch's view of its claims, once the transaction is over: confirmed, if sent ahead. */
+  async function confirmClaims(claimed: ReadonlyMap<number, Claimed> | undefined): Promise<void> {
+    for (const claim of claimed?.values() ?? []) await claim.sent?.confirm();
   }
 
   const dispatcher = {
@@ -279,8 +331,13 @@ export function createDispatcher(deps: DispatcherDeps) {
           ? inTransactionFrom(
               consumer.name,
               partition,
-              (trx) => store.claimCheckpoint(trx, consumer.name, partition, expected, last, clock.now()),
-              (work, claimed) => (claimed ? handleBatch(work, expected, consumer, partition, events, expected, fast, claimed) : Promise.resolve(undefined)),
+              (trx) => claimPartitions(trx, consumer.name, [{ partition, expectedPosition: expected, to: last }], fast),
+              async (work, claims) => {
+                const claimed = claims.get(partition);
+                const outcomes = claimed ? await handleBatch(work, expected, consumer, partition, events, expected, fast, claimed) : undefined;
+                await confirmClaims(claims);
+                return outcomes;
+              },
               options.fence,
             )
           : inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast), options.fence);
@@ -322,20 +379,15 @@ export function createDispatcher(deps: DispatcherDeps) {
         inTransactionFrom(
           consumer.name,
           parts[0]!.partition,
-          async (trx) => {
-            const claimed = new Map<number, { blocking: boolean }>();
-            const now = clock.now();
-            for (const part of parts) {
-              const claim = await store.claimCheckpoint(trx, consumer.name, part.partition, part.expectedPosition, part.events[part.events.length - 1]!.sequence!, now);
-              if (claim) claimed.set(part.partition, claim);
-            }
-            return claimed;
-          },
+          (trx) => claimPartitions(trx, consumer.name, parts.map((part) => ({ partition: part.partition, expectedPosition: part.expectedPosition, to: part.events[part.events.length - 1]!.sequence! })), fast),
           async (work, claimed) => {
             const events = parts.filter((p) => claimed.has(p.partition)).flatMap((p) => p.events);
             events.sort((a, b) => a.sequence! - b.sequence!);
             const blocking = [...claimed.values()].some((c) => c.blocking);
-            const outcomes = events.length === 0 ? [] : ((await handleBatch(work, undefined, consumer, partitionOf, events, 0, fast, { blocking })) ?? []);
+            // Claims sent ahead share one confirmation (claimPartitions).
+            const sent = [...claimed.values()][0]?.sent;
+            const outcomes = events.length === 0 ? [] : ((await handleBatch(work, undefined, consumer, partitionOf, events, 0, fast, { blocking, sent })) ?? []);
+            await confirmClaims(claimed);
             return { claimed, events, outcomes };
           },
           options.fence,

@@ -53,6 +53,23 @@ export function isTransactionConflict(error: unknown): boolean {
 
 export type Attempt = { kind: 'handled' | 'duplicate' | 'ignored' } | { kind: 'failed'; error: string; permanent: boolean };
 
+/**
+ * Checkpoints claimed without waiting for the answer (PostgreSQL, `Statement.send`): the batch
+ * goes on as if every claim held and no failure of the consumer were open — what nearly every
+ * round finds. `confirm` waits for the answers and throws (`ClaimNotAsExpected`) if that was
+ * wrong: the transaction rolls back, and the batch runs again waiting for its claims.
+ */
+export interface SentClaim {
+  confirm(): Promise<void>;
+}
+
+/** A claim sent ahead did not hold, or the consumer has an open failure (see SentClaim). */
+export class ClaimNotAsExpected extends Error {
+  constructor(consumer: string) {
+    super(`a checkpoint of ${consumer} claimed ahead was stale, or the consumer has an open failure`);
+  }
+}
+
 /** The part of a write that happens inside one transaction: its emitted events and after-commit callbacks. */
 export interface Work {
   trx: Trx;
@@ -236,7 +253,7 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
    * savepoints. A handler that throws aborts the whole transaction (FastPathAborted), and the
    * batch is run again event by event under savepoints.
    */
-  async function deliverFast(work: Work, consumer: Consumer, partitions: PartitionOf, events: readonly EventEnvelope[], blocked: Map<string, string>): Promise<DeliveryOutcome[]> {
+  async function deliverFast(work: Work, consumer: Consumer, partitions: PartitionOf, events: readonly EventEnvelope[], blocked: Map<string, string>, claim?: SentClaim): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(events.length);
     const runnable: number[] = [];
     // What the handlers get: each event in the current version of its type.
@@ -255,7 +272,14 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
         runnable.push(i);
       }
     }
-    const fresh = await store.markHandledMany(work.trx, consumer.name, runnable.map((i) => events[i]!.eventId), work.now);
+    const ids = runnable.map((i) => events[i]!.eventId);
+    let fresh: Set<string>;
+    if (claim) {
+      // The inbox records go out right behind the claim, before its answer came (see SentClaim).
+      const sent = await store.sendMarkHandledMany(work.trx, consumer.name, ids, work.now);
+      await claim.confirm();
+      fresh = new Set(await sent.answer);
+    } else fresh = await store.markHandledMany(work.trx, consumer.name, ids, work.now);
     const handled: number[] = [];
     for (const i of runnable) {
       const event = events[i]!;

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../storage/database.js';
 import { statement } from '../storage/statements.js';
-import { clearTimerFailure } from './timer-failures.js';
+import { clearTimerFailure, TIMER_FAILURE_PREFIX } from './timer-failures.js';
 
 // Every order schedules and cancels its saga deadline: statements written once.
 // Scheduling again moves the timer and gives it a fresh round of attempts, but keeps its last
@@ -12,6 +12,11 @@ const upsertTimer = statement(
     'on conflict (key) do update set kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, attempts = 0, dead_at = null',
 );
 const deleteTimer = statement<{ kind: string; last_error: string | null }>('delete from timers where key = ? returning kind, last_error');
+/** PostgreSQL: the delete and, for a timer that had failed, its failure record's, in one statement (see `cancel`). */
+const deleteTimerAndFailure = statement(
+  `with cancelled as (delete from timers where key = ? returning kind, last_error)
+   delete from failed_deliveries where event_id = ? and consumer = (select ? || kind from cancelled where last_error is not null)`,
+);
 
 /** A timer to schedule: `kind` picks the handler, `key` makes it unique (scheduling again moves it). */
 export interface TimerDraft {
@@ -72,10 +77,15 @@ export function createTimerStore(db: Kysely<TimerTables>, dialect: DialectName, 
   const tx = (trx: Transaction<unknown>) => trx as unknown as Transaction<TimerTables>;
   return {
     async schedule(trx, timer, now) {
-      await upsertTimer(trx as never, [timer.key, timer.kind, timer.dueAt, JSON.stringify(timer.payload ?? {}), now]);
+      // Nothing waits for its answer: it goes out with the next statement (`Statement.send`).
+      await upsertTimer.send(trx as never, [timer.key, timer.kind, timer.dueAt, JSON.stringify(timer.payload ?? {}), now]);
       onScheduled?.(timer.dueAt);
     },
     async cancel(trx, key) {
+      if (dialect === 'postgres') {
+        await deleteTimerAndFailure.send(trx as never, [key, key, TIMER_FAILURE_PREFIX]);
+        return;
+      }
       const [cancelled] = await deleteTimer(trx as never, [key]);
       // It had failed: its failure record (retrying or dead) goes with it, or it would stay open
       // for ever — nothing would fire or clear it (found by the 30-minute distributed campaign:

@@ -46,6 +46,13 @@ export interface EventLog {
   /** Appends events inside the caller's transaction and returns them with their sequence. */
   append(trx: Transaction<EventLogTables>, events: readonly EventEnvelope[]): Promise<EventEnvelope[]>;
   /**
+   * `append` as the transaction's last statement, sent without waiting for its answer
+   * (`Statement.send`): on PostgreSQL the commit goes out right behind it, one round trip for
+   * both. Resolves once sent; `appended` settles with the events and their sequences when the
+   * server ran the insert. If it failed, so does the commit (with its error): nothing was written.
+   */
+  sendAppend(trx: Transaction<EventLogTables>, events: readonly EventEnvelope[]): Promise<{ appended: Promise<EventEnvelope[]> }>;
+  /**
    * Committed events after `position`, in log order, optionally of some types only, and up to
    * `through` (a `head()` read before): a reader that follows the log passes it, so that it
    * never moves past an event that commits later.
@@ -214,6 +221,12 @@ export function stableHeadOf(row: { committed: string | number | null; in_flight
 
 export const MAX_QUERY_LIMIT = 1000;
 
+/** The events with the sequences the insert returned. */
+function withSequences(events: readonly EventEnvelope[], rows: readonly { sequence: number; event_id: string }[]): EventEnvelope[] {
+  const sequenceById = new Map(rows.map((r) => [r.event_id, Number(r.sequence)]));
+  return events.map((event) => ({ ...event, sequence: sequenceById.get(event.eventId)! }));
+}
+
 export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName): EventLog {
   async function head(): Promise<number> {
     if (dialect !== 'postgres') {
@@ -244,8 +257,19 @@ export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName)
         await markAppendInFlight(trx as never, []);
         rows = await insertEvents(trx as never, events.map(toParams));
       }
-      const sequenceById = new Map(rows.map((r) => [r.event_id, Number(r.sequence)]));
-      return events.map((event) => ({ ...event, sequence: sequenceById.get(event.eventId)! }));
+      return withSequences(events, rows);
+    },
+
+    async sendAppend(trx, events) {
+      if (dialect !== 'postgres' || events.length === 0 || events.length > MARKED_INSERT_MAX) {
+        const appended = await this.append(trx, events);
+        return { appended: Promise.resolve(appended) };
+      }
+      const sent = await markedInsert(events.length).send(trx as never, events.flatMap(toParams));
+      const appended = sent.answer.then((rows) => withSequences(events, rows));
+      // Its failure is the commit's (which fails with it); nobody may be left to wait for it.
+      appended.catch(() => undefined);
+      return { appended };
     },
 
     async readAfter(position, { types, limit, through, db: within }) {

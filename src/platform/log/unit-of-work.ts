@@ -142,13 +142,16 @@ export function createUnitOfWork(deps: UnitOfWorkDeps): UnitOfWork {
     span: TraceSpan | undefined,
   ): Promise<T> {
     const afterCommit: (() => void)[] = [];
-    const attempt = () =>
-      db.transaction().execute(async (trx) => {
+    const attempt = async () => {
+      const { value, sent } = await db.transaction().execute(async (trx) => {
         afterCommit.length = 0;
         const pending: EventEnvelope[] = [];
         const value = await body(trx, pending, afterCommit, span?.traceparent);
-        return { value, appended: await log.append(trx, pending) };
+        // The commit goes out right behind the insert; if that failed, the commit fails with its error.
+        return { value, sent: await log.sendAppend(trx, pending) };
       });
+      return { value, appended: await sent.appended };
+    };
     let result: Awaited<ReturnType<typeof attempt>>;
     for (let conflicts = 0; ; conflicts++) {
       try {

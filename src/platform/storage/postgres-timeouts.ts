@@ -32,9 +32,41 @@ export function guardClient(client: pg.PoolClient, options: GuardOptions): Postg
   let beginDeferred = false;
   const socket = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
   const pipelined = (client as unknown as { pipeline?: boolean }).pipeline === true && typeof socket?.cork === 'function';
+  // The first statement that failed in the open transaction (see `checked`).
+  let failure: unknown;
   const query = (text: unknown, parameters?: readonly unknown[]): unknown => {
     // A cursor (Kysely's streaming) runs as given: its reads are awaited by the caller.
     if (typeof text !== 'string') return client.query(text as never);
+    if (text === 'begin') failure = undefined;
+    return sendInOrder(text, parameters);
+  };
+  /**
+   * A statement's answer, told the way its caller can act on. Statements may be sent before the
+   * one ahead of them answered (pipelined, `Statement.send`), so a failure may be seen first by a
+   * later statement, which the server refused with "current transaction is aborted" (25P02), or
+   * by the commit, which the server then ran as a rollback. Both fail with the first failure — a
+   * deadlock stays a deadlock, to be run again — and a commit answered by a rollback never passes
+   * for a commit. A `rollback to savepoint` puts the transaction right again. Attached to pg's
+   * own promise as the statement is sent: answers are handled in the order they came.
+   */
+  const checked = (text: string, running: Promise<unknown>): Promise<unknown> =>
+    running.then(
+      (result) => {
+        if (text === 'commit' && (result as { command?: string } | undefined)?.command === 'ROLLBACK') {
+          const cause = failure ?? new Error('the transaction was rolled back at its commit: a statement in it failed');
+          failure = undefined;
+          throw cause;
+        }
+        if (text === 'commit' || text === 'rollback' || text.startsWith('rollback to savepoint')) failure = undefined;
+        return result;
+      },
+      (error: { code?: string }) => {
+        if (error?.code === '25P02' && failure !== undefined) throw failure;
+        failure ??= error;
+        throw error;
+      },
+    );
+  const sendInOrder = (text: string, parameters?: readonly unknown[]): unknown => {
     if (broken) return Promise.reject(broken);
     if (pipelined && text === 'begin') {
       beginDeferred = true;
@@ -61,7 +93,7 @@ export function guardClient(client: pg.PoolClient, options: GuardOptions): Postg
   const send = (text: string, parameters?: readonly unknown[]): unknown => {
     if (broken) return Promise.reject(broken);
     const name = prepared ? preparedStatementName(text) : undefined;
-    const running = name ? client.query({ name, text, values: parameters as unknown[] }) : client.query(text, parameters as unknown[]);
+    const running = checked(text, name ? client.query({ name, text, values: parameters as unknown[] }) : client.query(text, parameters as unknown[]));
     if (name) {
       // A prepared statement whose tables changed shape under it (a migration run by a newer
       // process) keeps failing on this connection: the connection is dropped, the next gets it right.

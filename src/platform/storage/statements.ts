@@ -16,7 +16,22 @@ export type Executor = Kysely<any>;
 export interface Statement<Row> {
   /** Runs the statement in `db` (the database or an open transaction); rows of `returning` or a select. */
   (db: Executor, params: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Sends the statement without waiting for its answer, where that saves a round trip: in a
+   * PostgreSQL transaction it goes out at once, pipelined behind the statements before it, and
+   * the caller goes on to the next (which the server runs after it, on the same connection).
+   * Resolves once sent, with the answer to come. Its failure is not lost: the next statement
+   * waited for fails with it, and so does the commit (postgres-timeouts.ts), which the server
+   * runs as a rollback. Elsewhere (SQLite, outside a transaction) it runs as the statement does
+   * and resolves once answered. For writes whose answer nothing before the commit depends on.
+   */
+  send(db: Executor, params: readonly unknown[]): Promise<Sent<Row>>;
   readonly text: string;
+}
+
+/** A statement sent: `answer` settles when the server ran it (a failure rejects it; nobody needs to wait). */
+export interface Sent<Row> {
+  answer: Promise<Row[]>;
 }
 
 export function statement<Row = never>(text: string): Statement<Row> {
@@ -34,7 +49,21 @@ export function statement<Row = never>(text: string): Statement<Row> {
     const result = await db.executeQuery<Row>(CompiledQuery.raw(adapter instanceof PostgresAdapter ? postgres : text, params as unknown[]));
     return result.rows;
   };
-  return Object.assign(run, { text });
+  const send = async (db: Executor, params: readonly unknown[]): Promise<Sent<Row>> => {
+    if (!db.isTransaction || !(db.getExecutor().adapter instanceof PostgresAdapter)) {
+      const rows = await run(db, params);
+      return { answer: Promise.resolve(rows) };
+    }
+    // The transaction's one connection, taken only for as long as it takes to send: Kysely hands
+    // it to one statement at a time and would otherwise hold the next until this one answered.
+    let answer!: Promise<Row[]>;
+    await db.getExecutor().provideConnection(async (connection) => {
+      answer = connection.executeQuery<Row>(CompiledQuery.raw(postgres, params as unknown[])).then((result) => result.rows);
+    });
+    answer.catch(() => undefined);
+    return { answer };
+  };
+  return Object.assign(run, { text, send });
 }
 
 /**
@@ -113,7 +142,12 @@ export function rowsStatement<Row = never>(head: string, columns: number, tail =
   const single = statement<Row>(`${head} values ${one} ${tail}`.trim());
   const byCount = new Map<number, Statement<Row>>();
   const chunk = Math.max(1, Math.floor(1000 / columns));
-  return async (db: Executor, rows: readonly (readonly unknown[])[]): Promise<Row[]> => {
+  const multiFor = (count: number): Statement<Row> => {
+    let multi = byCount.get(count);
+    if (!multi) byCount.set(count, (multi = statement<Row>(`${head} values ${Array.from({ length: count }, () => one).join(', ')} ${tail}`.trim())));
+    return multi;
+  };
+  const run = async (db: Executor, rows: readonly (readonly unknown[])[]): Promise<Row[]> => {
     const out: Row[] = [];
     if (!isPostgres(db)) {
       for (const row of rows) out.push(...(await single(db, row)));
@@ -121,12 +155,23 @@ export function rowsStatement<Row = never>(head: string, columns: number, tail =
     }
     for (let i = 0; i < rows.length; i += chunk) {
       const part = rows.slice(i, i + chunk);
-      let multi = byCount.get(part.length);
-      if (!multi) byCount.set(part.length, (multi = statement<Row>(`${head} values ${Array.from({ length: part.length }, () => one).join(', ')} ${tail}`.trim())));
-      out.push(...(await multi(db, part.flat())));
+      out.push(...(await multiFor(part.length)(db, part.flat())));
     }
     return out;
   };
+  /** The inserts sent without waiting for their answers (`Statement.send`); elsewhere run as `run`. */
+  const send = async (db: Executor, rows: readonly (readonly unknown[])[]): Promise<Sent<Row>> => {
+    if (!isPostgres(db) || !db.isTransaction) return { answer: Promise.resolve(await run(db, rows)) };
+    const answers: Promise<Row[]>[] = [];
+    for (let i = 0; i < rows.length; i += chunk) {
+      const part = rows.slice(i, i + chunk);
+      answers.push((await multiFor(part.length).send(db, part.flat())).answer);
+    }
+    const answer = Promise.all(answers).then((parts) => parts.flat());
+    answer.catch(() => undefined);
+    return { answer };
+  };
+  return Object.assign(run, { send });
 }
 
 /** An insert of one row given as an object: the columns are named once, in the order the values are bound. */

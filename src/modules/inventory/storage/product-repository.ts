@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { statement } from '../../../platform/storage/statements.js';
+import { isPostgres, statement } from '../../../platform/storage/statements.js';
 import type { NewProduct } from '../domain/products.js';
 import type { StockLevel } from '../domain/stock.js';
 import type { InventoryTables, ProductRow } from './tables.js';
@@ -12,6 +12,8 @@ type Level = Pick<ProductRow, 'on_hand' | 'reserved' | 'reorder_point'> & Partia
 // this transaction ends (alerts move under this lock, record-stock-change.ts).
 const LEVEL = 'returning on_hand, reserved, reorder_point, low_stock_alert_open';
 const selectProduct = statement<ProductRow>('select * from inventory_products where product_id = ?');
+/** PostgreSQL only (an array parameter): every product of a list. */
+const selectProducts = statement<ProductRow>('select * from inventory_products where product_id = any(?)');
 const selectLevel = statement<Level>('select on_hand, reserved, reorder_point from inventory_products where product_id = ?');
 const reserve = statement<Level>(`update inventory_products set reserved = reserved + ?, updated_at = ? where product_id = ? and on_hand - reserved >= ? ${LEVEL}`);
 const unreserve = statement<Level>(`update inventory_products set reserved = reserved - ?, updated_at = ? where product_id = ? and reserved >= ? ${LEVEL}`);
@@ -88,8 +90,12 @@ export async function listProductRows(db: Db, after: string | undefined, limit: 
   return (await query.execute()).map(productFromRow);
 }
 
-/** The products among `productIds` that exist (a placement's quote: a few lines, one look-up each). */
+/**
+ * The products among `productIds` that exist (a placement's quote): on PostgreSQL in one
+ * statement, one round trip; on SQLite, in-process, one cached look-up each.
+ */
 export async function findProductsByIds(db: Db, productIds: readonly string[]): Promise<ProductRow[]> {
+  if (isPostgres(db)) return productIds.length === 0 ? [] : (await selectProducts(db, [[...new Set(productIds)]])).map(productFromRow);
   const found: ProductRow[] = [];
   for (const productId of new Set(productIds)) {
     const [row] = await selectProduct(db, [productId]);

@@ -143,7 +143,8 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
   const sagaRow = sagaToRow(saga);
   // Up to 100 lines at once (orders are limited far below; a longer one takes the three statements).
   if (isPostgres(db) && lines.length > 0 && lines.length <= 100) {
-    await insertFlowStatement(lines.length)(db, [...ORDER_COLUMNS.map((c) => row[c]), ...SAGA_COLUMNS.map((c) => sagaRow[c]), ...lines.flat()]);
+    // Nothing waits for its answer: it goes out with the events' insert and the commit (`Statement.send`).
+    await insertFlowStatement(lines.length).send(db, [...ORDER_COLUMNS.map((c) => row[c]), ...SAGA_COLUMNS.map((c) => sagaRow[c]), ...lines.flat()]);
     return;
   }
   await insertOrder(db, ORDER_COLUMNS.map((c) => row[c]));
@@ -188,17 +189,18 @@ export async function saveOrderFlow(db: Db, before: OrderFlow, after: { order: O
   if (after.order !== before.order && after.saga !== before.saga && isPostgres(db)) {
     const row = orderToRow(after.order);
     const sagaRow = sagaToRow(after.saga);
-    await updateOrderAndSaga(db, [...ORDER_CHANGEABLE.map((c) => row[c]), row.order_id, ...SAGA_CHANGEABLE.map((c) => sagaRow[c]), sagaRow.saga_id]);
+    // The row is locked (`lockOrderFlow`): nothing waits for the answer (`Statement.send`).
+    await updateOrderAndSaga.send(db, [...ORDER_CHANGEABLE.map((c) => row[c]), row.order_id, ...SAGA_CHANGEABLE.map((c) => sagaRow[c]), sagaRow.saga_id]);
     return;
   }
   if (after.order !== before.order) {
     const row = orderToRow(after.order);
     const changed = (after.order.status !== before.order.status ? 1 : 0) | (after.order.customerId !== before.order.customerId ? 2 : 0);
     const { indexed, update } = updateOrder[changed]!;
-    await update(db, [...UNINDEXED_CHANGEABLE.map((c) => row[c]), ...indexed.map((c) => row[c]), row.order_id]);
+    await update.send(db, [...UNINDEXED_CHANGEABLE.map((c) => row[c]), ...indexed.map((c) => row[c]), row.order_id]);
   }
   if (after.saga !== before.saga) {
     const row = sagaToRow(after.saga);
-    await updateSaga(db, [...SAGA_CHANGEABLE.map((c) => row[c]), row.saga_id]);
+    await updateSaga.send(db, [...SAGA_CHANGEABLE.map((c) => row[c]), row.saga_id]);
   }
 }
