@@ -2,12 +2,13 @@ import type { PayloadOf } from '../../../kernel/catalog.js';
 import type { EventEnvelope } from '../../../kernel/envelope.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
+import { isPostgres } from '../../../platform/storage/statements.js';
 import { decideShortOrder, type BackorderPlan, type ShortLine } from '../domain/backorders.js';
 import { decideReservation, reservationLines, type LineAttempt, type ReservationLine } from '../domain/reservations.js';
 import { availableOf, type StockLevel } from '../domain/stock.js';
 import { inventoryReservationFailed, inventoryReservationShort, inventoryReserved, orderBackordered } from '../events.js';
 import { insertBackorders } from '../storage/backorder-repository.js';
-import { addBackorderedUnits, lockProductStock, reserveUnits, unreserveUnits } from '../storage/product-repository.js';
+import { addBackorderedUnits, lockProductStock, reserveOrderLines, reserveUnits, unreserveUnits } from '../storage/product-repository.js';
 import { claimReservation, insertReservationLines, markReservationFailed, transitionReservation } from '../storage/reservation-repository.js';
 import type { InventoryTables } from '../storage/tables.js';
 import { recordStockChange } from './record-stock-change.js';
@@ -28,17 +29,19 @@ type Attempt = LineAttempt & { allowBackorders?: boolean };
  * short line when every short product takes backorders (the order waits), InventoryReservationShort
  * when short orders are held for review, else InventoryReservationFailed with nothing held. Each
  * line is one guarded UPDATE in productId order (concurrent transactions lock rows in the same
- * order); a short line's row is locked before what is available of it is read.
+ * order); a short line's row is locked before what is available of it is read. On PostgreSQL the
+ * claim and every line are one statement that does the same (`reserveAtOnce`).
  */
 export function reserveOrder(ids: IdGenerator, policy: ShortOrderPolicy = { holdForReview: false }) {
   return async (event: EventEnvelope<PayloadOf<'OrderPlaced'>>, ctx: Ctx): Promise<void> => {
     const { orderId, orderNumber } = event.payload;
-    if (!(await claimReservation(ctx.db, orderId, ctx.now))) {
+    const lines = reservationLines(event.payload.items);
+    let attempts = await reserveAtOnce(ctx, orderId, lines);
+    if (!attempts) attempts = (await claimReservation(ctx.db, orderId, ctx.now)) ? await attemptLines(ctx, lines) : 'seen';
+    if (attempts === 'seen') {
       ctx.log.info({ orderId }, 'order already has a reservation record; OrderPlaced ignored');
       return;
     }
-    const lines = reservationLines(event.payload.items);
-    const attempts = await attemptLines(ctx, lines);
     const decision = decideReservation(attempts);
     if (decision.kind === 'reserved') {
       await insertReservationLines(ctx.db, orderId, lines);
@@ -97,6 +100,24 @@ async function recordReserved(ctx: Ctx, ids: IdGenerator, attempts: readonly Att
 
 function toShortLine(a: Attempt & { outcome: 'short' }): ShortLine {
   return { productId: a.productId, requested: a.requested, available: a.available, allowBackorders: a.allowBackorders === true };
+}
+
+/**
+ * PostgreSQL: the claim and every line in one statement (`reserveOrderLines`), one round trip,
+ * with the outcome line by line would have: the lines that fit reserved, the rows of short
+ * ones locked and read. 'seen' when the order had a reservation record already. SQLite:
+ * undefined — in-process statements gain nothing, and the order goes line by line.
+ */
+async function reserveAtOnce(ctx: Ctx, orderId: string, lines: readonly ReservationLine[]): Promise<Attempt[] | 'seen' | undefined> {
+  if (!isPostgres(ctx.db)) return undefined;
+  const reserved = await reserveOrderLines(ctx.db, orderId, lines, ctx.now);
+  if (!reserved) return 'seen';
+  return reserved.map((line, i): Attempt => {
+    const requested = lines[i]!.quantity;
+    if (line.outcome === 'reserved') return { productId: line.productId, requested, outcome: 'reserved', level: line.level };
+    if (line.outcome === 'unknown') return { productId: line.productId, requested, outcome: 'unknown' };
+    return { productId: line.productId, requested, outcome: 'short', available: availableOf(line.level), allowBackorders: line.allowBackorders };
+  });
 }
 
 /**

@@ -3,8 +3,8 @@ import type { EventEnvelope } from '../../../kernel/envelope.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import { decideEnd } from '../domain/reservations.js';
-import { shipUnits } from '../storage/product-repository.js';
-import { findReservation, transitionReservation } from '../storage/reservation-repository.js';
+import { shipLines } from '../storage/product-repository.js';
+import { findReservation, moveLockedReservation, transitionReservation } from '../storage/reservation-repository.js';
 import type { InventoryTables } from '../storage/tables.js';
 import { recordStockChange } from './record-stock-change.js';
 
@@ -16,18 +16,21 @@ import { recordStockChange } from './record-stock-change.js';
 export function shipReservedStock(ids: IdGenerator) {
   return async (event: EventEnvelope<PayloadOf<'ShipmentCreated'>>, ctx: HandlerContext<InventoryTables>): Promise<void> => {
     const { orderId, shipmentId } = event.payload;
-    const reservation = await findReservation(ctx.db, orderId);
+    // Locked: seen as reserved, it stays so until the commit, and its move cannot fail.
+    const reservation = await findReservation(ctx.db, orderId, { lock: true });
     const decision = decideEnd(reservation?.status, 'ship');
     if (decision.kind === 'ignore' || !reservation) {
       ctx.log.info({ orderId, shipmentId, why: decision.kind === 'ignore' ? decision.why : 'none' }, 'ShipmentCreated: no held stock to ship; ignored');
       return;
     }
-    if (!(await transitionReservation(ctx.db, orderId, 'reserved', decision.next, ctx.now))) {
+    if (reservation.status === 'reserved') await moveLockedReservation(ctx.db, orderId, 'reserved', decision.next, ctx.now);
+    else if (!(await transitionReservation(ctx.db, orderId, 'reserved', decision.next, ctx.now))) {
       ctx.log.info({ orderId, shipmentId }, 'ShipmentCreated: reservation changed meanwhile; ignored');
       return;
     }
-    for (const line of reservation.lines) {
-      const level = await shipUnits(ctx.db, line.productId, line.quantity, ctx.now);
+    const levels = await shipLines(ctx.db, reservation.lines, ctx.now);
+    for (const [i, line] of reservation.lines.entries()) {
+      const level = levels[i]!;
       await recordStockChange(ctx, ids, {
         productId: line.productId,
         level,

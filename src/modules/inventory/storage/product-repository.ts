@@ -122,6 +122,52 @@ export async function reserveUnits(db: Db, productId: string, quantity: number, 
   return row && toLevel(row);
 }
 
+/**
+ * PostgreSQL: an order's reservation in one statement, one round trip: the claim (the order's
+ * reservation record, none if it has one already), then, claimed, every line's product row
+ * locked in product order — bytewise, as line by line — and the lines that fit reserved, each
+ * guarded as `reserve` is. A row per product found: its level after the statement, whether its
+ * line was reserved, and whether it takes backorders (a short line's row stays locked, as
+ * `lockProductStock` leaves it). `for no key update` is the lock an update takes: reservation
+ * lines that reference the product do not wait for it, nor it for them.
+ */
+const reserveLines = statement<Level & { claimed: boolean; product_id: string | null; applied: boolean | null; allow_backorders: number | null }>(
+  `with claim as (
+     insert into inventory_reservations (order_id, status, reason, created_at, updated_at) values (?, 'reserved', null, ?, ?)
+     on conflict (order_id) do nothing returning order_id),
+   wanted as (select * from unnest(?::text[], ?::bigint[]) as w (product_id, quantity)),
+   locked as materialized (
+     select p.product_id, p.on_hand, p.reserved, p.reorder_point, p.low_stock_alert_open, p.allow_backorders from inventory_products p
+     where p.product_id in (select product_id from wanted) and exists (select 1 from claim)
+     order by p.product_id collate "C" for no key update),
+   taken as (
+     update inventory_products p set reserved = p.reserved + w.quantity, updated_at = ?
+     from wanted w
+     where p.product_id = w.product_id and p.product_id in (select product_id from locked) and p.on_hand - p.reserved >= w.quantity
+     returning p.product_id, p.on_hand, p.reserved, p.low_stock_alert_open)
+   select exists (select 1 from claim) as claimed, l.product_id, t.product_id is not null as applied, l.allow_backorders, l.reorder_point,
+     coalesce(t.on_hand, l.on_hand) as on_hand, coalesce(t.reserved, l.reserved) as reserved, coalesce(t.low_stock_alert_open, l.low_stock_alert_open) as low_stock_alert_open
+   from (select 1) as one left join locked l on true left join taken t on t.product_id = l.product_id`,
+);
+
+/** A line as `reserveOrderLines` left it: reserved (the level after), short (the level, locked), or of no known product. */
+export type LineReservation = { productId: string; outcome: 'reserved'; level: StockLevel } | { productId: string; outcome: 'short'; level: StockLevel; allowBackorders: boolean } | { productId: string; outcome: 'unknown' };
+
+/**
+ * PostgreSQL only (`reserveLines`): claims the order's reservation and reserves every line that
+ * fits, in one statement. Undefined when the order had a reservation record already (nothing done).
+ */
+export async function reserveOrderLines(db: Db, orderId: string, lines: readonly { productId: string; quantity: number }[], now: number): Promise<LineReservation[] | undefined> {
+  const rows = await reserveLines(db, [orderId, now, now, lines.map((l) => l.productId), lines.map((l) => l.quantity), now]);
+  if (!rows[0]?.claimed) return undefined;
+  const byProduct = new Map(rows.filter((r) => r.product_id !== null).map((r) => [r.product_id!, r]));
+  return lines.map(({ productId }): LineReservation => {
+    const row = byProduct.get(productId);
+    if (!row) return { productId, outcome: 'unknown' };
+    return row.applied ? { productId, outcome: 'reserved', level: toLevel(row) } : { productId, outcome: 'short', level: toLevel(row), allowBackorders: Number(row.allow_backorders) === 1 };
+  });
+}
+
 /** Gives reserved units back (release, or undoing a partial reservation). */
 export async function unreserveUnits(db: Db, productId: string, quantity: number, now: number): Promise<StockLevel> {
   const [row] = await unreserve(db, [quantity, now, productId, quantity]);
@@ -134,6 +180,40 @@ export async function shipUnits(db: Db, productId: string, quantity: number, now
   const [row] = await ship(db, [quantity, quantity, quantity, now, productId, quantity]);
   if (!row) throw new Error(`cannot ship ${quantity} of ${productId}: fewer units are reserved (stock ledger out of step)`);
   return toLevel(row);
+}
+
+/**
+ * PostgreSQL: `ship` for every line of an order in one statement, the rows locked in product
+ * order first (bytewise, as everywhere else; see `reserveLines`).
+ */
+const shipAll = statement<Level & { product_id: string }>(
+  `with wanted as (select * from unnest(?::text[], ?::bigint[]) as w (product_id, quantity)),
+   locked as materialized (
+     select p.product_id from inventory_products p where p.product_id in (select product_id from wanted)
+     order by p.product_id collate "C" for no key update)
+   update inventory_products p set on_hand = p.on_hand - w.quantity, reserved = p.reserved - w.quantity, shipped = p.shipped + w.quantity, updated_at = ?
+   from wanted w
+   where p.product_id = w.product_id and p.product_id in (select product_id from locked) and p.reserved >= w.quantity
+   ${LEVEL}, p.product_id`,
+);
+
+/**
+ * `shipUnits` for every line (given in product order, the order their rows are locked in): on
+ * PostgreSQL one statement, one round trip.
+ */
+export async function shipLines(db: Db, lines: readonly { productId: string; quantity: number }[], now: number): Promise<StockLevel[]> {
+  if (!isPostgres(db)) {
+    const levels: StockLevel[] = [];
+    for (const { productId, quantity } of lines) levels.push(await shipUnits(db, productId, quantity, now));
+    return levels;
+  }
+  const rows = await shipAll(db, [lines.map((l) => l.productId), lines.map((l) => l.quantity), now]);
+  const byProduct = new Map(rows.map((row) => [row.product_id, row]));
+  return lines.map(({ productId, quantity }) => {
+    const row = byProduct.get(productId);
+    if (!row) throw new Error(`cannot ship ${quantity} of ${productId}: fewer units are reserved (stock ledger out of step)`);
+    return toLevel(row);
+  });
 }
 
 /** Units that were to leave with a shipment stay (an item edit took them off before dispatch): on hand rises, shipped falls. */

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { reservationLines, type ReservationLine, type ReservationStatus } from '../domain/reservations.js';
-import { rowsStatement, statement } from '../../../platform/storage/statements.js';
+import { isPostgres, rowsStatement, statement } from '../../../platform/storage/statements.js';
 import type { InventoryTables } from './tables.js';
 
 type Db = Kysely<InventoryTables>;
@@ -13,6 +13,7 @@ const insertLines = rowsStatement('insert into inventory_reservation_lines (orde
 const transition = statement<{ order_id: string }>('update inventory_reservations set status = ?, updated_at = ? where order_id = ? and status = ? returning order_id');
 const selectReservation = statement<{ order_id: string; status: string }>('select order_id, status from inventory_reservations where order_id = ?');
 const selectLines = statement<{ product_id: string; quantity: number }>('select product_id, quantity from inventory_reservation_lines where order_id = ?');
+const lockReservationRow = statement<{ order_id: string; status: string }>('select order_id, status from inventory_reservations where order_id = ? for update');
 
 /** A reservation with its lines. */
 export interface StoredReservation {
@@ -29,8 +30,9 @@ export async function claimReservation(db: Db, orderId: string, now: number): Pr
   return (await claim(db, [orderId, now, now])).length === 1;
 }
 
+/** Nothing waits for the answer in a PostgreSQL transaction (`Statement.send`): it goes out with the next statement. */
 export async function insertReservationLines(db: Db, orderId: string, lines: readonly ReservationLine[]): Promise<void> {
-  await insertLines(db, lines.map((l) => [orderId, l.productId, l.quantity]));
+  await insertLines.send(db, lines.map((l) => [orderId, l.productId, l.quantity]));
 }
 
 export async function markReservationFailed(db: Db, orderId: string, reason: string, now: number): Promise<void> {
@@ -46,15 +48,38 @@ export async function replaceReservationLines(db: Db, orderId: string, lines: re
   if (kept.length > 0) await insertReservationLines(db, orderId, kept);
 }
 
+/**
+ * `transitionReservation` of a reservation locked by `findReservation` with `lock` and seen in
+ * `from`: it cannot fail, so nothing waits for the answer (`Statement.send`).
+ */
+export async function moveLockedReservation(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: number): Promise<void> {
+  await transition.send(db, [to, now, orderId, from]);
+}
+
 /** Moves a reservation from one status to another; false when it was no longer in `from`. */
 export async function transitionReservation(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: number): Promise<boolean> {
   return (await transition(db, [to, now, orderId, from])).length === 1;
 }
 
-export async function findReservation(db: Db, orderId: string): Promise<StoredReservation | undefined> {
-  const [row] = await selectReservation(db, [orderId]);
-  if (!row) return undefined;
-  const lines = await selectLines(db, [orderId]);
+/**
+ * The order's reservation and its lines. With `lock`, its row stays locked until the transaction
+ * ends (PostgreSQL; SQLite's transaction holds the whole database): its status cannot change
+ * before then. In a PostgreSQL transaction the two reads go out together, one round trip; the
+ * lines' read runs after the reservation's (after its lock was granted), on a snapshot of its own.
+ */
+export async function findReservation(db: Db, orderId: string, options: { lock?: boolean } = {}): Promise<StoredReservation | undefined> {
+  let row: { order_id: string; status: string } | undefined;
+  let lines: { product_id: string; quantity: number }[];
+  if (isPostgres(db) && db.isTransaction) {
+    const sent = await (options.lock ? lockReservationRow : selectReservation).send(db, [orderId]);
+    lines = await selectLines(db, [orderId]);
+    [row] = await sent.answer;
+    if (!row) return undefined;
+  } else {
+    [row] = await selectReservation(db, [orderId]);
+    if (!row) return undefined;
+    lines = await selectLines(db, [orderId]);
+  }
   return {
     orderId: row.order_id,
     status: row.status as ReservationStatus,

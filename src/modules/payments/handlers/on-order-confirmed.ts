@@ -4,7 +4,7 @@ import type { IdGenerator } from '../../../kernel/ids.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import { startPayment } from '../domain/payment.js';
 import type { PaymentGateway } from '../gateway/simulated-gateway.js';
-import { findPaymentByOrder, insertPayment, isOrderCancelled, stateOf } from '../storage/payment-repository.js';
+import { insertPayment, paymentAndCancellationOf, stateOf } from '../storage/payment-repository.js';
 import type { PaymentRow, PaymentsDb } from '../storage/tables.js';
 import { gatewayAnswerPayload } from './on-gateway-answer.js';
 import { applyGatewayAnswer, chargeRequestOf, gatewayCall } from './settle-payment.js';
@@ -29,8 +29,8 @@ export interface ChargeDeps {
 export function onOrderConfirmed(deps: ChargeDeps) {
   return async (event: EventEnvelope<OrderConfirmedPayload>, ctx: HandlerContext<PaymentsDb>): Promise<void> => {
     const { orderId, totalAmount, currency } = event.payload;
-    const existing = await findPaymentByOrder(ctx.db, orderId);
-    const decision = startPayment(existing && stateOf(existing), await isOrderCancelled(ctx.db, orderId));
+    const { payment: existing, cancelled } = await paymentAndCancellationOf(ctx.db, orderId);
+    const decision = startPayment(existing && stateOf(existing), cancelled);
     if (decision.refused) {
       ctx.log.info({ orderId, code: decision.code }, `OrderConfirmed ignored: ${decision.message}`);
       return;
@@ -55,7 +55,7 @@ export function onOrderConfirmed(deps: ChargeDeps) {
       return;
     }
     if (deps.latencyMs <= 0) {
-      await applyGatewayAnswer(ctx, deps.gateway, payment, ctx.log);
+      await applyGatewayAnswer(ctx, deps.gateway, payment, ctx.log, undefined, { insertedHere: true });
       return;
     }
     // The request leaves now; its answer arrives after the latency (asked again by idempotency key).

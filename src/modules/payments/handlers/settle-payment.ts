@@ -31,9 +31,10 @@ function toAnswer(result: ChargeResult): GatewayAnswer {
  * returns the first answer) and applies it: PaymentProcessed, then a refund at once if the
  * order was cancelled meanwhile; or PaymentFailed; or, without an answer, nothing yet.
  * `causationId` names the event that asked for the charge when the transaction has none of
- * its own (the gateway-answer timer).
+ * its own (the gateway-answer timer). `insertedHere`: this transaction inserted the payment, so
+ * its version cannot have moved (`savePayment`).
  */
-export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger, causationId?: string): Promise<void> {
+export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway, payment: PaymentRow, log: Logger, causationId?: string, options: { insertedHere?: boolean } = {}): Promise<void> {
   const answer = toAnswer(await gateway.charge(gatewayCall(tx), chargeRequestOf(payment)));
   const decision = recordAnswer(stateOf(payment), answer);
   if (decision.refused) {
@@ -47,11 +48,11 @@ export async function applyGatewayAnswer(tx: PaymentTx, gateway: PaymentGateway,
   const base = { orderId: payment.order_id, paymentId: payment.payment_id };
   log.debug({ ...base, outcome: answer.outcome }, `the gateway answered: ${answer.outcome}`);
   if (answer.outcome === 'declined') {
-    await savePayment(tx.db, payment, decision.state, tx.now, { reason: answer.reason });
+    await savePayment(tx.db, payment, decision.state, tx.now, { reason: answer.reason }, options);
     tx.emit(paymentEvent('PaymentFailed', { ...base, reason: answer.reason }, payment.correlation_id, causationId));
     return;
   }
-  const succeeded = await savePayment(tx.db, payment, decision.state, tx.now);
+  const succeeded = await savePayment(tx.db, payment, decision.state, tx.now, {}, options);
   const processed = tx.emit(paymentEvent('PaymentProcessed', { ...base, amount: payment.amount, currency: payment.currency }, payment.correlation_id, causationId));
   if (decision.refundNow) {
     log.info({ paymentId: payment.payment_id }, 'the payment succeeded after its order was cancelled; refunding it');

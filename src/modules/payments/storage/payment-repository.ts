@@ -53,10 +53,24 @@ export async function insertPayment(db: Db, row: PaymentRow): Promise<boolean> {
  * Writes the payment's next state if nobody changed it since `current` was read (its version);
  * otherwise throws, so the handler is rolled back and retried on fresh state.
  */
-export async function savePayment(db: Db, current: PaymentRow, next: PaymentState, now: number, extra: Partial<Pick<PaymentRow, 'reason' | 'refunded_at'>> = {}): Promise<PaymentRow> {
+export async function savePayment(
+  db: Db,
+  current: PaymentRow,
+  next: PaymentState,
+  now: number,
+  extra: Partial<Pick<PaymentRow, 'reason' | 'refunded_at'>> = {},
+  options: { insertedHere?: boolean } = {},
+): Promise<PaymentRow> {
   const changes = { status: next.status, refund_on_success: next.refundOnSuccess ? 1 : 0, updated_at: now, version: current.version + 1, ...extra };
   const { reason, refunded_at } = { ...current, ...changes };
-  const updated = await updatePayment(db, [changes.status, changes.refund_on_success, now, changes.version, reason, refunded_at, current.payment_id, current.version]);
+  const params = [changes.status, changes.refund_on_success, now, changes.version, reason, refunded_at, current.payment_id, current.version];
+  if (options.insertedHere) {
+    // A row this transaction inserted is seen by no other until the commit: nothing can have
+    // changed it, so nothing waits for the answer (`Statement.send`).
+    await updatePayment.send(db, params);
+    return { ...current, ...changes };
+  }
+  const updated = await updatePayment(db, params);
   if (updated.length !== 1) {
     throw new AppError('conflict', 'PAYMENT_CHANGED_CONCURRENTLY', `payment ${current.payment_id} changed while it was being updated; retrying`);
   }
@@ -75,6 +89,17 @@ export async function addToPaymentAmount(db: Db, current: PaymentRow, amount: nu
 /** Remembers that an order was cancelled (idempotent). */
 export async function recordCancelledOrder(db: Db, orderId: string, reason: string, now: number): Promise<void> {
   await insertCancelled(db, [orderId, reason, now]);
+}
+
+/**
+ * The order's payment, if any, and whether the order was cancelled: two reads, in a PostgreSQL
+ * transaction sent together (`Statement.send`), one round trip.
+ */
+export async function paymentAndCancellationOf(db: Db, orderId: string): Promise<{ payment: PaymentRow | undefined; cancelled: boolean }> {
+  const sent = await selectByOrder.send(db, [orderId]);
+  const cancelled = await isOrderCancelled(db, orderId);
+  const [payment] = await sent.answer;
+  return { payment: normalise(payment), cancelled };
 }
 
 export async function isOrderCancelled(db: Db, orderId: string): Promise<boolean> {

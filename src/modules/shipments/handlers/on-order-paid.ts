@@ -7,7 +7,7 @@ import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import { createShipment } from '../domain/shipment.js';
 import { trackingNumberFor } from '../domain/tracking-number.js';
 import { shipmentEvent } from '../events.js';
-import { findShipmentByOrder, insertShipment, isOrderCancelled } from '../storage/shipment-repository.js';
+import { insertShipment, shipmentAndCancellationOf } from '../storage/shipment-repository.js';
 import type { ShipmentRow, ShipmentsDb } from '../storage/tables.js';
 
 const Open = { additionalProperties: true } as const;
@@ -31,8 +31,8 @@ export function onOrderPaid(deps: { ids: IdGenerator }) {
   return async (event: EventEnvelope<Record<string, unknown>>, ctx: HandlerContext<ShipmentsDb>): Promise<void> => {
     const payload = readOrderPaid(event.payload);
     const { orderId } = payload;
-    const existing = await findShipmentByOrder(ctx.db, orderId);
-    const decision = createShipment(existing?.status, await isOrderCancelled(ctx.db, orderId));
+    const { shipment: existing, cancelled } = await shipmentAndCancellationOf(ctx.db, orderId);
+    const decision = createShipment(existing?.status, cancelled);
     if (decision.refused) {
       ctx.log.info({ orderId, code: decision.code }, `OrderPaid ignored: ${decision.message}`);
       return;

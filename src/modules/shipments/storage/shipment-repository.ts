@@ -52,6 +52,17 @@ export async function findShipmentByOrder(db: Db, orderId: string): Promise<Ship
   return row;
 }
 
+/**
+ * The order's shipment, if any, and whether the order was cancelled: two reads, in a PostgreSQL
+ * transaction sent together (`Statement.send`), one round trip.
+ */
+export async function shipmentAndCancellationOf(db: Db, orderId: string): Promise<{ shipment: ShipmentRow | undefined; cancelled: boolean }> {
+  const sent = await selectByOrder.send(db, [orderId]);
+  const cancelled = await isOrderCancelled(db, orderId);
+  const [shipment] = await sent.answer;
+  return { shipment, cancelled };
+}
+
 /** Inserts a new shipment; false when the order already has one (the unique order id decides a race). */
 export async function insertShipment(db: Db, row: ShipmentRow): Promise<boolean> {
   return (await insertShipmentRow(db, row)).length === 1;

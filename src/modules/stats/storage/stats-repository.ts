@@ -33,17 +33,20 @@ export async function loadOrders(db: Kysely<StatsTables>, orderIds: readonly str
   return found;
 }
 
-/** Inserts or overwrites the facts of the given orders. */
+/**
+ * Inserts or overwrites the facts of the given orders. In a PostgreSQL transaction nothing waits
+ * for the answer (`Statement.send`): it goes out with the next statement or the commit.
+ */
 export async function saveOrders(db: Kysely<StatsTables>, orders: Iterable<OrderFacts>): Promise<void> {
-  await upsertOrders(
+  await upsertOrders.send(
     db,
     [...orders].map((o) => [o.orderId, o.status, o.currency, o.totalAmount, o.paidAmount, o.refundedAmount]),
   );
 }
 
-/** Adds each delta to its counter, creating counters on first use. Deltas must be one per counter. */
+/** Adds each delta to its counter, creating counters on first use. Deltas must be one per counter. Sent as `saveOrders`. */
 export async function addToCounters(db: Kysely<StatsTables>, deltas: readonly CounterDelta[]): Promise<void> {
-  await addCounters(
+  await addCounters.send(
     db,
     deltas.map((d) => [d.metric, d.dimension, d.delta]),
   );
