@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/kernel/envelope.js';
 import { defineConsumer } from '../../src/platform/delivery/consumer.js';
@@ -182,5 +183,49 @@ describe.each(dialects)('one consumer\'s batches of several partitions delivered
       expect(await inbox()).toEqual([events[0]!.eventId]);
       expect(await checkpoints()).toEqual({ 0: events[0]!.sequence, 1: 0, 2: 0 });
     }
+  });
+});
+
+/**
+ * On PostgreSQL a batch delivered from a known checkpoint records its events in the inbox in
+ * the statement that claims the checkpoint. An event that turns out not to match its schema is
+ * dead-lettered, not handled: it must not keep that record, or a re-drive would take it for a
+ * duplicate and never handle it.
+ */
+describe.each(dialects)('a malformed event in a batch delivered from a known checkpoint, on %s', (dialect) => {
+  let h: ConsumerEngine;
+  beforeEach(async () => {
+    const consumer = defineConsumer<TestTables>({
+      name: 'test.malformed',
+      source: 'test',
+      handlers: {
+        CounterIncremented: async (event, ctx) => {
+          await ctx.db.insertInto('test_totals').values({ aggregate_id: event.aggregateId, total: (event.payload as { amount: number }).amount, handled: 1 }).execute();
+        },
+      },
+    });
+    h = await createConsumerEngine(dialect, [consumer]);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('dead-letters it without an inbox record; the other events are handled and recorded', async () => {
+    await h.engine.unitOfWork.run('test', async (tx) => void tx.emit(counterEvent('good-1', 1)));
+    // A producer with another schema wrote it; the log takes raw rows, the consumer must not.
+    await sql`insert into events (event_id, event_type, version, aggregate_type, aggregate_id, occurred_at, correlation_id, causation_id, source, payload)
+              values ('bad-1', 'CounterIncremented', 1, 'Product', 'bad', '2026-01-01T00:00:00.000Z', 'c', null, 'elsewhere', '{"amount":"ten"}')`.execute(h.storage.db);
+    await h.engine.unitOfWork.run('test', async (tx) => void tx.emit(counterEvent('good-2', 2)));
+    const events = (await h.engine.log.query({ limit: 10 })).events;
+    expect(events.map((e) => e.aggregateId)).toEqual(['good-1', 'bad', 'good-2']);
+
+    const result = await h.engine.dispatcher.deliver('test.malformed', events, { partition: 0, expectedPosition: 0 });
+
+    expect(result).toMatchObject({ stale: false, outcomes: ['handled', 'dead', 'handled'] });
+    expect(await h.totals()).toEqual({ 'good-1': [1, 1], 'good-2': [2, 1] });
+    const inbox = await h.storage.db.selectFrom('inbox').select('event_id').where('consumer', '=', 'test.malformed').execute();
+    expect(inbox.map((r) => r.event_id).sort()).toEqual([events[0]!.eventId, events[2]!.eventId].sort());
+    const [letter] = await h.engine.deadLetters.list({ status: 'dead' });
+    expect(letter).toMatchObject({ eventId: 'bad-1', reason: 'schema', status: 'dead' });
   });
 });

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { EventEnvelope } from '../../kernel/envelope.js';
 import type { DialectName } from '../storage/database.js';
-import { rowsStatement, savepointCommand, sqliteWriter, statement, type Sent } from '../storage/statements.js';
+import { rowsStatement, savepointCommand, sqliteWriter, statement } from '../storage/statements.js';
 
 export type FailureStatus = 'retrying' | 'dead' | 'discarded';
 /** Why a delivery failed: its handler threw, the event did not match its schema, or a timer's handler threw (timer-failures.ts). */
@@ -51,15 +51,42 @@ const lockCheckpointRow = statement<{ position: number }>('select position from 
 const moveCheckpoint = statement('update consumer_checkpoints set position = ?, updated_at = ? where consumer = ? and partition = ?');
 const anyBlockingRow = statement<{ one: number }>(`select 1 as one from failed_deliveries where consumer = ? and status in ('retrying', 'dead') limit 1`);
 /**
- * PostgreSQL, first statement of a delivery transaction that knows where the checkpoint must be:
- * moves it (taking its row lock, one writer per partition) and says in the same round trip
- * whether the consumer has any unresolved failure.
+ * PostgreSQL, the first statement of a delivery transaction that knows where its checkpoints
+ * must be: claims them and records the batch's events in the inbox, one round trip.
+ * - The checkpoint rows of the partitions are locked in partition order (one writer per
+ *   partition; two claimers never wait for each other in opposite orders), and each moves from
+ *   where it must be to its batch's last event; one that is elsewhere (another worker moved it,
+ *   having waited for it if it was locked) is left out: stale.
+ * - Whether the consumer has any unresolved failure, from the statement's snapshot, which may
+ *   predate a transaction it waited for; one that held these rows without moving them (a retry,
+ *   a re-drive, a discard) only ever resolves failures, and a failure seen that is resolved by
+ *   now is looked up again, by aggregate, in a statement of its own.
+ * - With none, the events of the claimed partitions are recorded as handled, as
+ *   `markHandledMany` would (the ids that were new come back). With one, nothing is recorded:
+ *   some events may have to wait (parked), and the caller records event by event.
  */
-const claimCheckpointRow = statement<{ blocking: boolean }>(
-  `update consumer_checkpoints set position = ?, updated_at = ? where consumer = ? and partition = ? and position = ?
-   returning exists (select 1 from failed_deliveries where consumer = consumer_checkpoints.consumer and status in ('retrying', 'dead')) as blocking`,
+const claimAndRecordRows = statement<{ claimed: number[]; blocking: boolean; fresh: string[] }>(
+  `with wanted as (select * from unnest(?::int[], ?::bigint[], ?::bigint[]) as w (partition, expected, position)),
+   locked as materialized (
+     select c.partition from consumer_checkpoints c
+     where c.consumer = ? and c.partition in (select partition from wanted)
+     order by c.partition for no key update),
+   claimed as (
+     update consumer_checkpoints c set position = w.position, updated_at = ?
+     from wanted w
+     where c.consumer = ? and c.partition = w.partition and c.partition in (select partition from locked) and c.position = w.expected
+     returning c.partition),
+   blocking as (select exists (select 1 from failed_deliveries where consumer = ? and status in ('retrying', 'dead')) as open),
+   recorded as (
+     insert into inbox (consumer, event_id, outcome, attempts, handled_at)
+     select ?, r.event_id, 'handled', 1, ? from unnest(?::text[], ?::int[]) as r (event_id, partition)
+     where r.partition in (select partition from claimed) and not (select open from blocking)
+     on conflict (consumer, event_id) do nothing
+     returning event_id)
+   select array(select partition from claimed) as claimed, (select open from blocking) as blocking, array(select event_id from recorded) as fresh`,
 );
 const INSERT_INBOX = 'insert into inbox (consumer, event_id, outcome, attempts, handled_at)';
+const deleteInboxRow = statement('delete from inbox where consumer = ? and event_id = ?');
 const insertInbox = rowsStatement<{ event_id: string }>(INSERT_INBOX, 5, 'on conflict (consumer, event_id) do nothing returning event_id');
 /** SQLite: one record; `changes` is 0 when it was there already (`sqliteWriter`). */
 const INSERT_INBOX_SQLITE = `${INSERT_INBOX} values (?, ?, ?, ?, ?) on conflict (consumer, event_id) do nothing`;
@@ -82,29 +109,38 @@ export function createDeliveryStore(dialect: DialectName) {
     },
 
     /**
-     * PostgreSQL: moves the checkpoint from `expected` to `to` as the delivery transaction's first
-     * statement (the batch's events are known; the move commits or rolls back with the work).
-     * Undefined when the checkpoint is no longer at `expected` (another worker moved it, having
-     * waited for it if it was locked): stale, nothing to do. Otherwise whether any failure of the
-     * consumer is unresolved (`blockedAggregates`' first look), from the statement's snapshot,
-     * which may predate a transaction it waited for; one that held this row without moving it
-     * (a retry, a re-drive, a discard) only ever resolves failures, and a failure seen that is
-     * resolved by now is looked up again, by aggregate, in a statement of its own.
+     * PostgreSQL: claims the checkpoints of `parts` and, unless the consumer has an unresolved
+     * failure, records `record` — events with their partitions — in the inbox, those of claimed
+     * partitions only (`claimAndRecordRows`). The claimed partitions; whether a failure is open;
+     * the ids newly recorded (undefined when nothing was: a failure is open).
      */
-    async claimCheckpoint(trx: Trx, consumer: string, partition: number, expected: number, to: number, now: number): Promise<{ blocking: boolean } | undefined> {
-      const [row] = await claimCheckpointRow(trx, [to, now, consumer, partition, expected]);
-      return row && { blocking: row.blocking };
+    async claimAndRecord(
+      trx: Trx,
+      consumer: string,
+      parts: readonly { partition: number; expected: number; to: number }[],
+      record: readonly { eventId: string; partition: number }[],
+      now: number,
+    ): Promise<{ claimed: Set<number>; blocking: boolean; fresh: Set<string> | undefined }> {
+      const [row] = await claimAndRecordRows(trx, [
+        parts.map((p) => p.partition),
+        parts.map((p) => p.expected),
+        parts.map((p) => p.to),
+        consumer,
+        now,
+        consumer,
+        consumer,
+        consumer,
+        now,
+        record.map((r) => r.eventId),
+        record.map((r) => r.partition),
+      ]);
+      const blocking = row!.blocking;
+      return { claimed: new Set(row!.claimed.map(Number)), blocking, fresh: blocking ? undefined : new Set(row!.fresh) };
     },
 
-    /**
-     * `claimCheckpoint` sent without waiting for its answer (`Statement.send`): the transaction
-     * goes on as if it held, and `answer` says later whether it did. PostgreSQL only.
-     */
-    async sendClaim(trx: Trx, consumer: string, partition: number, expected: number, to: number, now: number): Promise<{ answer: Promise<{ blocking: boolean } | undefined> }> {
-      const sent = await claimCheckpointRow.send(trx, [to, now, consumer, partition, expected]);
-      const answer = sent.answer.then(([row]) => row && { blocking: row.blocking });
-      answer.catch(() => undefined);
-      return { answer };
+    /** Takes back an inbox record made in this transaction (`claimAndRecord`) of an event that is not handled after all. */
+    async unmarkHandled(trx: Trx, consumer: string, eventId: string): Promise<void> {
+      await deleteInboxRow(trx, [consumer, eventId]);
     },
 
     async advanceCheckpoint(trx: Trx, consumer: string, partition: number, position: number, now: number): Promise<void> {
@@ -113,7 +149,7 @@ export function createDeliveryStore(dialect: DialectName) {
 
     /**
      * Aggregates with an unresolved failure for this consumer, mapped to the failure's id.
-     * `anyBlocking`: the caller already looked whether there is any (`claimCheckpoint`).
+     * `anyBlocking`: the caller already looked whether there is any (`claimAndRecord`).
      */
     async blockedAggregates(trx: Trx, consumer: string, aggregateIds: string[], anyBlocking?: boolean): Promise<Map<string, string>> {
       if (aggregateIds.length === 0) return new Map();
@@ -152,21 +188,6 @@ export function createDeliveryStore(dialect: DialectName) {
         eventIds.map((eventId) => [consumer, eventId, 'handled', 1, now]),
       );
       return new Set(rows.map((r) => r.event_id));
-    },
-
-    /**
-     * `markHandledMany` sent without waiting for its answer (`Statement.send`, PostgreSQL): the
-     * ids that were new, once the server ran it. Elsewhere it runs as `markHandledMany`.
-     */
-    async sendMarkHandledMany(trx: Trx, consumer: string, eventIds: string[], now: number): Promise<Sent<string>> {
-      if (eventIds.length === 0 || sqliteWriter(trx)) return { answer: Promise.resolve([...(await this.markHandledMany(trx, consumer, eventIds, now))]) };
-      const sent = await insertInbox.send(
-        trx,
-        eventIds.map((eventId) => [consumer, eventId, 'handled', 1, now]),
-      );
-      const answer = sent.answer.then((rows) => rows.map((r) => r.event_id));
-      answer.catch(() => undefined);
-      return { answer };
     },
 
     async park(trx: Trx, consumer: string, partition: number, event: EventEnvelope, blockedBy: string, now: number): Promise<void> {

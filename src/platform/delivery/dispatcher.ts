@@ -15,7 +15,7 @@ import { createDeliveryStore, type DeliveryTables, type FailedDeliveryRow } from
 import type { TimerStore } from './timers.js';
 
 import { tracingOff, type Tracing } from '../observability/tracing.js';
-import { ClaimNotAsExpected, createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type PartitionOf, type SentClaim, type Work } from './handler-runner.js';
+import { createHandlerRunner, FastPathAborted, isTransactionConflict, RETRY_TIMER, retryTimerKind, type DeliveryOutcome, type PartitionOf, type Work } from './handler-runner.js';
 
 /** Thrown inside a delivery transaction to roll it back when its fence (the partition lease) fell meanwhile. */
 class FenceLost extends Error {
@@ -45,10 +45,10 @@ export interface DispatcherDeps {
   tracing?: Tracing;
 }
 
-/** A claimed checkpoint: whether the consumer has an open failure, and, if claimed ahead, its confirmation. */
+/** Claimed checkpoints: whether the consumer has an open failure, and the batch's events the claim recorded in the inbox (none with one open). */
 interface Claimed {
   blocking: boolean;
-  sent?: SentClaim;
+  recorded?: ReadonlySet<string>;
 }
 
 /**
@@ -161,10 +161,10 @@ export function createDispatcher(deps: DispatcherDeps) {
     const behind = expectedPosition === undefined && position !== undefined && position > 0 ? (e: EventEnvelope) => e.sequence !== undefined && e.sequence <= position : undefined;
     const fresh = behind ? events.filter((e) => !behind(e)) : events;
     const blocked = await store.blockedAggregates(work.trx, consumer.name, [...new Set(fresh.map((e) => e.aggregateId))], claimed?.blocking);
-    const deliver = () => (fast ? deliverFast(work, consumer, partition, fresh, blocked, claimed?.sent) : deliverCarefully(work, consumer, partition, fresh, blocked));
+    const deliver = () => (fast ? deliverFast(work, consumer, partition, fresh, blocked, claimed?.recorded) : deliverCarefully(work, consumer, partition, fresh, blocked));
     const handled = fresh.length === 0 ? [] : tracing.enabled ? await tracedBatch(consumer, partition, fresh, fast, deliver) : await deliver();
     const last = events[events.length - 1]!.sequence;
-    // A claimed checkpoint moved first thing in the transaction (`claimCheckpoint`).
+    // A claimed checkpoint moved first thing in the transaction (`claimAndRecord`).
     if (!claimed && typeof partition === 'number' && expectedPosition !== undefined && last !== undefined) await store.advanceCheckpoint(work.trx, consumer.name, partition, last, work.now);
     if (!behind) return handled;
     let next = 0;
@@ -250,45 +250,19 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   /**
-   * Consumers whose last claim found a checkpoint moved or a failure open: their claims are
-   * waited for (the careful way) until one finds everything clear again.
+   * PostgreSQL: claims the checkpoints of `parts` (`claimAndRecord`); on the fast path the claim
+   * also records their events in the inbox, one statement for both. The claimed partitions.
    */
-  const claimsHeldUp = new Set<string>();
-
-  /**
-   * PostgreSQL: claims the checkpoints of `parts`, in partition order. On the fast path of a
-   * consumer whose claims have held, they are sent without waiting for their answers (checked by
-   * `sent.confirm`, SentClaim); otherwise sent together and waited for. The claimed partitions.
-   */
-  async function claimPartitions(trx: Work['trx'], consumer: string, parts: readonly { partition: number; expectedPosition: number; to: number }[], fast: boolean): Promise<Map<number, Claimed>> {
-    const now = clock.now();
-    const answers: Promise<{ blocking: boolean } | undefined>[] = [];
-    for (const part of parts) answers.push((await store.sendClaim(trx, consumer, part.partition, part.expectedPosition, part.to, now)).answer);
-    if (fast && !claimsHeldUp.has(consumer)) {
-      let confirmed: Promise<void> | undefined;
-      const sent: SentClaim = {
-        confirm: () =>
-          (confirmed ??= Promise.all(answers).then((claims) => {
-            if (claims.every((claim) => claim && !claim.blocking)) return;
-            claimsHeldUp.add(consumer);
-            throw new ClaimNotAsExpected(consumer);
-          })),
-      };
-      return new Map(parts.map((part) => [part.partition, { blocking: false, sent }]));
-    }
-    const claims = await Promise.all(answers);
-    if (claims.every((claim) => claim && !claim.blocking)) claimsHeldUp.delete(consumer);
-    const claimed = new Map<number, Claimed>();
-    parts.forEach((part, i) => {
-      const claim = claims[i];
-      if (claim) claimed.set(part.partition, claim);
-    });
-    return claimed;
-  }
-
-  /** A claimed batch's view of its claims, once the transaction is over: confirmed, if sent ahead. */
-  async function confirmClaims(claimed: ReadonlyMap<number, Claimed> | undefined): Promise<void> {
-    for (const claim of claimed?.values() ?? []) await claim.sent?.confirm();
+  async function claimPartitions(
+    trx: Work['trx'],
+    consumer: string,
+    parts: readonly { partition: number; expectedPosition: number; events: readonly EventEnvelope[] }[],
+    fast: boolean,
+  ): Promise<{ claimed: Set<number> } & Claimed> {
+    const record = fast ? parts.flatMap((part) => part.events.map((event) => ({ eventId: event.eventId, partition: part.partition }))) : [];
+    const claims = parts.map((part) => ({ partition: part.partition, expected: part.expectedPosition, to: part.events[part.events.length - 1]!.sequence! }));
+    const { claimed, blocking, fresh } = await store.claimAndRecord(trx, consumer, claims, record, clock.now());
+    return { claimed, blocking, ...(fast && fresh ? { recorded: fresh } : {}) };
   }
 
   const dispatcher = {
@@ -297,7 +271,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     /**
      * Makes sure every consumer has its checkpoint row (partition 0 unless told otherwise). Rows
      * that exist are not written to: a delivery transaction in flight in another process holds
-     * its checkpoint row changed and uncommitted (PostgreSQL, `claimCheckpoint`), and an insert
+     * its checkpoint row changed and uncommitted (PostgreSQL, `claimAndRecord`), and an insert
      * meeting it would wait for that transaction — a process starting beside one paused would hang.
      */
     async register(partitions = 1): Promise<void> {
@@ -331,13 +305,8 @@ export function createDispatcher(deps: DispatcherDeps) {
           ? inTransactionFrom(
               consumer.name,
               partition,
-              (trx) => claimPartitions(trx, consumer.name, [{ partition, expectedPosition: expected, to: last }], fast),
-              async (work, claims) => {
-                const claimed = claims.get(partition);
-                const outcomes = claimed ? await handleBatch(work, expected, consumer, partition, events, expected, fast, claimed) : undefined;
-                await confirmClaims(claims);
-                return outcomes;
-              },
+              (trx) => claimPartitions(trx, consumer.name, [{ partition, expectedPosition: expected, events }], fast),
+              (work, claim) => (claim.claimed.has(partition) ? handleBatch(work, expected, consumer, partition, events, expected, fast, claim) : Promise.resolve(undefined)),
               options.fence,
             )
           : inTransaction(consumer.name, partition, (work, position) => handleBatch(work, position, consumer, partition, events, options.expectedPosition, fast), options.fence);
@@ -379,15 +348,12 @@ export function createDispatcher(deps: DispatcherDeps) {
         inTransactionFrom(
           consumer.name,
           parts[0]!.partition,
-          (trx) => claimPartitions(trx, consumer.name, parts.map((part) => ({ partition: part.partition, expectedPosition: part.expectedPosition, to: part.events[part.events.length - 1]!.sequence! })), fast),
-          async (work, claimed) => {
+          (trx) => claimPartitions(trx, consumer.name, parts, fast),
+          async (work, claim) => {
+            const { claimed } = claim;
             const events = parts.filter((p) => claimed.has(p.partition)).flatMap((p) => p.events);
             events.sort((a, b) => a.sequence! - b.sequence!);
-            const blocking = [...claimed.values()].some((c) => c.blocking);
-            // Claims sent ahead share one confirmation (claimPartitions).
-            const sent = [...claimed.values()][0]?.sent;
-            const outcomes = events.length === 0 ? [] : ((await handleBatch(work, undefined, consumer, partitionOf, events, 0, fast, { blocking, sent })) ?? []);
-            await confirmClaims(claimed);
+            const outcomes = events.length === 0 ? [] : ((await handleBatch(work, undefined, consumer, partitionOf, events, 0, fast, claim)) ?? []);
             return { claimed, events, outcomes };
           },
           options.fence,

@@ -53,23 +53,6 @@ export function isTransactionConflict(error: unknown): boolean {
 
 export type Attempt = { kind: 'handled' | 'duplicate' | 'ignored' } | { kind: 'failed'; error: string; permanent: boolean };
 
-/**
- * Checkpoints claimed without waiting for the answer (PostgreSQL, `Statement.send`): the batch
- * goes on as if every claim held and no failure of the consumer were open — what nearly every
- * round finds. `confirm` waits for the answers and throws (`ClaimNotAsExpected`) if that was
- * wrong: the transaction rolls back, and the batch runs again waiting for its claims.
- */
-export interface SentClaim {
-  confirm(): Promise<void>;
-}
-
-/** A claim sent ahead did not hold, or the consumer has an open failure (see SentClaim). */
-export class ClaimNotAsExpected extends Error {
-  constructor(consumer: string) {
-    super(`a checkpoint of ${consumer} claimed ahead was stale, or the consumer has an open failure`);
-  }
-}
-
 /** The part of a write that happens inside one transaction: its emitted events and after-commit callbacks. */
 export interface Work {
   trx: Trx;
@@ -249,11 +232,11 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
   }
 
   /**
-   * The common case, in as few statements as possible: one inbox insert for the batch and no
-   * savepoints. A handler that throws aborts the whole transaction (FastPathAborted), and the
+   * The common case, in as few statements as possible: the batch's inbox records made by its
+   * claim (`recorded`, PostgreSQL) or one insert, and no savepoints. A handler that throws aborts the whole transaction (FastPathAborted), and the
    * batch is run again event by event under savepoints.
    */
-  async function deliverFast(work: Work, consumer: Consumer, partitions: PartitionOf, events: readonly EventEnvelope[], blocked: Map<string, string>, claim?: SentClaim): Promise<DeliveryOutcome[]> {
+  async function deliverFast(work: Work, consumer: Consumer, partitions: PartitionOf, events: readonly EventEnvelope[], blocked: Map<string, string>, recorded?: ReadonlySet<string>): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(events.length);
     const runnable: number[] = [];
     // What the handlers get: each event in the current version of its type.
@@ -265,6 +248,8 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
         await store.park(work.trx, consumer.name, partitionOf(partitions, event), event, blocker, work.now);
         outcomes[i] = 'parked';
       } else if (read && !read.ok) {
+        // Recorded with the claim (`recorded`), but not handled: a re-drive must find it unrecorded.
+        if (recorded?.has(event.eventId)) await store.unmarkHandled(work.trx, consumer.name, event.eventId);
         blocked.set(event.aggregateId, await recordNewFailure(work, consumer, partitionOf(partitions, event), event, { error: `schema: ${read.reason}`, permanent: true }));
         outcomes[i] = 'dead';
       } else {
@@ -272,14 +257,8 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
         runnable.push(i);
       }
     }
-    const ids = runnable.map((i) => events[i]!.eventId);
-    let fresh: Set<string>;
-    if (claim) {
-      // The inbox records go out right behind the claim, before its answer came (see SentClaim).
-      const sent = await store.sendMarkHandledMany(work.trx, consumer.name, ids, work.now);
-      await claim.confirm();
-      fresh = new Set(await sent.answer);
-    } else fresh = await store.markHandledMany(work.trx, consumer.name, ids, work.now);
+    // Recorded in the inbox by the claim already (`claimAndRecord`, nothing parked then), or now.
+    const fresh = recorded ?? (await store.markHandledMany(work.trx, consumer.name, runnable.map((i) => events[i]!.eventId), work.now));
     const handled: number[] = [];
     for (const i of runnable) {
       const event = events[i]!;
