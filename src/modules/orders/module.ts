@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../kernel/errors.js';
+import type { EventEnvelope } from '../../kernel/envelope.js';
 import { defineConsumer } from '../../platform/delivery/consumer.js';
 import type { EngineModule, ModuleRuntime } from '../../platform/engine.js';
 import type { CatalogPort, OrdersApi } from './api.js';
@@ -25,6 +26,7 @@ import type { SagaObserver } from './handlers/apply-flow.js';
 import { SAGA_TIMEOUT_TIMER } from './handlers/saga-timer.js';
 import { getOrder, getSaga, listOrders } from './queries.js';
 import { countOrdersByStatus } from './storage/order-queries.js';
+import { preloadOrderFlows } from './storage/order-store.js';
 import { ordersMigrations } from './storage/migrations.js';
 import { toReturnView, toStockReviewView } from './views.js';
 import { findReturn, returnsOfOrder } from './storage/return-store.js';
@@ -61,6 +63,13 @@ export interface OrdersModule extends EngineModule {
   connect(runtime: ModuleRuntime): OrdersApi;
 }
 
+/** The order an event is about: an order's own, or the order its payload names. */
+function orderIdOf(event: EventEnvelope): string | undefined {
+  if (event.aggregateType === 'Order') return event.aggregateId;
+  const orderId = (event.payload as { orderId?: unknown }).orderId;
+  return typeof orderId === 'string' ? orderId : undefined;
+}
+
 export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
   const { catalog, sagaTimeoutMs, onSagaSettled: observe, returnWindowMs = DEFAULT_RETURN_WINDOW_MS } = options;
   const waits = { reviewMs: options.shortOrderReviewMs ?? 0, backorderTimeoutMs: options.backorderTimeoutMs ?? DEFAULT_BACKORDER_TIMEOUT_MS };
@@ -72,6 +81,8 @@ export function createOrdersModule(options: OrdersModuleOptions): OrdersModule {
     source: 'orders',
     // Rows, events and timers only (the saga-duration metric is observed after the commit).
     effectsInTransaction: true,
+    // Every handler locks and reads the order its event names: one statement for the batch.
+    prepareBatch: (events, ctx) => preloadOrderFlows(ctx.db, events.flatMap((event) => orderIdOf(event) ?? [])),
     handlers: {
       InventoryReserved: (event, ctx) => onInventoryReserved(event, ctx, observe, sagaTimeoutMs),
       InventoryReservationShort: (event, ctx) => onInventoryReservationShort(event, ctx, waits, observe),

@@ -84,6 +84,26 @@ describe.each(dialects)('orders module on %s', (dialect) => {
     expect(timer).toMatchObject({ kind: SAGA_TIMEOUT_TIMER, dueAt: Date.parse(saga!.deadline), payload: { orderId: order.orderId } });
   });
 
+  it('applies several steps of several orders committed together, each on top of the one before it (one delivery batch)', async () => {
+    const [a, b] = [await h.api.placeOrder(orderInput()), await h.api.placeOrder(orderInput())] as [OrderView, OrderView];
+    await h.statusOf(a.orderId, 'PENDING');
+    // One transaction: the consumer reads them together, and its handlers run one after another
+    // on the orders the batch locked and read at once (PostgreSQL), each seeing the last step's result.
+    await h.engine.unitOfWork.run('elsewhere', async (tx) => {
+      const lines = (o: OrderView) => o.items.map(({ productId, quantity }) => ({ productId, quantity }));
+      tx.emit({ eventType: 'InventoryReserved', aggregateType: 'Order', aggregateId: a.orderId, correlationId: a.correlationId, payload: { orderId: a.orderId, reservations: lines(a) } });
+      tx.emit({ eventType: 'InventoryReserved', aggregateType: 'Order', aggregateId: b.orderId, correlationId: b.correlationId, payload: { orderId: b.orderId, reservations: lines(b) } });
+      tx.emit({ eventType: 'PaymentProcessed', aggregateType: 'Payment', aggregateId: `pay-${a.orderId}`, correlationId: a.correlationId, payload: { orderId: a.orderId, paymentId: `pay-${a.orderId}`, amount: a.totalAmount, currency: a.currency } });
+      tx.emit({ eventType: 'PaymentProcessed', aggregateType: 'Payment', aggregateId: `pay-${b.orderId}`, correlationId: b.correlationId, payload: { orderId: b.orderId, paymentId: `pay-${b.orderId}`, amount: b.totalAmount, currency: b.currency } });
+      tx.emit({ eventType: 'ShipmentCreated', aggregateType: 'Shipment', aggregateId: `ship-${a.orderId}`, correlationId: a.correlationId, payload: { orderId: a.orderId, shipmentId: `ship-${a.orderId}`, trackingNumber: `TRK-${a.orderNumber}` } });
+    });
+    const shipped = await h.statusOf(a.orderId, 'SHIPPED');
+    const paid = await h.statusOf(b.orderId, 'PAID');
+    expect(shipped.statusHistory.map((s) => s.status)).toEqual(['PENDING', 'CONFIRMED', 'PAID', 'SHIPPED']);
+    expect(paid.statusHistory.map((s) => s.status)).toEqual(['PENDING', 'CONFIRMED', 'PAID']);
+    expect((await h.flow(a.correlationId)).map((e) => e.eventType)).toContain('OrderShipped');
+  });
+
   it('follows the happy path to DELIVERED, every event in the order’s flow, every step on the saga', async () => {
     const order = await h.api.placeOrder(orderInput());
     await reserve(order);

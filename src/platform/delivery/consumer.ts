@@ -33,6 +33,14 @@ export interface Consumer<DB = unknown> {
    */
   readonly handleBatch?: (events: readonly EventEnvelope[], ctx: HandlerContext<DB>) => Promise<void>;
   /**
+   * Optional: called on the fast path with the fresh events of a batch before their handlers
+   * run one by one, in the same transaction: a consumer may read (and lock) in one statement
+   * what the handlers would each read, and keep it for them. What it keeps is good until the
+   * returned function is called, when the batch's handlers are done or failed: the careful path,
+   * which may undo a handler's writes under a savepoint, never gets it.
+   */
+  readonly prepareBatch?: (events: readonly EventEnvelope[], ctx: TxContext<DB>) => Promise<(() => void) | void>;
+  /**
    * The handlers write rows that events of different aggregates share (a product's stock, a
    * statistics counter). A process then delivers this consumer's partitions one at a time, a
    * transaction each: the rows one batch locks stay few (two processes' batches lock them in

@@ -267,12 +267,29 @@ export function createHandlerRunner(deps: HandlerRunnerDeps) {
       else handled.push(i);
     }
     if (consumer.handleBatch && handled.length > 0) await runBatchHandler(work, consumer, handled.map((i) => current[i]!));
-    else for (const i of handled) await runFast(work, consumer, current[i]!);
+    else if (handled.length > 0) {
+      const done = consumer.prepareBatch ? await prepare(work, consumer, handled.map((i) => current[i]!)) : undefined;
+      try {
+        for (const i of handled) await runFast(work, consumer, current[i]!);
+      } finally {
+        done?.();
+      }
+    }
     for (const i of handled) {
       outcomes[i] = 'handled';
       logHandled(consumer, events[i]!, 1);
     }
     return outcomes;
+  }
+
+  /** The consumer's `prepareBatch`; a failure aborts the fast path as a handler's would. */
+  async function prepare(work: Work, consumer: Consumer, events: readonly EventEnvelope[]): Promise<(() => void) | undefined> {
+    try {
+      return (await consumer.prepareBatch!(events, handlerContext(work, consumer, events[0]!, 1))) ?? undefined;
+    } catch (error) {
+      if (isTransactionConflict(error)) throw error;
+      throw new FastPathAborted(error);
+    }
   }
 
   /** One handler in the fast path: a failure aborts the transaction (see deliverFast). */

@@ -71,6 +71,19 @@ const lockOrderWithItems = statement<OrderRow & { items_json: OrderItemRow[] | n
      (select row_to_json(saga) from saga) as saga_json
    from locked`,
 );
+/**
+ * PostgreSQL: `lockOrderWithItems` for several orders in one statement, their rows locked in
+ * order id order (bytewise): lockers of one order at a time never wait for it in another order.
+ * `for no key update` is the lock the version bump takes anyway.
+ */
+const lockOrdersWithItems = statement<OrderRow & { items_json: OrderItemRow[] | null; saga_json: OrderSagaRow | null }>(
+  `with locked as materialized (select order_id from orders where order_id = any(?) order by order_id collate "C" for no key update),
+   bumped as (update orders o set version = o.version + 1 from locked l where o.order_id = l.order_id returning o.*),
+   saga as (update order_sagas s set saga_id = s.saga_id where s.order_id in (select order_id from locked) returning s.*)
+   select bumped.*, (select json_agg(i) from order_items i where i.order_id = bumped.order_id) as items_json,
+     (select row_to_json(saga) from saga where saga.order_id = bumped.order_id) as saga_json
+   from bumped`,
+);
 /** PostgreSQL: the order's and the saga's changes in one statement. */
 const updateOrderAndSaga = statement(
   `with changed_order as (update orders set ${ORDER_CHANGEABLE.map((c) => `${c} = ?`).join(', ')} where order_id = ?)
@@ -152,6 +165,30 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
   await insertSaga(db, SAGA_COLUMNS.map((c) => sagaRow[c]));
 }
 
+/** Orders locked and read ahead for a transaction's handlers (`preloadOrderFlows`), as their writes left them. */
+const preloaded = new WeakMap<object, Map<string, OrderFlow>>();
+
+/**
+ * PostgreSQL, a batch of events about several orders: locks and reads them all in one statement
+ * (`lockOrderFlow` of each, one round trip), and keeps them for `lockOrderFlow` in this
+ * transaction, each as `saveOrderFlow` leaves it, until the returned function is called.
+ * Nothing on SQLite, where a read in the transaction is in-process.
+ */
+export async function preloadOrderFlows(db: Db, orderIds: readonly string[]): Promise<() => void> {
+  const forget = () => void preloaded.delete(db);
+  const ids = [...new Set(orderIds)];
+  if (!isPostgres(db) || ids.length < 2) return forget;
+  const flows = new Map<string, OrderFlow>();
+  for (const joined of await lockOrdersWithItems(db, [ids])) {
+    const { items_json: lines, saga_json: sagaRow, ...row } = joined;
+    if (!sagaRow) continue;
+    const items = Number(row.edit_count) > 0 ? await selectItems(db, [row.order_id]) : (lines ?? []);
+    flows.set(row.order_id, { order: orderFromRows(row, items), saga: sagaFromRow(sagaRow) });
+  }
+  preloaded.set(db, flows);
+  return forget;
+}
+
 /**
  * Loads an order and its saga for a change, holding the order's row lock until the
  * transaction ends (on PostgreSQL the version bump is the write that takes it; on SQLite the
@@ -159,6 +196,8 @@ export async function insertOrderFlow(db: Db, { order, saga }: OrderFlow): Promi
  * and timers of one order run one after another.
  */
 export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow | undefined> {
+  const ahead = preloaded.get(db)?.get(orderId);
+  if (ahead) return ahead;
   let row: OrderRow | undefined;
   let items: OrderItemRow[];
   let saga: OrderSagaRow | undefined;
@@ -182,6 +221,8 @@ export async function lockOrderFlow(db: Db, orderId: string): Promise<OrderFlow 
 
 /** Writes what changed between `before` and `after` (the lines only when an item edit applied). */
 export async function saveOrderFlow(db: Db, before: OrderFlow, after: { order: Order; saga: Saga }): Promise<void> {
+  const ahead = preloaded.get(db);
+  if (ahead?.has(after.order.orderId)) ahead.set(after.order.orderId, { order: after.order, saga: after.saga });
   if (after.order.items !== before.order.items) {
     await deleteItems(db, [after.order.orderId]);
     await insertItems(db, itemsToRows(after.order).map((item) => ITEM_COLUMNS.map((c) => item[c])));
