@@ -49,6 +49,13 @@ export interface Consumer<DB = unknown> {
    */
   readonly sharedRows?: boolean;
   /**
+   * A read model that may lag (statistics): the distributed mode's reader of the log waits this
+   * long after it was woken before it reads, so that one round takes what a burst of commits
+   * appended — fewer, larger transactions for the same events. None by default: a step of a
+   * flow is handled as soon as its event commits.
+   */
+  readonly lingerMs?: number;
+  /**
    * Every effect of the handlers stays in their transaction (rows of this database, emitted
    * events, timers): nothing leaves the process before the commit. On SQLite a delivery round
    * may then hand this consumer events appended earlier in the same round, before they commit

@@ -167,7 +167,11 @@ export function createConsumerLogReader(deps: ConsumerLogReaderDeps): ConsumerLo
       try {
         const more = await round();
         failures = 0;
-        if (!more) await sleep(pollMs);
+        if (!more) {
+          await sleep(pollMs);
+          // A consumer that may lag lets the wake-ups of a burst of commits gather (Consumer.lingerMs).
+          if (consumer.lingerMs && held.size > 0) await new Promise((resolve) => setTimeout(resolve, consumer.lingerMs));
+        }
       } catch (error) {
         failures++;
         logger.error({ err: error }, 'reading the log for the consumer failed; retrying');
