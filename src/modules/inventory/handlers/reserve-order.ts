@@ -37,6 +37,8 @@ export function reserveOrder(ids: IdGenerator, policy: ShortOrderPolicy = { hold
     const { orderId, orderNumber } = event.payload;
     const lines = reservationLines(event.payload.items);
     let attempts = await reserveAtOnce(ctx, orderId, lines);
+    // Reserved at once, every line: the statement recorded the lines as well.
+    const linesRecorded = attempts !== undefined;
     if (!attempts) attempts = (await claimReservation(ctx.db, orderId, ctx.now)) ? await attemptLines(ctx, lines) : 'seen';
     if (attempts === 'seen') {
       ctx.log.info({ orderId }, 'order already has a reservation record; OrderPlaced ignored');
@@ -44,7 +46,7 @@ export function reserveOrder(ids: IdGenerator, policy: ShortOrderPolicy = { hold
     }
     const decision = decideReservation(attempts);
     if (decision.kind === 'reserved') {
-      await insertReservationLines(ctx.db, orderId, lines);
+      if (!linesRecorded) await insertReservationLines(ctx.db, orderId, lines);
       await recordReserved(ctx, ids, attempts, `order ${orderNumber} reserved`, orderId);
       ctx.emit(inventoryReserved({ orderId, reservations: decision.reservations }));
       return;
@@ -105,7 +107,7 @@ function toShortLine(a: Attempt & { outcome: 'short' }): ShortLine {
 /**
  * PostgreSQL: the claim and every line in one statement (`reserveOrderLines`), one round trip,
  * with the outcome line by line would have: the lines that fit reserved, the rows of short
- * ones locked and read. 'seen' when the order had a reservation record already. SQLite:
+ * ones locked and read; every line reserved, the lines recorded. 'seen' when the order had a reservation record already. SQLite:
  * undefined — in-process statements gain nothing, and the order goes line by line.
  */
 async function reserveAtOnce(ctx: Ctx, orderId: string, lines: readonly ReservationLine[]): Promise<Attempt[] | 'seen' | undefined> {

@@ -4,7 +4,7 @@ import type { IdGenerator } from '../../../kernel/ids.js';
 import type { HandlerContext } from '../../../platform/delivery/consumer.js';
 import { decideEnd } from '../domain/reservations.js';
 import { shipLines } from '../storage/product-repository.js';
-import { findReservation, moveLockedReservation, transitionReservation } from '../storage/reservation-repository.js';
+import { findReservation, takeReservation } from '../storage/reservation-repository.js';
 import type { InventoryTables } from '../storage/tables.js';
 import { recordStockChange } from './record-stock-change.js';
 
@@ -16,16 +16,12 @@ import { recordStockChange } from './record-stock-change.js';
 export function shipReservedStock(ids: IdGenerator) {
   return async (event: EventEnvelope<PayloadOf<'ShipmentCreated'>>, ctx: HandlerContext<InventoryTables>): Promise<void> => {
     const { orderId, shipmentId } = event.payload;
-    // Locked: seen as reserved, it stays so until the commit, and its move cannot fail.
-    const reservation = await findReservation(ctx.db, orderId, { lock: true });
-    const decision = decideEnd(reservation?.status, 'ship');
-    if (decision.kind === 'ignore' || !reservation) {
-      ctx.log.info({ orderId, shipmentId, why: decision.kind === 'ignore' ? decision.why : 'none' }, 'ShipmentCreated: no held stock to ship; ignored');
-      return;
-    }
-    if (reservation.status === 'reserved') await moveLockedReservation(ctx.db, orderId, 'reserved', decision.next, ctx.now);
-    else if (!(await transitionReservation(ctx.db, orderId, 'reserved', decision.next, ctx.now))) {
-      ctx.log.info({ orderId, shipmentId }, 'ShipmentCreated: reservation changed meanwhile; ignored');
+    const end = decideEnd('reserved', 'ship');
+    const reservation = end.kind === 'apply' ? await takeReservation(ctx.db, orderId, 'reserved', end.next, ctx.now) : undefined;
+    if (!reservation) {
+      const found = await findReservation(ctx.db, orderId);
+      const decision = decideEnd(found?.status, 'ship');
+      ctx.log.info({ orderId, shipmentId, why: decision.kind === 'ignore' ? decision.why : 'reservation changed meanwhile' }, 'ShipmentCreated: no held stock to ship; ignored');
       return;
     }
     const levels = await shipLines(ctx.db, reservation.lines, ctx.now);

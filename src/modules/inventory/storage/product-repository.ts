@@ -128,7 +128,8 @@ export async function reserveUnits(db: Db, productId: string, quantity: number, 
  * locked in product order — bytewise, as line by line — and the lines that fit reserved, each
  * guarded as `reserve` is. A row per product found: its level after the statement, whether its
  * line was reserved, and whether it takes backorders (a short line's row stays locked, as
- * `lockProductStock` leaves it). `for no key update` is the lock an update takes: reservation
+ * `lockProductStock` leaves it). When every line was reserved, the lines are recorded too
+ * (`insertReservationLines`). `for no key update` is the lock an update takes: reservation
  * lines that reference the product do not wait for it, nor it for them.
  */
 const reserveLines = statement<Level & { claimed: boolean; product_id: string | null; applied: boolean | null; allow_backorders: number | null }>(
@@ -144,7 +145,11 @@ const reserveLines = statement<Level & { claimed: boolean; product_id: string | 
      update inventory_products p set reserved = p.reserved + w.quantity, updated_at = ?
      from wanted w
      where p.product_id = w.product_id and p.product_id in (select product_id from locked) and p.on_hand - p.reserved >= w.quantity
-     returning p.product_id, p.on_hand, p.reserved, p.low_stock_alert_open)
+     returning p.product_id, p.on_hand, p.reserved, p.low_stock_alert_open),
+   lined as (
+     insert into inventory_reservation_lines (order_id, product_id, quantity)
+     select ?, w.product_id, w.quantity from wanted w
+     where (select count(*) from taken) = (select count(*) from wanted))
    select exists (select 1 from claim) as claimed, l.product_id, t.product_id is not null as applied, l.allow_backorders, l.reorder_point,
      coalesce(t.on_hand, l.on_hand) as on_hand, coalesce(t.reserved, l.reserved) as reserved, coalesce(t.low_stock_alert_open, l.low_stock_alert_open) as low_stock_alert_open
    from (select 1) as one left join locked l on true left join taken t on t.product_id = l.product_id`,
@@ -155,10 +160,11 @@ export type LineReservation = { productId: string; outcome: 'reserved'; level: S
 
 /**
  * PostgreSQL only (`reserveLines`): claims the order's reservation and reserves every line that
- * fits, in one statement. Undefined when the order had a reservation record already (nothing done).
+ * fits, in one statement; with every line reserved, the reservation's lines are recorded too.
+ * Undefined when the order had a reservation record already (nothing done).
  */
 export async function reserveOrderLines(db: Db, orderId: string, lines: readonly { productId: string; quantity: number }[], now: number): Promise<LineReservation[] | undefined> {
-  const rows = await reserveLines(db, [orderId, now, now, lines.map((l) => l.productId), lines.map((l) => l.quantity), now]);
+  const rows = await reserveLines(db, [orderId, now, now, lines.map((l) => l.productId), lines.map((l) => l.quantity), now, orderId]);
   if (!rows[0]?.claimed) return undefined;
   const byProduct = new Map(rows.filter((r) => r.product_id !== null).map((r) => [r.product_id!, r]));
   return lines.map(({ productId }): LineReservation => {

@@ -13,7 +13,6 @@ const insertLines = rowsStatement('insert into inventory_reservation_lines (orde
 const transition = statement<{ order_id: string }>('update inventory_reservations set status = ?, updated_at = ? where order_id = ? and status = ? returning order_id');
 const selectReservation = statement<{ order_id: string; status: string }>('select order_id, status from inventory_reservations where order_id = ?');
 const selectLines = statement<{ product_id: string; quantity: number }>('select product_id, quantity from inventory_reservation_lines where order_id = ?');
-const lockReservationRow = statement<{ order_id: string; status: string }>('select order_id, status from inventory_reservations where order_id = ? for update');
 
 /** A reservation with its lines. */
 export interface StoredReservation {
@@ -49,11 +48,15 @@ export async function replaceReservationLines(db: Db, orderId: string, lines: re
 }
 
 /**
- * `transitionReservation` of a reservation locked by `findReservation` with `lock` and seen in
- * `from`: it cannot fail, so nothing waits for the answer (`Statement.send`).
+ * Moves the reservation from `from` to `to` and reads its lines once the move holds its row:
+ * they cannot change before the commit. Undefined (nothing moved) when it was not in `from`. In a
+ * PostgreSQL transaction the move and the read go out together, one round trip.
  */
-export async function moveLockedReservation(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: number): Promise<void> {
-  await transition.send(db, [to, now, orderId, from]);
+export async function takeReservation(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: number): Promise<StoredReservation | undefined> {
+  const moved = await transition.send(db, [to, now, orderId, from]);
+  const lines = await selectLines(db, [orderId]);
+  if ((await moved.answer).length === 0) return undefined;
+  return { orderId, status: to, lines: reservationLines(lines.map((l) => ({ productId: l.product_id, quantity: Number(l.quantity) }))) };
 }
 
 /** Moves a reservation from one status to another; false when it was no longer in `from`. */
@@ -62,16 +65,14 @@ export async function transitionReservation(db: Db, orderId: string, from: Reser
 }
 
 /**
- * The order's reservation and its lines. With `lock`, its row stays locked until the transaction
- * ends (PostgreSQL; SQLite's transaction holds the whole database): its status cannot change
- * before then. In a PostgreSQL transaction the two reads go out together, one round trip; the
- * lines' read runs after the reservation's (after its lock was granted), on a snapshot of its own.
+ * The order's reservation and its lines. In a PostgreSQL transaction the two reads go out
+ * together, one round trip (the lines' read runs after the reservation's, on a snapshot of its own).
  */
-export async function findReservation(db: Db, orderId: string, options: { lock?: boolean } = {}): Promise<StoredReservation | undefined> {
+export async function findReservation(db: Db, orderId: string): Promise<StoredReservation | undefined> {
   let row: { order_id: string; status: string } | undefined;
   let lines: { product_id: string; quantity: number }[];
   if (isPostgres(db) && db.isTransaction) {
-    const sent = await (options.lock ? lockReservationRow : selectReservation).send(db, [orderId]);
+    const sent = await selectReservation.send(db, [orderId]);
     lines = await selectLines(db, [orderId]);
     [row] = await sent.answer;
     if (!row) return undefined;

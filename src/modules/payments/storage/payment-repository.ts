@@ -19,6 +19,11 @@ const updatePayment = statement<{ payment_id: string }>(
 );
 const insertCancelled = statement('insert into payment_cancelled_orders (order_id, reason, cancelled_at) values (?, ?, ?) on conflict (order_id) do nothing');
 const selectCancelled = statement<{ order_id: string }>('select order_id from payment_cancelled_orders where order_id = ?');
+/** A row always: the payment's columns (null without one) and whether the order was cancelled. */
+const selectWithCancellation = statement<Partial<Record<keyof PaymentRow, unknown>> & { payment_id: string | null; cancelled: boolean | number }>(
+  `select p.*, exists (select 1 from payment_cancelled_orders where order_id = ?) as cancelled
+   from (select 1 as one) as one left join payments p on p.order_id = ?`,
+);
 
 /** A payment as the API shows it; times are ISO-8601. */
 export interface PaymentView {
@@ -91,15 +96,11 @@ export async function recordCancelledOrder(db: Db, orderId: string, reason: stri
   await insertCancelled(db, [orderId, reason, now]);
 }
 
-/**
- * The order's payment, if any, and whether the order was cancelled: two reads, in a PostgreSQL
- * transaction sent together (`Statement.send`), one round trip.
- */
+/** The order's payment, if any, and whether the order was cancelled: one statement. */
 export async function paymentAndCancellationOf(db: Db, orderId: string): Promise<{ payment: PaymentRow | undefined; cancelled: boolean }> {
-  const sent = await selectByOrder.send(db, [orderId]);
-  const cancelled = await isOrderCancelled(db, orderId);
-  const [payment] = await sent.answer;
-  return { payment: normalise(payment), cancelled };
+  const [row] = await selectWithCancellation(db, [orderId, orderId]);
+  const { cancelled, ...payment } = row!;
+  return { payment: payment.payment_id === null ? undefined : normalise(payment as PaymentRow), cancelled: Boolean(cancelled) };
 }
 
 export async function isOrderCancelled(db: Db, orderId: string): Promise<boolean> {

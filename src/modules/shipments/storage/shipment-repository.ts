@@ -14,6 +14,11 @@ void everyShipmentColumn;
 const insertShipmentRow = rowStatement<ShipmentRow, { shipment_id: string }>('shipments', SHIPMENT_COLUMNS, 'on conflict (order_id) do nothing returning shipment_id');
 const selectByOrder = statement<ShipmentRow>('select * from shipments where order_id = ?');
 const selectCancelled = statement<{ order_id: string }>('select order_id from shipment_cancelled_orders where order_id = ?');
+/** A row always: the shipment's columns (null without one) and whether the order was cancelled. */
+const selectWithCancellation = statement<Partial<Record<keyof ShipmentRow, unknown>> & { shipment_id: string | null; cancelled: boolean | number }>(
+  `select s.*, exists (select 1 from shipment_cancelled_orders where order_id = ?) as cancelled
+   from (select 1 as one) as one left join shipments s on s.order_id = ?`,
+);
 
 /** A line of the shipment. */
 export interface ShipmentItem {
@@ -52,15 +57,11 @@ export async function findShipmentByOrder(db: Db, orderId: string): Promise<Ship
   return row;
 }
 
-/**
- * The order's shipment, if any, and whether the order was cancelled: two reads, in a PostgreSQL
- * transaction sent together (`Statement.send`), one round trip.
- */
+/** The order's shipment, if any, and whether the order was cancelled: one statement. */
 export async function shipmentAndCancellationOf(db: Db, orderId: string): Promise<{ shipment: ShipmentRow | undefined; cancelled: boolean }> {
-  const sent = await selectByOrder.send(db, [orderId]);
-  const cancelled = await isOrderCancelled(db, orderId);
-  const [shipment] = await sent.answer;
-  return { shipment, cancelled };
+  const [row] = await selectWithCancellation(db, [orderId, orderId]);
+  const { cancelled, ...shipment } = row!;
+  return { shipment: shipment.shipment_id === null ? undefined : (shipment as ShipmentRow), cancelled: Boolean(cancelled) };
 }
 
 /** Inserts a new shipment; false when the order already has one (the unique order id decides a race). */
