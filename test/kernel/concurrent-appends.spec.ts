@@ -47,6 +47,32 @@ describe.each(kernelSetups.filter((s) => s.dialect === 'postgres'))('concurrent 
     return appended;
   }
 
+  it('reads the stable head after a known one: never past an append in flight below the highest committed, never stuck behind one rolled back', async () => {
+    const [first] = await appendAndHold([envelope('head-a', 1)], 0);
+    const known = await h.engine.log.head();
+    expect(known).toBeGreaterThanOrEqual(first!.sequence!);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inFlight: EventEnvelope[] = [];
+    const slow = appendAndHold([envelope('head-b', 1)], held).then((events) => (inFlight = events));
+    // Its insert has run (numbered) once it holds the in-flight mark (event-log.ts) and shows its row to nobody.
+    const marks = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and objsubid = 2`.execute(h.storage.db)).rows[0]!.n);
+    await eventually(async () => (await marks()) > 0, 'the slow append in flight');
+    await sleep(50);
+    const [later] = await appendAndHold([envelope('head-c', 1)], 0);
+    // Committed above an append still in flight: the head stays below the in-flight one.
+    const whileHeld = await h.engine.log.head(known);
+    expect(whileHeld).toBeLessThan(later!.sequence!);
+    release();
+    await slow;
+    expect(inFlight[0]!.sequence!).toBeLessThan(later!.sequence!);
+    expect(await h.engine.log.head(known)).toBeGreaterThanOrEqual(later!.sequence!);
+    // A rolled-back append leaves a hole for good; the head passes it once nothing is in flight.
+    await appendAndHold([envelope('head-d', 1)], 0, true);
+    const [last] = await appendAndHold([envelope('head-e', 1)], 0);
+    expect(await h.engine.log.head(later!.sequence!)).toBe(last!.sequence!);
+  });
+
   const effects = async () => (h.db as Kysely<TestTables>).selectFrom('test_effects').selectAll().orderBy('id').execute();
 
   /** Every logged event handled exactly once, and per aggregate in log order. */

@@ -65,8 +65,9 @@ export interface EventLog {
    * The stable head: the highest sequence such that every event at or below it has committed
    * (or never will: its transaction rolled back). 0 for an empty log. Events above it may be
    * visible already; a reader that moved its cursor past them could skip one still in flight.
+   * `known`: a stable head read before, which makes the read cheaper (see `readStableHeadAfter`).
    */
-  head(): Promise<number>;
+  head(known?: number): Promise<number>;
   /**
    * Seconds since the oldest transaction with an append in flight began (0 when none, and
    * always on SQLite): how long it has been holding every reader of the log back.
@@ -153,6 +154,28 @@ export const STABLE_HEAD_SQL = `select (select max(sequence) from events) as com
               and database = (select oid from pg_database where datname = current_database())
               and classid::bigint >= ${IN_FLIGHT_LOCK_CLASS} and classid::bigint < ${IN_FLIGHT_LOCK_CLASS + 0xffff}) as in_flight`;
 const readStableHead = statement<{ committed: string | number | null; in_flight: string | number | null }>(STABLE_HEAD_SQL);
+/** The most events between a known stable head and the highest committed one that `readStableHeadAfter` counts. */
+const GAP_CHECK_MAX = 10_000;
+/**
+ * PostgreSQL: the stable head after a known one K, without `pg_locks` in the common case. With M
+ * the highest committed sequence: when every sequence in (K, M] is visible to the statement — the
+ * count of events there is M − K — no append in flight holds a number at or below M (its rows
+ * would be missing), and none will (it draws numbers above M): M is stable. Only a gap — an append
+ * in flight, or one rolled back, whose numbers are gone for good — asks `pg_locks` (the subquery
+ * of the last branch is run only when it is reached). Both counts come from one snapshot.
+ */
+const readStableHeadAfter = statement<{ committed: string | number | null; in_flight: string | number | null }>(
+  `with top as (select max(sequence) as committed from events)
+   select top.committed,
+     case when top.committed is null or top.committed <= ? then null
+          when top.committed - ? <= ${GAP_CHECK_MAX}
+           and (select count(*) from events where sequence > ? and sequence <= top.committed) = top.committed - ? then null
+          else (select min((classid::bigint - ${IN_FLIGHT_LOCK_CLASS}) * ${IN_FLIGHT_LOCK_SPAN} + objid::bigint) from pg_locks
+                 where locktype = 'advisory' and objsubid = 2
+                   and database = (select oid from pg_database where datname = current_database())
+                   and classid::bigint >= ${IN_FLIGHT_LOCK_CLASS} and classid::bigint < ${IN_FLIGHT_LOCK_CLASS + 0xffff}) end as in_flight
+   from top`,
+);
 const readOldestInFlight = statement<{ age: string | number | null }>(
   `select extract(epoch from clock_timestamp() - min(a.xact_start)) as age
      from pg_locks l join pg_stat_activity a on a.pid = l.pid
@@ -196,7 +219,7 @@ export function createSharedHead(log: Pick<EventLog, 'head'>, maxAgeMs: number):
       const startedAt = performance.now();
       const mine = {
         generation: wanted,
-        promise: readHead().then((head) => {
+        promise: readHead(value).then((head) => {
           if (head >= value) value = head;
           readAt = Math.max(readAt, startedAt);
           readFor = Math.max(readFor, wanted);
@@ -228,14 +251,14 @@ function withSequences(events: readonly EventEnvelope[], rows: readonly { sequen
 }
 
 export function createEventLog(db: Kysely<EventLogTables>, dialect: DialectName): EventLog {
-  async function head(): Promise<number> {
+  async function head(known?: number): Promise<number> {
     if (dialect !== 'postgres') {
       // One writer at a time, sequence order is commit order: the highest sequence is stable.
       const [row] = await readMaxSequence(db, []);
       return Number(row?.committed ?? 0);
     }
-    const [row] = await readStableHead(db, []);
-    return stableHeadOf(row);
+    const [row] = known === undefined || known <= 0 ? await readStableHead(db, []) : await readStableHeadAfter(db, [known, known, known, known]);
+    return Math.max(stableHeadOf(row), known ?? 0);
   }
 
   return {
