@@ -25,6 +25,13 @@ describe('PostgreSQL: statements sent ahead in a transaction (Statement.send)', 
     await scratch.drop();
   });
 
+  /** 'committed', or the code of the error the transaction failed with. */
+  const outcomeOf = (transaction: Promise<unknown>) =>
+    transaction.then(
+      () => 'committed',
+      (error: { code?: string }) => error.code,
+    );
+
   const rows = async () => (await sql<{ id: string; amount: string }>`select id, amount from pipelined_probe order by id`.execute(storage.db)).rows.map((r) => [r.id, Number(r.amount)]);
 
   it('runs in order and commits with the transaction, the next statement seeing what was sent before it', async () => {
@@ -39,33 +46,25 @@ describe('PostgreSQL: statements sent ahead in a transaction (Statement.send)', 
 
   it('a failure sent ahead fails the commit with its own error, and nothing of the transaction is written', async () => {
     await insertProbe(storage.db, ['a', 1]);
-    const outcome = await storage.db
-      .transaction()
-      .execute(async (trx) => {
+    const outcome = await outcomeOf(
+      storage.db.transaction().execute(async (trx) => {
         await insertProbe.send(trx, ['b', 5]);
         // Violates the check: the server runs the commit behind it as a rollback.
         await addToProbe.send(trx, [-10, 'a']);
-      })
-      .then(
-        () => 'committed',
-        (error: { code?: string }) => error.code,
-      );
+      }),
+    );
     expect(outcome).toBe('23514');
     expect(await rows()).toEqual([['a', 1]]);
   });
 
   it('a later statement waited for fails with the first failure, not with "current transaction is aborted"', async () => {
     await insertProbe(storage.db, ['a', 1]);
-    const outcome = await storage.db
-      .transaction()
-      .execute(async (trx) => {
+    const outcome = await outcomeOf(
+      storage.db.transaction().execute(async (trx) => {
         await insertProbe.send(trx, ['a', 2]);
         await readProbe(trx, ['a']);
-      })
-      .then(
-        () => 'committed',
-        (error: { code?: string }) => error.code,
-      );
+      }),
+    );
     expect(outcome).toBe('23505');
     expect(await rows()).toEqual([['a', 1]]);
   });
@@ -81,19 +80,15 @@ describe('PostgreSQL: statements sent ahead in a transaction (Statement.send)', 
     };
     // Two transactions take a and b in opposite orders; each sends its second update ahead and then waits on a read.
     const crossing = (first: string, second: string) =>
-      storage.db
-        .transaction()
-        .execute(async (trx) => {
+      outcomeOf(
+        storage.db.transaction().execute(async (trx) => {
           await addToProbe(trx, [1, first]);
           lockedOne();
           await bothLocked;
           await addToProbe.send(trx, [1, second]);
           await readProbe(trx, [first]);
-        })
-        .then(
-          () => 'committed',
-          (error: { code?: string }) => error.code,
-        );
+        }),
+      );
     const outcomes = await Promise.all([crossing('a', 'b'), crossing('b', 'a')]);
     // One of them lost the deadlock, the other committed.
     expect(outcomes.sort()).toEqual(['40P01', 'committed']);
